@@ -1,0 +1,182 @@
+import {
+  COMPATIBILITY_LEVELS,
+  type Compatibility,
+  type ComponentStatus,
+  followFile,
+  type RegistryStorage,
+  type Stack,
+  type StackOptions,
+  stackLogs,
+  stackStatus,
+  startStack,
+  stopAllStacks,
+  stopStack,
+} from '@junction/stack';
+import { Command, Option } from 'commander';
+import { integer, portNumber } from '../internal/args.ts';
+import { progress, style, table } from '../internal/output.ts';
+import { stateDir } from '../internal/paths.ts';
+
+/** Flags of `stack up` (and of `up`, which starts the same stack). */
+export interface StackUpFlags {
+  stateDir?: string;
+  brokers?: number;
+  kafkaPort?: number;
+  registryPort?: number;
+  registry: boolean;
+  registryStorage?: RegistryStorage;
+  compatibility?: Compatibility;
+}
+
+/** Adds the flags that shape a stack to a command. */
+export function withStackFlags(command: Command): Command {
+  return command
+    .option('--state-dir <dir>', 'where data, logs and pids live (default: .junction in the repository)')
+    .option('--brokers <n>', 'Kafka nodes (3 gives replication factor 3, min.insync.replicas 2)', integer(1, 5))
+    .option('--kafka-port <port>', 'client port of the first broker (default 9092)', portNumber)
+    .option('--registry-port <port>', 'port of the schema registry (default 8081)', portNumber)
+    .option('--no-registry', 'run Kafka without the schema registry')
+    .addOption(
+      new Option('--registry-storage <kind>', 'where the registry keeps schemas (default kafkasql)').choices(['kafkasql', 'memory']),
+    )
+    .addOption(
+      new Option('--compatibility <level>', 'global schema compatibility (default FULL_TRANSITIVE)').choices(COMPATIBILITY_LEVELS),
+    );
+}
+
+/** Turns stack flags into {@link StackOptions}. */
+export function stackOptions(flags: StackUpFlags): StackOptions {
+  const ports = { ...(flags.kafkaPort ? { kafka: flags.kafkaPort } : {}), ...(flags.registryPort ? { registry: flags.registryPort } : {}) };
+  return {
+    stateDir: stateDir(flags.stateDir),
+    ...(flags.brokers ? { brokers: flags.brokers } : {}),
+    ports,
+    registry: flags.registry
+      ? {
+          ...(flags.registryStorage ? { storage: flags.registryStorage } : {}),
+          ...(flags.compatibility ? { compatibility: flags.compatibility } : {}),
+        }
+      : false,
+    onProgress: progress,
+  };
+}
+
+const stateCell = (c: ComponentStatus): string => {
+  switch (c.state) {
+    case 'running':
+      return style('green', 'running');
+    case 'stopped':
+      return style('dim', 'stopped');
+    case 'exited':
+      return style('red', 'exited');
+  }
+};
+
+const healthCell = (c: ComponentStatus): string => {
+  if (c.healthy === undefined) return c.detail ? style('red', c.detail) : '-';
+  return c.healthy ? style('green', `ok (${c.detail})`) : style('red', `failing: ${c.detail}`);
+};
+
+/** Prints the status table of the stack in `dir`; true when every component runs and answers. */
+export async function printStatus(dir: string): Promise<boolean> {
+  const status = await stackStatus({ stateDir: dir });
+  if (!status.exists) {
+    console.log(`No stack in ${dir}. Start one with ./junction stack up`);
+    return false;
+  }
+  console.log(
+    table(
+      ['COMPONENT', 'STATE', 'PID', 'PORT', 'VERSION', 'HEALTH'],
+      status.components.map((c) => [c.name, stateCell(c), c.pid ? String(c.pid) : '-', String(c.port), c.version, healthCell(c)]),
+    ),
+  );
+  return status.components.every((c) => c.state === 'running' && c.healthy);
+}
+
+/** Prints where clients connect. */
+export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'stateDir'>): void {
+  console.log('');
+  console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}`);
+  if (stack.schemaRegistryUrl) console.log(`  Schema registry   ${style('bold', stack.schemaRegistryUrl)}`);
+  console.log(`  State and logs    ${stack.stateDir}`);
+}
+
+/** `junction stack …`: the local infrastructure. */
+export function stackCommand(): Command {
+  const stack = new Command('stack').description('start, stop and inspect the local Kafka and schema registry');
+
+  withStackFlags(
+    stack.command('up').description('start the local stack (or report the one already running) and return when it answers'),
+  ).action(async (flags: StackUpFlags) => {
+    const started = await startStack(stackOptions(flags));
+    console.log(started.alreadyRunning ? 'The stack was already running.' : `Started ${started.started.join(', ')}.`);
+    await printStatus(started.stateDir);
+    printEndpoints(started);
+  });
+
+  stack
+    .command('down')
+    .description('stop every process the stack started (and no other)')
+    .option('--state-dir <dir>', 'the stack to stop (default: .junction in the repository)')
+    .option('--purge', 'also delete its data (topics, schemas, logs)')
+    .option('--all', 'also stop the throwaway test stacks under the state directory')
+    .action(async (flags: { stateDir?: string; purge?: boolean; all?: boolean }) => {
+      const dir = stateDir(flags.stateDir);
+      const results = flags.all
+        ? await stopAllStacks(dir)
+        : [{ stateDir: dir, stopped: await stopStack({ stateDir: dir, purge: flags.purge === true }) }];
+      if (flags.all && flags.purge) for (const r of results) await stopStack({ stateDir: r.stateDir, purge: true });
+      const stopped = results.filter((r) => r.stopped.length > 0);
+      if (stopped.length === 0) console.log('Nothing was running.');
+      for (const r of stopped) console.log(`Stopped ${r.stopped.join(', ')} (${r.stateDir}).`);
+      if (flags.purge) console.log('Data deleted.');
+    });
+
+  stack
+    .command('status')
+    .description('show each component with pid, port, version and health; exit 1 unless all are healthy')
+    .option('--state-dir <dir>', 'the stack to inspect (default: .junction in the repository)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (flags: { stateDir?: string; json?: boolean }) => {
+      const dir = stateDir(flags.stateDir);
+      if (flags.json) {
+        const status = await stackStatus({ stateDir: dir });
+        console.log(JSON.stringify(status, null, 2));
+        process.exitCode = status.exists && status.components.every((c) => c.healthy) ? 0 : 1;
+        return;
+      }
+      process.exitCode = (await printStatus(dir)) ? 0 : 1;
+    });
+
+  stack
+    .command('logs')
+    .description("show the last lines of the components' logs")
+    .argument('[component]', 'kafka-1, kafka-2, …, or registry (default: all)')
+    .option('--state-dir <dir>', 'the stack to read (default: .junction in the repository)')
+    .option('-n, --lines <n>', 'lines per component', integer(1, 100_000), 40)
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .action(async (component: string | undefined, flags: { stateDir?: string; lines: number; follow?: boolean }) => {
+      const dir = stateDir(flags.stateDir);
+      const logs = await stackLogs({ stateDir: dir, lines: flags.lines, ...(component ? { component } : {}) });
+      if (logs.length === 0) {
+        const status = await stackStatus({ stateDir: dir });
+        const names = status.components.map((c) => c.name).join(', ');
+        throw new Error(
+          status.exists
+            ? `no component named "${component}"; the stack has ${names}`
+            : `no stack in ${dir}; start one with ./junction stack up`,
+        );
+      }
+      const prefix = (name: string) => (logs.length > 1 ? `${style('dim', name.padEnd(9))} ` : '');
+      for (const log of logs) {
+        if (logs.length > 1) console.log(style('bold', `==> ${log.name} (${log.logFile}) <==`));
+        for (const line of log.lines) console.log(line);
+      }
+      if (!flags.follow) return;
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      await Promise.all(logs.map((log) => followFile(log.logFile, (line) => console.log(`${prefix(log.name)}${line}`), stop.signal)));
+    });
+
+  return stack;
+}

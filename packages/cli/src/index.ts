@@ -1,0 +1,1 @@
+export { createProgram, run } from './program.ts';

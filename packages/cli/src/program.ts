@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+import { stackCommand } from './commands/stack.ts';
+import { testCommand } from './commands/test.ts';
+import { upCommand } from './commands/up.ts';
+import { printError } from './internal/output.ts';
+
+/** The `junction` command with every subcommand. */
+export function createProgram(): Command {
+  return new Command('junction')
+    .description('Junction: an event-driven integration platform on Apache Kafka')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .addCommand(upCommand())
+    .addCommand(stackCommand())
+    .addCommand(testCommand())
+    .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
+}
+
+/** Runs the CLI on `argv`; returns the exit code. Errors print as one line with what to do. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    printError(error);
+    return 1;
+  }
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+
+let lastMillis = 0;
+let sequence = 0;
+
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness. Ids made in one
+ * process sort in creation order, even within a millisecond (a 12-bit counter in rand_a).
+ */
+export function uuidv7(now: number = Date.now()): string {
+  if (now <= lastMillis) {
+    sequence = (sequence + 1) & 0xfff;
+    if (sequence === 0) lastMillis += 1;
+  } else {
+    lastMillis = now;
+    sequence = randomBytes(2).readUInt16BE() & 0x7ff;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(lastMillis, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** What an event says about itself, carried in CloudEvents headers. */
+export interface CloudEventAttributes {
+  /** `com.junction.<domain>.<EventName>.v<N>`. */
+  type: string;
+  /** The producing service, as a URI reference, e.g. `/junction/orders`. */
+  source: string;
+  /** The aggregate id, also the record key. */
+  subject: string;
+  /** Default: a new UUIDv7. */
+  id?: string;
+  /** Default: now. */
+  time?: Date;
+}
+
+/** Kafka headers of the CloudEvents Kafka protocol binding, binary content mode. */
+export function cloudEventHeaders(attributes: CloudEventAttributes): Record<string, string> {
+  return {
+    ce_specversion: '1.0',
+    ce_id: attributes.id ?? uuidv7(),
+    ce_source: attributes.source,
+    ce_type: attributes.type,
+    ce_time: (attributes.time ?? new Date()).toISOString(),
+    ce_subject: attributes.subject,
+    'content-type': 'application/avro',
+  };
+}
+
+/** Reads Kafka record headers (Buffers, strings or arrays of them) into strings. */
+export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined && first !== null) out[key] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}
+
+/**
+ * The registry subject of an event under TopicRecordNameStrategy, `<topic>-<record fullname>`:
+ * one topic carries several event types, each evolving on its own.
+ */
+export function subjectName(topic: string, recordFullName: string): string {
+  return `${topic}-${recordFullName}`;
+}

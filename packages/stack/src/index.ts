@@ -1,0 +1,14 @@
+export { StackError, type StackErrorCode, type StackErrorOptions } from './errors.ts';
+export { followFile, tailFile } from './internal/logs.ts';
+export {
+  COMPATIBILITY_LEVELS,
+  type Compatibility,
+  defaultCacheDir,
+  defaultStateDir,
+  type RegistryOptions,
+  type RegistryStorage,
+  type StackOptions,
+} from './options.ts';
+export { type Stack, type StackNode, type StopOptions, startStack, stopAllStacks, stopStack } from './stack.ts';
+export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
+export { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';

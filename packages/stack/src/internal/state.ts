@@ -1,0 +1,94 @@
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Compatibility, RegistryStorage } from '../options.ts';
+import type { OwnedProcess } from './processes.ts';
+
+/** What every component record holds. */
+interface ComponentBase {
+  /** `kafka-1`, `kafka-2`, …, `registry`. */
+  name: string;
+  /** Its directory under the state directory: config, data and log. */
+  dir: string;
+  logFile: string;
+  /** The argument that identifies its process, see {@link OwnedProcess}. */
+  marker: string;
+  /** The release it runs. */
+  version: string;
+  /** Set while it runs. */
+  pid?: number | undefined;
+  startedAt?: string | undefined;
+}
+
+/** One Kafka node: broker and KRaft controller in one process. */
+export interface KafkaNodeRecord extends ComponentBase {
+  kind: 'kafka';
+  nodeId: number;
+  port: number;
+  controllerPort: number;
+}
+
+/** The schema registry. */
+export interface RegistryRecord extends ComponentBase {
+  kind: 'registry';
+  port: number;
+  managementPort: number;
+  storage: RegistryStorage;
+  compatibility: Compatibility;
+}
+
+/** Any component of the stack. */
+export type ComponentRecord = KafkaNodeRecord | RegistryRecord;
+
+/** What `stack.json` in a state directory records: the layout, fixed at creation, and the pids. */
+export interface StackRecord {
+  format: 1;
+  clusterId: string;
+  createdAt: string;
+  kafka: KafkaNodeRecord[];
+  registry: RegistryRecord | null;
+}
+
+const FILE = 'stack.json';
+
+/** The components in start order: Kafka first, the registry (which stores into Kafka) last. */
+export function components(record: StackRecord): ComponentRecord[] {
+  return record.registry ? [...record.kafka, record.registry] : [...record.kafka];
+}
+
+/** The process of a component, when one was recorded. */
+export function ownedProcess(component: ComponentRecord): OwnedProcess | undefined {
+  return component.pid === undefined ? undefined : { pid: component.pid, marker: component.marker };
+}
+
+/** Reads the record of a state directory; undefined when it holds no stack. */
+export async function readRecord(stateDir: string): Promise<StackRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const record = JSON.parse(text) as StackRecord;
+  if (record.format !== 1) throw new Error(`${join(stateDir, FILE)} has format ${String(record.format)}; this Junction reads format 1`);
+  return record;
+}
+
+/** Writes the record atomically, so a crash never leaves half a file. */
+export async function writeRecord(stateDir: string, record: StackRecord): Promise<void> {
+  const path = join(stateDir, FILE);
+  await writeFile(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Every state directory under `root` that holds a stack: `root` itself and its test stacks. */
+export async function findStateDirs(root: string): Promise<string[]> {
+  const found: string[] = [];
+  if (await readRecord(root).catch(() => undefined)) found.push(root);
+  const tests = join(root, 'test-stacks');
+  const entries = await readdir(tests).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (await readRecord(join(tests, entry)).catch(() => undefined)) found.push(join(tests, entry));
+  }
+  return found;
+}

@@ -1,0 +1,134 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { StackError } from './errors.ts';
+import { DEFAULT_JAVA_ROOTS } from './internal/java.ts';
+
+/** Schema compatibility levels the registry can enforce (Confluent names). */
+export const COMPATIBILITY_LEVELS = [
+  'NONE',
+  'BACKWARD',
+  'BACKWARD_TRANSITIVE',
+  'FORWARD',
+  'FORWARD_TRANSITIVE',
+  'FULL',
+  'FULL_TRANSITIVE',
+] as const;
+
+/** One of {@link COMPATIBILITY_LEVELS}. */
+export type Compatibility = (typeof COMPATIBILITY_LEVELS)[number];
+
+/** Where the registry keeps schemas: in a Kafka topic (survives restarts) or in memory (tests). */
+export type RegistryStorage = 'kafkasql' | 'memory';
+
+/** How to run the schema registry. */
+export interface RegistryOptions {
+  /** Default `kafkasql`. */
+  storage?: RegistryStorage;
+  /** Global compatibility set on every start. Default `FULL_TRANSITIVE`. */
+  compatibility?: Compatibility;
+}
+
+/** Options of {@link startStack}; every field has a sensible default for a laptop. */
+export interface StackOptions {
+  /** Holds data, logs and pids. Default `$JUNCTION_STATE_DIR` or `./.junction`. */
+  stateDir?: string;
+  /** Holds downloaded jars and runtimes. Default `$JUNCTION_CACHE_DIR` or `~/.cache/junction`. */
+  cacheDir?: string;
+  /** Kafka nodes, each a combined broker and controller. Default 1. */
+  brokers?: number;
+  /**
+   * `auto` picks free ports (for throwaway stacks). Otherwise the first broker listens on
+   * `kafka` (default 9092) with its controller on the next port, the next broker two above,
+   * and so on; the registry listens on `registry` (default 8081) with its management port next.
+   */
+  ports?: 'auto' | { kafka?: number; registry?: number };
+  /** `false` runs Kafka alone. */
+  registry?: false | RegistryOptions;
+  /** Extra `server.properties` entries for every broker; they win over the stack's own. */
+  kafkaConfig?: Record<string, string>;
+  /** Maximum Java heap of each Kafka node, e.g. `512m`. */
+  kafkaHeap?: string;
+  /** How long a component may take to answer before start-up fails. */
+  readyTimeoutMs?: number;
+  /** Environment used to find Java and Maven. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Directories holding installed JDKs. */
+  javaRoots?: string[];
+  /** Receives a line for each slow step (downloads, starts). */
+  onProgress?: (message: string) => void;
+}
+
+const port = z.number().int().min(1).max(65_534);
+
+const optionsSchema = z.object({
+  stateDir: z.string().min(1).optional(),
+  cacheDir: z.string().min(1).optional(),
+  brokers: z.number().int().min(1).max(5).optional(),
+  ports: z.union([z.literal('auto'), z.object({ kafka: port.optional(), registry: port.optional() }).strict()]).optional(),
+  registry: z
+    .union([
+      z.literal(false),
+      z.object({ storage: z.enum(['kafkasql', 'memory']).optional(), compatibility: z.enum(COMPATIBILITY_LEVELS).optional() }).strict(),
+    ])
+    .optional(),
+  kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
+  kafkaHeap: z
+    .string()
+    .regex(/^\d+[kmg]$/i, 'a Java heap size such as 512m')
+    .optional(),
+  readyTimeoutMs: z.number().int().positive().optional(),
+  env: z.record(z.string(), z.string().optional()).optional(),
+  javaRoots: z.array(z.string()).optional(),
+  onProgress: z.custom<(message: string) => void>((value) => typeof value === 'function', 'a function').optional(),
+});
+
+/** Options after defaults, as the stack uses them. */
+export interface ResolvedOptions {
+  stateDir: string;
+  cacheDir: string;
+  /** Undefined: keep what the state directory holds, or 1 for a new one. */
+  brokers: number | undefined;
+  ports: 'auto' | { kafka: number | undefined; registry: number | undefined };
+  registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility };
+  kafkaConfig: Record<string, string>;
+  kafkaHeap: string;
+  readyTimeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  javaRoots: string[];
+  progress: (message: string) => void;
+}
+
+/** The default state directory: `$JUNCTION_STATE_DIR`, else `.junction` in the current directory. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.JUNCTION_STATE_DIR ?? join(process.cwd(), '.junction'));
+}
+
+/** The default cache of downloads, shared by every checkout on the machine. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.JUNCTION_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'junction'));
+}
+
+/** Validates options once, reporting every problem together, and fills in defaults. */
+export function resolveOptions(options: StackOptions): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`);
+    throw new StackError('invalid-options', `invalid stack options: ${problems.join('; ')}`);
+  }
+  const env = options.env ?? process.env;
+  const registry = options.registry;
+  return {
+    stateDir: resolve(options.stateDir ?? defaultStateDir(env)),
+    cacheDir: resolve(options.cacheDir ?? defaultCacheDir(env)),
+    brokers: options.brokers,
+    ports: options.ports === 'auto' ? 'auto' : { kafka: options.ports?.kafka, registry: options.ports?.registry },
+    registry: registry === false ? false : { storage: registry?.storage, compatibility: registry?.compatibility ?? 'FULL_TRANSITIVE' },
+    kafkaConfig: options.kafkaConfig ?? {},
+    kafkaHeap: options.kafkaHeap ?? '512m',
+    readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
+    env,
+    javaRoots: options.javaRoots ?? DEFAULT_JAVA_ROOTS,
+    progress: options.onProgress ?? (() => {}),
+  };
+}

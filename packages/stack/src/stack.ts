@@ -1,0 +1,411 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StackError } from './errors.ts';
+import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
+import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
+import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
+import { withLock } from './internal/lock.ts';
+import { tailFile } from './internal/logs.ts';
+import { freePorts, isPortFree } from './internal/ports.ts';
+import { isOurs, signal, stopProcesses } from './internal/processes.ts';
+import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
+import {
+  type ComponentRecord,
+  components,
+  findStateDirs,
+  type KafkaNodeRecord,
+  ownedProcess,
+  type RegistryRecord,
+  readRecord,
+  type StackRecord,
+  writeRecord,
+} from './internal/state.ts';
+import { type ResolvedOptions, resolveOptions, type StackOptions } from './options.ts';
+import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
+
+/** A Kafka node of a running stack. */
+export interface StackNode {
+  name: string;
+  nodeId: number;
+  /** `host:port` for clients. */
+  address: string;
+  pid: number | undefined;
+}
+
+/** A running local stack, as {@link startStack} returns it. */
+export interface Stack {
+  stateDir: string;
+  /** Bootstrap addresses for Kafka clients. */
+  brokers: string[];
+  nodes: StackNode[];
+  /** Apicurio's own base URL; undefined when the stack runs without a registry. */
+  registryUrl: string | undefined;
+  /** The Confluent-compatible schema registry API (`…/apis/ccompat/v7`). */
+  schemaRegistryUrl: string | undefined;
+  /** True when everything already ran and this call started nothing. */
+  alreadyRunning: boolean;
+  /** Names of the components this call started. */
+  started: string[];
+  /** Stops every process of the stack. */
+  stop(): Promise<void>;
+  /** Sends a signal (default SIGKILL) to one component, for failure tests; false when it was not running. */
+  kill(component: string, sig?: NodeJS.Signals): boolean;
+}
+
+const LOCK_TIMEOUT_MS = 30 * 60_000;
+const PROBE_TIMEOUT_MS = 3000;
+const LOG_TAIL_LINES = 20;
+
+const isRunning = (component: ComponentRecord): boolean => {
+  const owned = ownedProcess(component);
+  return owned !== undefined && isOurs(owned);
+};
+
+async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
+  const count = options.brokers ?? 1;
+  let kafkaPorts: number[];
+  let registryPorts: [number, number];
+  if (options.ports === 'auto') {
+    const free = await freePorts(2 * count + 2);
+    kafkaPorts = free.slice(0, 2 * count);
+    registryPorts = [free[2 * count] ?? 0, free[2 * count + 1] ?? 0];
+  } else {
+    const base = options.ports.kafka ?? 9092;
+    kafkaPorts = Array.from({ length: 2 * count }, (_, i) => base + i);
+    const registry = options.ports.registry ?? 8081;
+    registryPorts = [registry, registry + 1];
+  }
+  const kafka: KafkaNodeRecord[] = Array.from({ length: count }, (_, i) => {
+    const name = `kafka-${i + 1}`;
+    const dir = join(options.stateDir, name);
+    return {
+      kind: 'kafka',
+      name,
+      nodeId: i + 1,
+      port: kafkaPorts[2 * i] ?? 0,
+      controllerPort: kafkaPorts[2 * i + 1] ?? 0,
+      dir,
+      logFile: join(dir, 'kafka.log'),
+      marker: `-Djunction.component=${dir}`,
+      version: KAFKA_VERSION,
+    };
+  });
+  const registryDir = join(options.stateDir, 'registry');
+  const registry: RegistryRecord | null =
+    options.registry === false
+      ? null
+      : {
+          kind: 'registry',
+          name: 'registry',
+          port: registryPorts[0],
+          managementPort: registryPorts[1],
+          storage: options.registry.storage ?? 'kafkasql',
+          compatibility: options.registry.compatibility,
+          dir: registryDir,
+          logFile: join(registryDir, 'registry.log'),
+          marker: `-Djunction.component=${registryDir}`,
+          version: APICURIO_VERSION,
+        };
+  // Kafka prints cluster ids as the URL-safe base64 of 16 random bytes.
+  return { format: 1, clusterId: randomBytes(16).toString('base64url'), createdAt: new Date().toISOString(), kafka, registry };
+}
+
+/** The layout of a state directory is fixed when it is created; asking for another is an error. */
+function checkLayout(record: StackRecord, options: ResolvedOptions): void {
+  const conflicts: string[] = [];
+  if (options.brokers !== undefined && options.brokers !== record.kafka.length) {
+    conflicts.push(`it holds ${record.kafka.length} broker(s), ${options.brokers} were asked for`);
+  }
+  if (options.ports !== 'auto' && options.ports.kafka !== undefined && options.ports.kafka !== record.kafka[0]?.port) {
+    conflicts.push(`its Kafka listens on ${record.kafka[0]?.port}, ${options.ports.kafka} was asked for`);
+  }
+  if (options.ports !== 'auto' && options.ports.registry !== undefined && options.ports.registry !== record.registry?.port) {
+    conflicts.push(`its registry listens on ${record.registry?.port ?? 'nothing'}, ${options.ports.registry} was asked for`);
+  }
+  if (options.registry !== false && record.registry === null) conflicts.push('it was created without a registry');
+  if (options.registry !== false && options.registry.storage && record.registry && options.registry.storage !== record.registry.storage) {
+    conflicts.push(`its registry stores in ${record.registry.storage}, ${options.registry.storage} was asked for`);
+  }
+  if (conflicts.length > 0) {
+    throw new StackError(
+      'state-conflict',
+      `the stack in ${record.kafka[0]?.dir ? join(record.kafka[0].dir, '..') : 'its state directory'} differs: ${conflicts.join('; ')}`,
+      {
+        hint: 'run `./junction stack down --purge` to start afresh, or choose another --state-dir',
+      },
+    );
+  }
+}
+
+async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
+  for (const component of wanted) {
+    const ports = component.kind === 'kafka' ? [component.port, component.controllerPort] : [component.port, component.managementPort];
+    for (const port of ports) {
+      if (!(await isPortFree(port))) {
+        throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
+          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with --kafka-port / --registry-port`,
+        });
+      }
+    }
+  }
+}
+
+function requireJava(options: ResolvedOptions, min: number, what: string): JavaRuntime {
+  const search = { env: options.env, roots: options.javaRoots };
+  const java = findJava(search, min);
+  if (java) return java;
+  throw new StackError('java-missing', `${what} needs Java ${min} or newer; found ${describeRuntimes(listJavaRuntimes(search))}`, {
+    hint: `install a JDK ${min}+ (e.g. apt-get install openjdk-17-jdk-headless) or point JAVA_HOME at one`,
+  });
+}
+
+async function registryJava(options: ResolvedOptions): Promise<JavaRuntime> {
+  const preferred = options.env.JUNCTION_REGISTRY_JAVA_HOME;
+  const search = { env: preferred ? { ...options.env, JUNCTION_JAVA_HOME: preferred } : options.env, roots: options.javaRoots };
+  const java = findJava(search, APICURIO_MIN_JAVA);
+  if (java) return java;
+  options.progress(
+    `Apicurio Registry ${APICURIO_VERSION} needs Java ${APICURIO_MIN_JAVA}+, and this machine has ${describeRuntimes(listJavaRuntimes(search))}`,
+  );
+  return downloadedJava({ cacheDir: options.cacheDir, env: options.env, progress: options.progress });
+}
+
+/** Watches the processes this call started, so a crash ends the wait at once. */
+class Launches {
+  readonly #exits = new Map<string, string>();
+  readonly #children = new Map<string, ChildProcess>();
+
+  add(component: ComponentRecord, child: ChildProcess): void {
+    this.#children.set(component.name, child);
+    child.once('error', (error) => this.#exits.set(component.name, error.message));
+    child.once('exit', (code, sig) => this.#exits.set(component.name, sig ? `killed by ${sig}` : `exited with code ${code}`));
+    component.pid = child.pid;
+    component.startedAt = new Date().toISOString();
+  }
+
+  async assertAlive(components: ComponentRecord[]): Promise<void> {
+    for (const component of components) {
+      const exit = this.#exits.get(component.name);
+      if (exit === undefined) continue;
+      const tail = await tailFile(component.logFile, LOG_TAIL_LINES);
+      throw new StackError('component-exited', `${component.name} ${exit} while starting`, {
+        hint: `read its log: ${component.logFile}`,
+        logTail: tail,
+      });
+    }
+  }
+}
+
+/** Options for {@link waitReady}. */
+interface WaitOptions {
+  what: ComponentRecord;
+  watch: ComponentRecord[];
+  launches: Launches;
+  deadline: number;
+  probe: () => Promise<{ ok: boolean; error?: string }>;
+}
+
+async function waitReady({ what, watch, launches, deadline, probe }: WaitOptions): Promise<void> {
+  let last = 'no answer yet';
+  for (;;) {
+    await launches.assertAlive(watch);
+    const result = await probe();
+    if (result.ok) return;
+    last = result.error ?? last;
+    if (Date.now() > deadline) {
+      throw new StackError('component-not-ready', `${what.name} did not become ready in time (last answer: ${last})`, {
+        hint: `read its log: ${what.logFile}`,
+        logTail: await tailFile(what.logFile, LOG_TAIL_LINES),
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function handle(stateDir: string, record: StackRecord, started: string[]): Stack {
+  return {
+    stateDir,
+    brokers: record.kafka.map(brokerAddress),
+    nodes: record.kafka.map((node) => ({ name: node.name, nodeId: node.nodeId, address: brokerAddress(node), pid: node.pid })),
+    registryUrl: record.registry ? registryUrl(record.registry) : undefined,
+    schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
+    alreadyRunning: started.length === 0,
+    started,
+    stop: async () => {
+      await stopStack({ stateDir });
+    },
+    kill: (name, sig = 'SIGKILL') => {
+      const component = components(record).find((c) => c.name === name);
+      const owned = component && ownedProcess(component);
+      return owned ? signal(owned, sig) : false;
+    },
+  };
+}
+
+/**
+ * Starts the local stack, or reports the one already running in the same state directory:
+ * Kafka nodes first, then the registry. Returns once Kafka answers a metadata request from
+ * every node and the registry answers with the compatibility set. Components that died are
+ * started again with their data; a failed start stops whatever this call started.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const resolved = resolveOptions(options);
+  const { stateDir } = resolved;
+  await mkdir(stateDir, { recursive: true });
+  return withLock(join(stateDir, '.lock'), { timeoutMs: LOCK_TIMEOUT_MS, what: `the stack in ${stateDir}` }, async () => {
+    const existing = await readRecord(stateDir);
+    if (existing) checkLayout(existing, resolved);
+    const record = existing ?? (await planRecord(resolved));
+    const registry = resolved.registry === false ? null : record.registry;
+    if (registry && resolved.registry !== false) registry.compatibility = resolved.registry.compatibility;
+
+    const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
+    const registryToStart = registry && !isRunning(registry) ? registry : undefined;
+    if (kafkaToStart.length === 0 && !registryToStart) return handle(stateDir, record, []);
+
+    await assertPortsFree([...kafkaToStart, ...(registryToStart ? [registryToStart] : [])]);
+    const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
+    const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
+    const [libs, apicurio, registryRuntime] = await Promise.all([
+      kafkaJava ? kafkaLibs(artifacts) : undefined,
+      registryToStart ? apicurioHome(artifacts) : undefined,
+      registryToStart ? registryJava(resolved) : undefined,
+    ]);
+
+    const launches = new Launches();
+    const started: ComponentRecord[] = [];
+    const deadline = Date.now() + resolved.readyTimeoutMs;
+    try {
+      if (kafkaJava && libs) {
+        resolved.progress(`starting Apache Kafka ${KAFKA_VERSION} (${kafkaToStart.map((n) => n.name).join(', ')})…`);
+        await Promise.all(
+          kafkaToStart.map((node) =>
+            prepareKafkaNode({
+              java: kafkaJava,
+              libs,
+              node,
+              cluster: record.kafka,
+              clusterId: record.clusterId,
+              overrides: resolved.kafkaConfig,
+            }),
+          ),
+        );
+        for (const node of kafkaToStart) {
+          launches.add(node, startKafkaNode(kafkaJava, libs, node, resolved.kafkaHeap));
+          started.push(node);
+        }
+        await writeRecord(stateDir, record);
+      }
+      const first = record.kafka[0];
+      if (first) {
+        await waitReady({
+          what: first,
+          watch: started,
+          launches,
+          deadline,
+          probe: async () => {
+            const probe = await probeKafka(record.kafka.map(brokerAddress), PROBE_TIMEOUT_MS);
+            const complete = probe.ok && probe.brokers === record.kafka.length;
+            return complete ? probe : { ok: false, error: probe.error ?? `${probe.brokers} of ${record.kafka.length} brokers registered` };
+          },
+        });
+      }
+      if (registryToStart && registryRuntime && apicurio) {
+        resolved.progress(`starting Apicurio Registry ${APICURIO_VERSION} (${registryToStart.storage} storage)…`);
+        await mkdir(registryToStart.dir, { recursive: true });
+        launches.add(
+          registryToStart,
+          await startRegistry(registryRuntime, apicurio, registryToStart, record.kafka.map(brokerAddress).join(',')),
+        );
+        started.push(registryToStart);
+        await writeRecord(stateDir, record);
+        await waitReady({
+          what: registryToStart,
+          watch: started,
+          launches,
+          deadline,
+          probe: async () => {
+            const response = await fetch(`${ccompatUrl(registryToStart)}/config`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch(
+              (error: Error) => error,
+            );
+            return response instanceof Error
+              ? { ok: false, error: response.message }
+              : { ok: response.ok, error: `HTTP ${response.status}` };
+          },
+        });
+      }
+      if (registry) await setGlobalCompatibility(registry, registry.compatibility);
+      await writeRecord(stateDir, record);
+      return handle(
+        stateDir,
+        record,
+        started.map((c) => c.name),
+      );
+    } catch (error) {
+      await stopProcesses(
+        started.map(ownedProcess).filter((p) => p !== undefined),
+        10_000,
+      ).catch(() => {});
+      for (const component of started) {
+        component.pid = undefined;
+        component.startedAt = undefined;
+      }
+      await writeRecord(stateDir, record);
+      throw error;
+    }
+  });
+}
+
+/** Options of {@link stopStack}. */
+export interface StopOptions {
+  stateDir?: string;
+  /** Also delete every component's data and the record: the next start is a fresh stack. */
+  purge?: boolean;
+  /** How long each process gets to shut down cleanly before SIGKILL. Default 30 s. */
+  graceMs?: number;
+}
+
+/**
+ * Stops every process the stack in `stateDir` started (and no other), registry first, and
+ * returns the names of the components that were running.
+ */
+export async function stopStack(options: StopOptions = {}): Promise<string[]> {
+  const { stateDir } = resolveOptions({ ...(options.stateDir ? { stateDir: options.stateDir } : {}) });
+  const graceMs = options.graceMs ?? 30_000;
+  return withLock(join(stateDir, '.lock'), { timeoutMs: LOCK_TIMEOUT_MS, what: `the stack in ${stateDir}` }, async () => {
+    const record = await readRecord(stateDir);
+    if (!record) return [];
+    const running = components(record).filter(isRunning);
+    if (record.registry)
+      await stopProcesses(
+        [ownedProcess(record.registry)].filter((p) => p !== undefined),
+        graceMs,
+      );
+    await stopProcesses(
+      record.kafka.map(ownedProcess).filter((p) => p !== undefined),
+      graceMs,
+    );
+    for (const component of components(record)) {
+      component.pid = undefined;
+      component.startedAt = undefined;
+    }
+    if (options.purge) {
+      for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
+      await rm(join(stateDir, 'stack.json'), { force: true });
+    } else {
+      await writeRecord(stateDir, record);
+    }
+    return running.map((c) => c.name);
+  });
+}
+
+/** Stops the stack in `root` and every test stack under it (`root/test-stacks/*`); for CI clean-up. */
+export async function stopAllStacks(root: string, graceMs?: number): Promise<Array<{ stateDir: string; stopped: string[] }>> {
+  const results: Array<{ stateDir: string; stopped: string[] }> = [];
+  for (const stateDir of await findStateDirs(root)) {
+    results.push({ stateDir, stopped: await stopStack({ stateDir, ...(graceMs === undefined ? {} : { graceMs }) }) });
+  }
+  return results;
+}
