@@ -1,5 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { type BackoffOptions, retrying } from './backoff.ts';
 
 type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
 type DecodeOptions = NonNullable<Parameters<SchemaRegistry['decode']>[1]>;
@@ -10,14 +11,28 @@ const timeout =
   (ms: number): Middleware =>
   () => ({ request: (request) => request.enhance({ timeout: ms }) });
 
+/** True when anything answers HTTP at `url` within a second. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, multiplier: 2, maxMs: 2000, jitter: 0.2 };
+
 /** Options of {@link createAvroCodec}. */
 export interface AvroCodecOptions {
   /** The Confluent-compatible registry API, e.g. `http://127.0.0.1:8081/apis/ccompat/v7`. */
   registryUrl: string;
   /** Per request. Default 5000 ms. */
   timeoutMs?: number;
-  /** Retries of a failed request, with exponential backoff and jitter. Default 3. */
+  /** Retries of a call that failed retriably (registry unreachable, 5xx). Default 3. */
   retries?: number;
+  /** Waits between retries. Default 100 ms doubling to 2 s, ±20 %. */
+  backoff?: BackoffOptions;
 }
 
 /** A decoded record: the writer's schema id and the value read with the reader schema. */
@@ -83,21 +98,36 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
   const registry = new SchemaRegistry({
     host: options.registryUrl,
     clientId: 'junction',
-    retry: { retries: options.retries ?? 3, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 2, multiplier: 2, factor: 0.2 },
+    // Retries are ours (below): the client's own do not retry a refused connection.
+    retry: { retries: 0 },
     middlewares: [timeout(options.timeoutMs ?? 5000)],
   });
-  const at = async <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw registryError(error, context);
-    }
-  };
+  const retry = { retries: options.retries ?? 3, ...(options.backoff ?? DEFAULT_BACKOFF) };
+  const at = <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> =>
+    retrying(
+      async () => {
+        try {
+          return await call();
+        } catch (error) {
+          // mappersmith reports "no answer at all" as HTTP 400: ask whether anything answers.
+          const status = (error as ClientError | undefined)?.status;
+          if (status === 400 && !(await answers(options.registryUrl))) {
+            throw new JunctionError('registry.unavailable', `schema registry at ${options.registryUrl} does not answer`, {
+              cause: error,
+              context,
+            });
+          }
+          throw registryError(error, context);
+        }
+      },
+      { ...retry, retriable: (error) => error instanceof JunctionError && error.retriable },
+    );
   return {
     register: (subject, schema) =>
       at({ subject }, async () => (await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject })).id),
     latestId: (subject) => at({ subject }, () => registry.getLatestSchemaId(subject)),
-    schema: (id) => at({ schemaId: id }, async () => (await registry.getSchema(id)) as object),
+    // The client hands back an avsc Type; callers want the schema as JSON.
+    schema: (id) => at({ schemaId: id }, async () => ((await registry.getSchema(id)) as unknown as { schema(): object }).schema()),
     encode: (id, value) => at({ schemaId: id }, () => registry.encode(id, value)),
     decode: <T>(buffer: Buffer, readerSchema?: object) => {
       if (buffer.length < 5 || buffer[0] !== 0) {

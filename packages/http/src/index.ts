@@ -1,1 +1,1 @@
-export {};
+export { type Problem, type ProblemField, problemHandler, toProblem } from './problem.ts';

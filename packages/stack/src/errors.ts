@@ -1,6 +1,7 @@
 /** Why the stack could not do what was asked: one code per kind of failure. */
 export type StackErrorCode =
   | 'invalid-options'
+  | 'stack-missing'
   | 'java-missing'
   | 'maven-missing'
   | 'download-failed'

@@ -1,3 +1,4 @@
+export { type StackEndpoints, stackFromEnv } from './endpoints.ts';
 export { StackError, type StackErrorCode, type StackErrorOptions } from './errors.ts';
 export { followFile, tailFile } from './internal/logs.ts';
 export {

@@ -25,7 +25,7 @@ export type RegistryStorage = 'kafkasql' | 'memory';
 export interface RegistryOptions {
   /** Default `kafkasql`. */
   storage?: RegistryStorage;
-  /** Global compatibility set on every start. Default `FULL_TRANSITIVE`. */
+  /** Global compatibility, set on every start. Default: as before, `FULL_TRANSITIVE` for a new stack. */
   compatibility?: Compatibility;
 }
 
@@ -90,7 +90,8 @@ export interface ResolvedOptions {
   /** Undefined: keep what the state directory holds, or 1 for a new one. */
   brokers: number | undefined;
   ports: 'auto' | { kafka: number | undefined; registry: number | undefined };
-  registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility };
+  /** Undefined: keep what the state directory holds, or a kafkasql registry for a new one. */
+  registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility | undefined } | undefined;
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
@@ -123,7 +124,8 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
     cacheDir: resolve(options.cacheDir ?? defaultCacheDir(env)),
     brokers: options.brokers,
     ports: options.ports === 'auto' ? 'auto' : { kafka: options.ports?.kafka, registry: options.ports?.registry },
-    registry: registry === false ? false : { storage: registry?.storage, compatibility: registry?.compatibility ?? 'FULL_TRANSITIVE' },
+    registry:
+      registry === false || registry === undefined ? registry : { storage: registry.storage, compatibility: registry.compatibility },
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,

@@ -57,6 +57,7 @@ export interface Stack {
 const LOCK_TIMEOUT_MS = 30 * 60_000;
 const PROBE_TIMEOUT_MS = 3000;
 const LOG_TAIL_LINES = 20;
+const PORT_RELEASE_MS = 5000;
 
 const isRunning = (component: ComponentRecord): boolean => {
   const owned = ownedProcess(component);
@@ -101,8 +102,8 @@ async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
           name: 'registry',
           port: registryPorts[0],
           managementPort: registryPorts[1],
-          storage: options.registry.storage ?? 'kafkasql',
-          compatibility: options.registry.compatibility,
+          storage: options.registry?.storage ?? 'kafkasql',
+          compatibility: options.registry?.compatibility ?? 'FULL_TRANSITIVE',
           dir: registryDir,
           logFile: join(registryDir, 'registry.log'),
           marker: `-Djunction.component=${registryDir}`,
@@ -124,9 +125,10 @@ function checkLayout(record: StackRecord, options: ResolvedOptions): void {
   if (options.ports !== 'auto' && options.ports.registry !== undefined && options.ports.registry !== record.registry?.port) {
     conflicts.push(`its registry listens on ${record.registry?.port ?? 'nothing'}, ${options.ports.registry} was asked for`);
   }
-  if (options.registry !== false && record.registry === null) conflicts.push('it was created without a registry');
-  if (options.registry !== false && options.registry.storage && record.registry && options.registry.storage !== record.registry.storage) {
-    conflicts.push(`its registry stores in ${record.registry.storage}, ${options.registry.storage} was asked for`);
+  if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
+  const storage = options.registry ? options.registry.storage : undefined;
+  if (storage && record.registry && storage !== record.registry.storage) {
+    conflicts.push(`its registry stores in ${record.registry.storage}, ${storage} was asked for`);
   }
   if (conflicts.length > 0) {
     throw new StackError(
@@ -139,11 +141,26 @@ function checkLayout(record: StackRecord, options: ResolvedOptions): void {
   }
 }
 
+/**
+ * True when `port` is free, or frees up within a few seconds: a component killed a moment ago
+ * may still be closing its sockets after its command line is gone.
+ */
+async function portFreesUp(port: number): Promise<boolean> {
+  const deadline = Date.now() + PORT_RELEASE_MS;
+  for (;;) {
+    if (await isPortFree(port)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
   for (const component of wanted) {
     const ports = component.kind === 'kafka' ? [component.port, component.controllerPort] : [component.port, component.managementPort];
     for (const port of ports) {
-      if (!(await isPortFree(port))) {
+      // A component with a pid on record died just now, maybe; give its sockets time to close.
+      const free = component.pid === undefined ? await isPortFree(port) : await portFreesUp(port);
+      if (!free) {
         throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
           hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with --kafka-port / --registry-port`,
         });
@@ -259,7 +276,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (existing) checkLayout(existing, resolved);
     const record = existing ?? (await planRecord(resolved));
     const registry = resolved.registry === false ? null : record.registry;
-    if (registry && resolved.registry !== false) registry.compatibility = resolved.registry.compatibility;
+    const compatibility = resolved.registry ? resolved.registry.compatibility : undefined;
+    if (registry && compatibility) registry.compatibility = compatibility;
 
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;

@@ -1,0 +1,59 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stackStatus, stopStack } from '@junction/stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePortPair, portIsFree, processesMentioning, runCli, startCli } from '../testing/cli.ts';
+
+describe('junction up', () => {
+  let stateDir: string;
+
+  afterAll(async () => {
+    if (stateDir) await stopStack({ stateDir, purge: true, graceMs: 5000 });
+  });
+
+  it('starts the stack, round-trips a demo Avro event, stays up, and stops what it started on Ctrl-C', { timeout: 300_000 }, async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'junction-cli-up-'));
+    const kafkaPort = await freePortPair();
+    const registryPort = await freePortPair();
+    const up = startCli(['up', '--state-dir', stateDir, '--kafka-port', String(kafkaPort), '--registry-port', String(registryPort)]);
+    await up.waitFor('Junction is up.', 240_000);
+    const output = up.output();
+    expect(output).toContain('Started kafka-1, registry.');
+    expect(output).toContain('Published an Avro event and consumed it back:');
+    expect(output).toMatch(/topic\s+demo\.greeting \(partition \d, offset \d+\)/);
+    expect(output).toContain('ce_type     com.junction.demo.Greeting.v1');
+    expect(output).toMatch(/value\s+\{"greetingId":"[0-9a-f-]{36}","message":"Hello from Junction","sentAt":\d+\}/);
+    const schemaId = Number(/schema\s+id (\d+), subject demo\.greeting-com\.junction\.demo\.Greeting/.exec(output)?.[1]);
+    expect(schemaId).toBeGreaterThan(0);
+
+    // Still up a while later: it waits for Ctrl-C.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(up.child.exitCode).toBeNull();
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(up.output()).toContain('Stopped.');
+    expect(processesMentioning(stateDir)).toEqual([]);
+    for (const port of [kafkaPort, registryPort]) expect(await portIsFree(port)).toBe(true);
+
+    // The registry stores into Kafka (kafkasql): the schema survives a restart.
+    const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);
+    expect(restarted.code).toBe(0);
+    const schema = await fetch(`http://127.0.0.1:${registryPort}/apis/ccompat/v7/schemas/ids/${schemaId}`);
+    expect(schema.status).toBe(200);
+    expect(((await schema.json()) as { schema: string }).schema).toContain('"name":"Greeting"');
+  });
+
+  it('leaves a stack it did not start running after Ctrl-C', { timeout: 120_000 }, async () => {
+    const before = await stackStatus({ stateDir });
+    expect(before.components.every((c) => c.state === 'running')).toBe(true);
+    const up = startCli(['up', '--state-dir', stateDir]);
+    await up.waitFor('Junction is up.', 90_000);
+    expect(up.output()).toContain('The stack was already running.');
+    expect(up.output()).toContain('Ctrl-C leaves the stack running');
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    const after = await stackStatus({ stateDir });
+    expect(after.components.map((c) => [c.pid, c.healthy])).toEqual(before.components.map((c) => [c.pid, true]));
+  });
+});

@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, run as users run it. */
+export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+/** What a finished CLI run printed. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (./junction builds on every run, or pnpm build)`);
+}
+
+/** Runs `junction <args>` to completion, killing it past `timeoutMs`. */
+export function runCli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
+  requireBuild();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running `junction <args>` whose output can be awaited line by line. */
+export interface RunningCli {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves once the output contains `text`; rejects if the CLI exits first or time runs out. */
+  waitFor: (text: string, timeoutMs: number) => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `junction <args>` and keeps it running. */
+export function startCli(args: string[]): RunningCli {
+  requireBuild();
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const waitFor = async (text: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    let gone = false;
+    void exited.then(() => {
+      gone = true;
+    });
+    while (!output.includes(text)) {
+      if (gone) throw new Error(`the CLI exited before printing "${text}":\n${output}`);
+      if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  return { child, output: () => output, waitFor, exited };
+}
+
+/** Pids of every process whose command line mentions `text`. */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port `p` such that `p` and `p + 1` are both free (the stack uses pairs). */
+export async function freePortPair(): Promise<number> {
+  for (let tries = 0; tries < 200; tries += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    if ((await isFree(port)) && (await isFree(port + 1))) return port;
+  }
+  throw new Error('found no two adjacent free ports');
+}
+
+/** True when nothing listens on `port` of loopback. */
+export const portIsFree = isFree;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { cloudEventHeaders, headersToStrings, subjectName, uuidv7 } from './cloudevents.ts';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('uuidv7', () => {
+  it('has version 7, the RFC variant, and the time in its first 48 bits', () => {
+    const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+    const id = uuidv7(now);
+    expect(id).toMatch(UUID_V7);
+    expect(Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16)).toBe(now);
+  });
+
+  it('sorts in creation order, even many within one millisecond', () => {
+    const now = Date.now() + 10_000;
+    const ids = Array.from({ length: 3000 }, () => uuidv7(now));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('cloudEventHeaders', () => {
+  it('carries the CloudEvents binary-mode attributes', () => {
+    const time = new Date('2026-11-24T10:00:00.000Z');
+    const headers = cloudEventHeaders({ type: 'com.junction.orders.OrderPlaced.v1', source: '/junction/orders', subject: 'order-1', time });
+    expect(headers).toMatchObject({
+      ce_specversion: '1.0',
+      ce_type: 'com.junction.orders.OrderPlaced.v1',
+      ce_source: '/junction/orders',
+      ce_subject: 'order-1',
+      ce_time: '2026-11-24T10:00:00.000Z',
+      'content-type': 'application/avro',
+    });
+    expect(headers.ce_id).toMatch(UUID_V7);
+  });
+});
+
+describe('headersToStrings', () => {
+  it('reads buffers, strings and repeated headers', () => {
+    expect(headersToStrings({ a: Buffer.from('x'), b: 'y', c: [Buffer.from('first'), Buffer.from('second')], d: undefined })).toEqual({
+      a: 'x',
+      b: 'y',
+      c: 'first',
+    });
+  });
+});
+
+describe('subjectName', () => {
+  it('follows TopicRecordNameStrategy', () => {
+    expect(subjectName('orders.order', 'com.junction.orders.OrderPlaced')).toBe('orders.order-com.junction.orders.OrderPlaced');
+  });
+});

@@ -1,0 +1,79 @@
+import { JunctionError, type JunctionErrorCode } from '@junction/observability';
+import type { ErrorRequestHandler } from 'express';
+
+/** The HTTP status for each error code; a Record, so a new code cannot go unmapped. */
+const STATUS: Record<JunctionErrorCode, number> = {
+  'config.invalid': 500,
+  'event.invalid': 422,
+  'event.undecodable': 400,
+  'schema.unknown': 422,
+  'schema.incompatible': 409,
+  'registry.unavailable': 503,
+  'broker.unavailable': 503,
+  timeout: 504,
+  internal: 500,
+};
+
+const TITLE: Record<JunctionErrorCode, string> = {
+  'config.invalid': 'Server misconfigured',
+  'event.invalid': 'Event does not match its schema',
+  'event.undecodable': 'Body cannot be read',
+  'schema.unknown': 'Unknown schema',
+  'schema.incompatible': 'Incompatible schema',
+  'registry.unavailable': 'Schema registry unavailable',
+  'broker.unavailable': 'Kafka unavailable',
+  timeout: 'Timed out',
+  internal: 'Internal error',
+};
+
+/** One field that failed validation. */
+export interface ProblemField {
+  path: string;
+  message: string;
+}
+
+/** An RFC 9457 problem details body, with Junction's error code. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: JunctionErrorCode;
+  retriable: boolean;
+  instance?: string;
+  errors?: ProblemField[];
+}
+
+/**
+ * The problem details for an error. Internal errors say only that something failed: their
+ * messages may hold details that are nobody's business outside the service.
+ */
+export function toProblem(error: unknown, instance?: string): Problem {
+  const junction = JunctionError.from(error);
+  const fields = junction.context.fields;
+  const errors = Array.isArray(fields) ? fields.map((path) => ({ path: String(path), message: 'invalid value' })) : undefined;
+  const hidden = STATUS[junction.code] >= 500 && junction.code !== 'registry.unavailable' && junction.code !== 'broker.unavailable';
+  return {
+    type: `https://junction.dev/problems/${junction.code}`,
+    title: TITLE[junction.code],
+    status: STATUS[junction.code],
+    detail: hidden ? 'The server failed to handle the request; the error is logged.' : junction.message,
+    code: junction.code,
+    retriable: junction.retriable,
+    ...(instance ? { instance } : {}),
+    ...(errors ? { errors } : {}),
+  };
+}
+
+/** Express error middleware answering every error as `application/problem+json`. */
+export function problemHandler(): ErrorRequestHandler {
+  return (error, request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const problem = toProblem(error, request.originalUrl);
+    if (problem.retriable) response.setHeader('retry-after', '1');
+    response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  };
+}
