@@ -17,13 +17,13 @@ interface StepResult {
   ms: number;
 }
 
-/** The totals vitest's JSON reporter writes. */
+/** The parts of vitest's JSON report that the summary reads. */
 interface VitestReport {
   numPassedTests: number;
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
-  numFailedTestSuites: number;
+  testResults: Array<{ name: string; status: string; assertionResults: unknown[] }>;
 }
 
 interface RunOptions {
@@ -125,7 +125,8 @@ export function testCommand(): Command {
       await rm(scratch, { recursive: true, force: true });
       if (report) {
         const skipped = report.numPendingTests + report.numTodoTests;
-        const brokenFiles = report.numFailedTestSuites;
+        // A file that failed before any of its tests ran (an import error, a failing hook).
+        const brokenFiles = report.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
         steps.push({
           name: 'tests',
           passed: report.numPassedTests,
