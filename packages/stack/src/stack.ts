@@ -192,10 +192,8 @@ async function registryJava(options: ResolvedOptions): Promise<JavaRuntime> {
 /** Watches the processes this call started, so a crash ends the wait at once. */
 class Launches {
   readonly #exits = new Map<string, string>();
-  readonly #children = new Map<string, ChildProcess>();
 
   add(component: ComponentRecord, child: ChildProcess): void {
-    this.#children.set(component.name, child);
     child.once('error', (error) => this.#exits.set(component.name, error.message));
     child.once('exit', (code, sig) => this.#exits.set(component.name, sig ? `killed by ${sig}` : `exited with code ${code}`));
     component.pid = child.pid;
@@ -281,7 +279,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;
-    if (kafkaToStart.length === 0 && !registryToStart) return handle(stateDir, record, []);
+    if (kafkaToStart.length === 0 && !registryToStart) {
+      if (registry && compatibility) {
+        await setGlobalCompatibility(registry, compatibility);
+        await writeRecord(stateDir, record);
+      }
+      return handle(stateDir, record, []);
+    }
 
     await assertPortsFree([...kafkaToStart, ...(registryToStart ? [registryToStart] : [])]);
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };

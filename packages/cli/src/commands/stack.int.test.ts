@@ -65,6 +65,15 @@ describe('junction stack up | status | logs | down', () => {
     expect(processesMentioning(stateDir).sort()).toEqual([...pids].sort());
   });
 
+  it('up on the running stack applies a new global compatibility', async () => {
+    const config = async () =>
+      ((await (await fetch(`http://127.0.0.1:${registryPort}/apis/ccompat/v7/config`)).json()) as { compatibilityLevel: string }).compatibilityLevel;
+    expect(await config()).toBe('FULL_TRANSITIVE');
+    expect((await runCli(['stack', 'up', '--state-dir', stateDir, '--compatibility', 'BACKWARD'])).code).toBe(0);
+    expect(await config()).toBe('BACKWARD');
+    expect((await status()).components.map((c) => c.pid)).toEqual(pids);
+  });
+
   it('status shows each component with pid, port, version and health', async () => {
     const result = await runCli(['stack', 'status', '--state-dir', stateDir]);
     expect(result.code).toBe(0);
