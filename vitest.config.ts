@@ -1,8 +1,8 @@
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Tests import each package's TypeScript sources (the `junction-source` export condition),
-// so they need no build; the CLI tests run the built CLI, as users do.
+// Tests import each package's TypeScript sources (the `junction-source` export condition), so
+// they need no build; the CLI tests run the CLI's sources with Node 24 and the same condition.
 const conditions = ['junction-source', ...defaultServerConditions];
 
 const project = (name: string, include: string[]) => ({ extends: true, test: { name, include } });

@@ -67,7 +67,8 @@ describe('junction stack up | status | logs | down', () => {
 
   it('up on the running stack applies a new global compatibility', async () => {
     const config = async () =>
-      ((await (await fetch(`http://127.0.0.1:${registryPort}/apis/ccompat/v7/config`)).json()) as { compatibilityLevel: string }).compatibilityLevel;
+      ((await (await fetch(`http://127.0.0.1:${registryPort}/apis/ccompat/v7/config`)).json()) as { compatibilityLevel: string })
+        .compatibilityLevel;
     expect(await config()).toBe('FULL_TRANSITIVE');
     expect((await runCli(['stack', 'up', '--state-dir', stateDir, '--compatibility', 'BACKWARD'])).code).toBe(0);
     expect(await config()).toBe('BACKWARD');

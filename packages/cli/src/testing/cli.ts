@@ -1,10 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI, run as users run it. */
-export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+/**
+ * The CLI's entry, run from its TypeScript sources by Node 24 (which strips the types), so a
+ * test always runs the code as it is now, never a stale build. The `junction-source` condition
+ * points the workspace packages at their sources too.
+ */
+const CLI = fileURLToPath(new URL('../bin.ts', import.meta.url));
+const NODE_ARGS = ['--conditions=junction-source', CLI];
 
 /** What a finished CLI run printed. */
 export interface CliResult {
@@ -13,15 +18,10 @@ export interface CliResult {
   stderr: string;
 }
 
-function requireBuild(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (./junction builds on every run, or pnpm build)`);
-}
-
 /** Runs `junction <args>` to completion, killing it past `timeoutMs`. */
 export function runCli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
-  requireBuild();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -49,8 +49,7 @@ export interface RunningCli {
 
 /** Starts `junction <args>` and keeps it running. */
 export function startCli(args: string[]): RunningCli {
-  requireBuild();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1' } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
