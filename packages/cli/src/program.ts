@@ -4,16 +4,23 @@ import { testCommand } from './commands/test.ts';
 import { upCommand } from './commands/up.ts';
 import { printError } from './internal/output.ts';
 
+/** Applies the usage hint to a command and every command below it. */
+function hintUsage(command: Command): Command {
+  command.showHelpAfterError('(add --help for usage)');
+  for (const sub of command.commands) hintUsage(sub);
+  return command;
+}
+
 /** The `junction` command with every subcommand. */
 export function createProgram(): Command {
-  return new Command('junction')
+  const program = new Command('junction')
     .description('Junction: an event-driven integration platform on Apache Kafka')
     .version('0.1.0')
-    .showHelpAfterError('(add --help for usage)')
     .addCommand(upCommand())
     .addCommand(stackCommand())
     .addCommand(testCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
+  return hintUsage(program);
 }
 
 /** Runs the CLI on `argv`; returns the exit code. Errors print as one line with what to do. */

@@ -116,6 +116,7 @@ describe('junction stack up | status | logs | down', () => {
     const result = await runCli(['stack', 'up', '--brokers', 'nine']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("option '--brokers <n>' argument 'nine' is invalid. expected a whole number from 1 to 5");
+    expect(result.stderr).toContain('(add --help for usage)');
   });
 
   it('down stops every process it started and leaves no port behind', async () => {
