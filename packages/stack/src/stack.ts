@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StackError } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
-import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
+import { brokerAddress, newClusterId, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
 import { withLock } from './internal/lock.ts';
 import { tailFile } from './internal/logs.ts';
 import { freePorts, isPortFree } from './internal/ports.ts';
@@ -109,8 +108,7 @@ async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
           marker: `-Djunction.component=${registryDir}`,
           version: APICURIO_VERSION,
         };
-  // Kafka prints cluster ids as the URL-safe base64 of 16 random bytes.
-  return { format: 1, clusterId: randomBytes(16).toString('base64url'), createdAt: new Date().toISOString(), kafka, registry };
+  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry };
 }
 
 /** The layout of a state directory is fixed when it is created; asking for another is an error. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kafkaProperties } from './kafka.ts';
+import { kafkaProperties, newClusterId } from './kafka.ts';
 import type { KafkaNodeRecord } from './state.ts';
 
 const node = (id: number): KafkaNodeRecord => ({
@@ -52,5 +52,18 @@ describe('kafkaProperties', () => {
   it('lets overrides win', () => {
     const props = parse(kafkaProperties(node(1), [node(1)], { 'num.partitions': '6', 'min.insync.replicas': '1' }));
     expect(props.get('num.partitions')).toBe('6');
+  });
+});
+
+describe('newClusterId', () => {
+  it('is 22 characters of URL-safe base64', () => {
+    expect(newClusterId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/);
+  });
+
+  it('never starts with a dash or an underscore, which the storage tool would read as an option', () => {
+    // 0xf8 encodes as "-" and 0xfc as "_" in the first base64 character.
+    const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0xfc), Buffer.alloc(16, 0x41)];
+    expect(newClusterId(() => draws.shift() ?? Buffer.alloc(16))).toBe(Buffer.alloc(16, 0x41).toString('base64url'));
+    expect(draws).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,18 @@ import { HOST } from './ports.ts';
 import { launch } from './processes.ts';
 import type { KafkaNodeRecord } from './state.ts';
 import { lastLines, runTool } from './tools.ts';
+
+/**
+ * A new cluster id: 16 random bytes in URL-safe base64, as Kafka writes them. Like Kafka's own
+ * `Uuid.randomUuid()`, it never starts with `-` or `_`: the storage tool would read a leading
+ * dash as an option.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
+}
 
 /** `host:port` of a node's client listener. */
 export function brokerAddress(node: KafkaNodeRecord): string {
