@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOurs } from './internal/processes.ts';
-import { type Stack, startStack, stopStack } from './stack.ts';
+import { type Stack, startStack } from './stack.ts';
+import { stopStack } from './stop.ts';
 
 const TOPIC = 'acks-survive';
 const BATCH = 50;

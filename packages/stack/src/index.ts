@@ -10,6 +10,7 @@ export {
   type RegistryStorage,
   type StackOptions,
 } from './options.ts';
-export { type Stack, type StackNode, type StopOptions, startStack, stopAllStacks, stopStack } from './stack.ts';
+export { type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
+export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';
 export { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';

@@ -6,8 +6,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StackError } from './errors.ts';
 import { isPortFree } from './internal/ports.ts';
-import { type Stack, startStack, stopStack } from './stack.ts';
+import { type Stack, startStack } from './stack.ts';
 import { stackStatus } from './status.ts';
+import { stopStack } from './stop.ts';
 
 /** Pids of every process whose command line mentions `text`. */
 function processesMentioning(text: string): number[] {

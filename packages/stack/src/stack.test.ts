@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ describe('startStack refuses clearly', () => {
     const home = await scratch();
     await writeFile(join(home, 'release'), 'JAVA_VERSION="11.0.2"\n');
     const bin = join(home, 'bin');
-    await import('node:fs/promises').then((fs) => fs.mkdir(bin));
+    await mkdir(bin);
     await writeFile(join(bin, 'java'), '#!/bin/sh\nexit 1\n');
     await chmod(join(bin, 'java'), 0o755);
     const error = await failure(

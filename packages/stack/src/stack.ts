@@ -1,27 +1,26 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { StackError } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
-import { brokerAddress, newClusterId, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
-import { withLock } from './internal/lock.ts';
+import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
+import { checkLayout, planRecord } from './internal/layout.ts';
 import { tailFile } from './internal/logs.ts';
-import { freePorts, isPortFree } from './internal/ports.ts';
-import { isOurs, signal, stopProcesses } from './internal/processes.ts';
+import { isPortFree } from './internal/ports.ts';
+import { signal, stopProcesses } from './internal/processes.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
 import {
   type ComponentRecord,
   components,
-  findStateDirs,
-  type KafkaNodeRecord,
+  isRunning,
   ownedProcess,
-  type RegistryRecord,
   readRecord,
   type StackRecord,
+  withStackLock,
   writeRecord,
 } from './internal/state.ts';
 import { type ResolvedOptions, resolveOptions, type StackOptions } from './options.ts';
+import { stopStack } from './stop.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
 
 /** A Kafka node of a running stack. */
@@ -53,91 +52,9 @@ export interface Stack {
   kill(component: string, sig?: NodeJS.Signals): boolean;
 }
 
-const LOCK_TIMEOUT_MS = 30 * 60_000;
 const PROBE_TIMEOUT_MS = 3000;
 const LOG_TAIL_LINES = 20;
 const PORT_RELEASE_MS = 5000;
-
-const isRunning = (component: ComponentRecord): boolean => {
-  const owned = ownedProcess(component);
-  return owned !== undefined && isOurs(owned);
-};
-
-async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
-  const count = options.brokers ?? 1;
-  let kafkaPorts: number[];
-  let registryPorts: [number, number];
-  if (options.ports === 'auto') {
-    const free = await freePorts(2 * count + 2);
-    kafkaPorts = free.slice(0, 2 * count);
-    registryPorts = [free[2 * count] ?? 0, free[2 * count + 1] ?? 0];
-  } else {
-    const base = options.ports.kafka ?? 9092;
-    kafkaPorts = Array.from({ length: 2 * count }, (_, i) => base + i);
-    const registry = options.ports.registry ?? 8081;
-    registryPorts = [registry, registry + 1];
-  }
-  const kafka: KafkaNodeRecord[] = Array.from({ length: count }, (_, i) => {
-    const name = `kafka-${i + 1}`;
-    const dir = join(options.stateDir, name);
-    return {
-      kind: 'kafka',
-      name,
-      nodeId: i + 1,
-      port: kafkaPorts[2 * i] ?? 0,
-      controllerPort: kafkaPorts[2 * i + 1] ?? 0,
-      dir,
-      logFile: join(dir, 'kafka.log'),
-      marker: `-Djunction.component=${dir}`,
-      version: KAFKA_VERSION,
-    };
-  });
-  const registryDir = join(options.stateDir, 'registry');
-  const registry: RegistryRecord | null =
-    options.registry === false
-      ? null
-      : {
-          kind: 'registry',
-          name: 'registry',
-          port: registryPorts[0],
-          managementPort: registryPorts[1],
-          storage: options.registry?.storage ?? 'kafkasql',
-          compatibility: options.registry?.compatibility ?? 'FULL_TRANSITIVE',
-          dir: registryDir,
-          logFile: join(registryDir, 'registry.log'),
-          marker: `-Djunction.component=${registryDir}`,
-          version: APICURIO_VERSION,
-        };
-  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry };
-}
-
-/** The layout of a state directory is fixed when it is created; asking for another is an error. */
-function checkLayout(record: StackRecord, options: ResolvedOptions): void {
-  const conflicts: string[] = [];
-  if (options.brokers !== undefined && options.brokers !== record.kafka.length) {
-    conflicts.push(`it holds ${record.kafka.length} broker(s), ${options.brokers} were asked for`);
-  }
-  if (options.ports !== 'auto' && options.ports.kafka !== undefined && options.ports.kafka !== record.kafka[0]?.port) {
-    conflicts.push(`its Kafka listens on ${record.kafka[0]?.port}, ${options.ports.kafka} was asked for`);
-  }
-  if (options.ports !== 'auto' && options.ports.registry !== undefined && options.ports.registry !== record.registry?.port) {
-    conflicts.push(`its registry listens on ${record.registry?.port ?? 'nothing'}, ${options.ports.registry} was asked for`);
-  }
-  if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
-  const storage = options.registry ? options.registry.storage : undefined;
-  if (storage && record.registry && storage !== record.registry.storage) {
-    conflicts.push(`its registry stores in ${record.registry.storage}, ${storage} was asked for`);
-  }
-  if (conflicts.length > 0) {
-    throw new StackError(
-      'state-conflict',
-      `the stack in ${record.kafka[0]?.dir ? join(record.kafka[0].dir, '..') : 'its state directory'} differs: ${conflicts.join('; ')}`,
-      {
-        hint: 'run `./junction stack down --purge` to start afresh, or choose another --state-dir',
-      },
-    );
-  }
-}
 
 /**
  * True when `port` is free, or frees up within a few seconds: a component killed a moment ago
@@ -267,7 +184,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const resolved = resolveOptions(options);
   const { stateDir } = resolved;
   await mkdir(stateDir, { recursive: true });
-  return withLock(join(stateDir, '.lock'), { timeoutMs: LOCK_TIMEOUT_MS, what: `the stack in ${stateDir}` }, async () => {
+  return withStackLock(stateDir, async () => {
     const existing = await readRecord(stateDir);
     if (existing) checkLayout(existing, resolved);
     const record = existing ?? (await planRecord(resolved));
@@ -376,56 +293,4 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw error;
     }
   });
-}
-
-/** Options of {@link stopStack}. */
-export interface StopOptions {
-  stateDir?: string;
-  /** Also delete every component's data and the record: the next start is a fresh stack. */
-  purge?: boolean;
-  /** How long each process gets to shut down cleanly before SIGKILL. Default 30 s. */
-  graceMs?: number;
-}
-
-/**
- * Stops every process the stack in `stateDir` started (and no other), registry first, and
- * returns the names of the components that were running.
- */
-export async function stopStack(options: StopOptions = {}): Promise<string[]> {
-  const { stateDir } = resolveOptions({ ...(options.stateDir ? { stateDir: options.stateDir } : {}) });
-  const graceMs = options.graceMs ?? 30_000;
-  return withLock(join(stateDir, '.lock'), { timeoutMs: LOCK_TIMEOUT_MS, what: `the stack in ${stateDir}` }, async () => {
-    const record = await readRecord(stateDir);
-    if (!record) return [];
-    const running = components(record).filter(isRunning);
-    if (record.registry)
-      await stopProcesses(
-        [ownedProcess(record.registry)].filter((p) => p !== undefined),
-        graceMs,
-      );
-    await stopProcesses(
-      record.kafka.map(ownedProcess).filter((p) => p !== undefined),
-      graceMs,
-    );
-    for (const component of components(record)) {
-      component.pid = undefined;
-      component.startedAt = undefined;
-    }
-    if (options.purge) {
-      for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
-      await rm(join(stateDir, 'stack.json'), { force: true });
-    } else {
-      await writeRecord(stateDir, record);
-    }
-    return running.map((c) => c.name);
-  });
-}
-
-/** Stops the stack in `root` and every test stack under it (`root/test-stacks/*`); for CI clean-up. */
-export async function stopAllStacks(root: string, graceMs?: number): Promise<Array<{ stateDir: string; stopped: string[] }>> {
-  const results: Array<{ stateDir: string; stopped: string[] }> = [];
-  for (const stateDir of await findStateDirs(root)) {
-    results.push({ stateDir, stopped: await stopStack({ stateDir, ...(graceMs === undefined ? {} : { graceMs }) }) });
-  }
-  return results;
 }

@@ -1,7 +1,8 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compatibility, RegistryStorage } from '../options.ts';
-import type { OwnedProcess } from './processes.ts';
+import { withLock } from './lock.ts';
+import { isOurs, type OwnedProcess } from './processes.ts';
 
 /** What every component record holds. */
 interface ComponentBase {
@@ -58,6 +59,20 @@ export function components(record: StackRecord): ComponentRecord[] {
 /** The process of a component, when one was recorded. */
 export function ownedProcess(component: ComponentRecord): OwnedProcess | undefined {
   return component.pid === undefined ? undefined : { pid: component.pid, marker: component.marker };
+}
+
+/** True when the component's recorded process still runs. */
+export function isRunning(component: ComponentRecord): boolean {
+  const owned = ownedProcess(component);
+  return owned !== undefined && isOurs(owned);
+}
+
+/** Long enough for a first start that downloads everything. */
+const LOCK_TIMEOUT_MS = 30 * 60_000;
+
+/** Runs `fn` holding the lock of the stack in `stateDir`: starts and stops never interleave. */
+export function withStackLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(join(stateDir, '.lock'), { timeoutMs: LOCK_TIMEOUT_MS, what: `the stack in ${stateDir}` }, fn);
 }
 
 /** Reads the record of a state directory; undefined when it holds no stack. */

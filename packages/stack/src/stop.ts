@@ -1,0 +1,61 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stopProcesses } from './internal/processes.ts';
+import {
+  type ComponentRecord,
+  components,
+  findStateDirs,
+  isRunning,
+  ownedProcess,
+  readRecord,
+  withStackLock,
+  writeRecord,
+} from './internal/state.ts';
+import { resolveOptions } from './options.ts';
+
+/** Options of {@link stopStack}. */
+export interface StopOptions {
+  stateDir?: string;
+  /** Also delete every component's data and the record: the next start is a fresh stack. */
+  purge?: boolean;
+  /** How long each process gets to shut down cleanly before SIGKILL. Default 30 s. */
+  graceMs?: number;
+}
+
+/**
+ * Stops every process the stack in `stateDir` started (and no other), registry first, and
+ * returns the names of the components that were running.
+ */
+export async function stopStack(options: StopOptions = {}): Promise<string[]> {
+  const { stateDir } = resolveOptions({ ...(options.stateDir ? { stateDir: options.stateDir } : {}) });
+  const graceMs = options.graceMs ?? 30_000;
+  return withStackLock(stateDir, async () => {
+    const record = await readRecord(stateDir);
+    if (!record) return [];
+    const running = components(record).filter(isRunning);
+    const processes = (list: ComponentRecord[]) => list.map(ownedProcess).filter((p) => p !== undefined);
+    // The registry first: it stores into Kafka and would log errors while Kafka goes away.
+    await stopProcesses(processes(record.registry ? [record.registry] : []), graceMs);
+    await stopProcesses(processes(record.kafka), graceMs);
+    for (const component of components(record)) {
+      component.pid = undefined;
+      component.startedAt = undefined;
+    }
+    if (options.purge) {
+      for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
+      await rm(join(stateDir, 'stack.json'), { force: true });
+    } else {
+      await writeRecord(stateDir, record);
+    }
+    return running.map((c) => c.name);
+  });
+}
+
+/** Stops the stack in `root` and every test stack under it (`root/test-stacks/*`); for CI clean-up. */
+export async function stopAllStacks(root: string, graceMs?: number): Promise<Array<{ stateDir: string; stopped: string[] }>> {
+  const results: Array<{ stateDir: string; stopped: string[] }> = [];
+  for (const stateDir of await findStateDirs(root)) {
+    results.push({ stateDir, stopped: await stopStack({ stateDir, ...(graceMs === undefined ? {} : { graceMs }) }) });
+  }
+  return results;
+}
