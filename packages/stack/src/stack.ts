@@ -48,6 +48,8 @@ export interface Stack {
   started: string[];
   /** Stops every process of the stack. */
   stop(): Promise<void>;
+  /** Stops only the components this call started, leaving what ran before. */
+  stopStarted(): Promise<void>;
   /** Sends a signal (default SIGKILL) to one component, for failure tests; false when it was not running. */
   kill(component: string, sig?: NodeJS.Signals): boolean;
 }
@@ -165,6 +167,9 @@ function handle(stateDir: string, record: StackRecord, started: string[]): Stack
     started,
     stop: async () => {
       await stopStack({ stateDir });
+    },
+    stopStarted: async () => {
+      if (started.length > 0) await stopStack({ stateDir, only: started });
     },
     kill: (name, sig = 'SIGKILL') => {
       const component = components(record).find((c) => c.name === name);

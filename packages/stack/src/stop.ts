@@ -20,6 +20,8 @@ export interface StopOptions {
   purge?: boolean;
   /** How long each process gets to shut down cleanly before SIGKILL. Default 30 s. */
   graceMs?: number;
+  /** Only these components (by name); default all. */
+  only?: string[];
 }
 
 /**
@@ -32,16 +34,21 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
   return withStackLock(stateDir, async () => {
     const record = await readRecord(stateDir);
     if (!record) return [];
-    const running = components(record).filter(isRunning);
-    const processes = (list: ComponentRecord[]) => list.map(ownedProcess).filter((p) => p !== undefined);
+    const chosen = (c: ComponentRecord) => options.only === undefined || options.only.includes(c.name);
+    const running = components(record).filter((c) => chosen(c) && isRunning(c));
+    const processes = (list: ComponentRecord[]) =>
+      list
+        .filter(chosen)
+        .map(ownedProcess)
+        .filter((p) => p !== undefined);
     // The registry first: it stores into Kafka and would log errors while Kafka goes away.
     await stopProcesses(processes(record.registry ? [record.registry] : []), graceMs);
     await stopProcesses(processes(record.kafka), graceMs);
-    for (const component of components(record)) {
+    for (const component of components(record).filter(chosen)) {
       component.pid = undefined;
       component.startedAt = undefined;
     }
-    if (options.purge) {
+    if (options.purge && options.only === undefined) {
       for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
       await rm(join(stateDir, 'stack.json'), { force: true });
     } else {

@@ -56,4 +56,27 @@ describe('junction up', () => {
     const after = await stackStatus({ stateDir });
     expect(after.components.map((c) => [c.pid, c.healthy])).toEqual(before.components.map((c) => [c.pid, true]));
   });
+
+  it('after Ctrl-C, stops only the components it had to start', { timeout: 180_000 }, async () => {
+    const before = await stackStatus({ stateDir });
+    const registry = before.components.find((c) => c.name === 'registry');
+    if (!registry?.pid) throw new Error('the registry should be running');
+    process.kill(registry.pid, 'SIGKILL');
+    await expect
+      .poll(async () => (await stackStatus({ stateDir })).components.find((c) => c.name === 'registry')?.state, { timeout: 10_000 })
+      .toBe('exited');
+
+    const up = startCli(['up', '--state-dir', stateDir]);
+    await up.waitFor('Junction is up.', 150_000);
+    expect(up.output()).toContain('Started registry.');
+    expect(up.output()).toContain('Ctrl-C stops what this command started (registry) and leaves the rest running.');
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    const after = await stackStatus({ stateDir });
+    expect(after.components.map((c) => [c.name, c.state])).toEqual([
+      ['kafka-1', 'running'],
+      ['registry', 'stopped'],
+    ]);
+    expect(after.components[0]?.pid).toBe(before.components[0]?.pid);
+  });
 });

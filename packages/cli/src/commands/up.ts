@@ -27,14 +27,17 @@ export function upCommand(): Command {
     }
 
     printEndpoints(stack);
-    const owned = !stack.alreadyRunning;
-    console.log(
-      `\n${style('green', 'Junction is up.')} ${owned ? 'Ctrl-C stops the stack.' : 'Ctrl-C leaves the stack running (it was started before; ./junction stack down stops it).'}`,
-    );
+    const owned = stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0);
+    const onExit = owned
+      ? 'Ctrl-C stops the stack.'
+      : stack.alreadyRunning
+        ? 'Ctrl-C leaves the stack running (it was started before; ./junction stack down stops it).'
+        : `Ctrl-C stops what this command started (${stack.started.join(', ')}) and leaves the rest running.`;
+    console.log(`\n${style('green', 'Junction is up.')} ${onExit}`);
     await watchUntilSignal(stack.stateDir);
-    if (owned) {
-      process.stderr.write('\nstopping the stack…\n');
-      await stack.stop();
+    if (stack.started.length > 0) {
+      process.stderr.write(`\nstopping ${stack.started.join(', ')}…\n`);
+      await stack.stopStarted();
       console.log('Stopped.');
     }
   });
