@@ -1,6 +1,8 @@
 export { type StackEndpoints, stackFromEnv } from './endpoints.ts';
 export { StackError, type StackErrorCode, type StackErrorOptions } from './errors.ts';
 export { followFile, tailFile } from './internal/logs.ts';
+export { isPortFree } from './internal/ports.ts';
+export { processesMentioning } from './internal/processes.ts';
 export {
   COMPATIBILITY_LEVELS,
   type Compatibility,

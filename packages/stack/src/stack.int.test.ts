@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +5,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StackError } from './errors.ts';
 import { isPortFree } from './internal/ports.ts';
+import { processesMentioning } from './internal/processes.ts';
 import { type Stack, startStack } from './stack.ts';
 import { stackStatus } from './status.ts';
 import { stopStack } from './stop.ts';
-
-/** Pids of every process whose command line mentions `text`. */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 const stateDirs: string[] = [];
 const newStateDir = async () => {

@@ -59,10 +59,13 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
 }
 
 /** Stops the stack in `root` and every test stack under it (`root/test-stacks/*`); for CI clean-up. */
-export async function stopAllStacks(root: string, graceMs?: number): Promise<Array<{ stateDir: string; stopped: string[] }>> {
+export async function stopAllStacks(
+  root: string,
+  options: Pick<StopOptions, 'graceMs' | 'purge'> = {},
+): Promise<Array<{ stateDir: string; stopped: string[] }>> {
   const results: Array<{ stateDir: string; stopped: string[] }> = [];
   for (const stateDir of await findStateDirs(root)) {
-    results.push({ stateDir, stopped: await stopStack({ stateDir, ...(graceMs === undefined ? {} : { graceMs }) }) });
+    results.push({ stateDir, stopped: await stopStack({ ...options, stateDir }) });
   }
   return results;
 }

@@ -2,9 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopStack } from '@junction/stack';
+import { isPortFree, processesMentioning, stopStack } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePortPair, portIsFree, processesMentioning, runCli } from '../testing/cli.ts';
+import { freePortPair, runCli } from '../testing/cli.ts';
 
 interface StatusJson {
   exists: boolean;
@@ -124,7 +124,7 @@ describe('junction stack up | status | logs | down', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Stopped kafka-1, registry');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1]) expect(await portIsFree(port)).toBe(true);
+    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1]) expect(await isPortFree(port)).toBe(true);
     const after = await runCli(['stack', 'status', '--state-dir', stateDir]);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/kafka-1\s+stopped/);

@@ -122,10 +122,10 @@ export function stackCommand(): Command {
     .option('--all', 'also stop the throwaway test stacks under the state directory')
     .action(async (flags: { stateDir?: string; purge?: boolean; all?: boolean }) => {
       const dir = stateDir(flags.stateDir);
+      const purge = flags.purge === true;
       const results = flags.all
-        ? await stopAllStacks(dir)
-        : [{ stateDir: dir, stopped: await stopStack({ stateDir: dir, purge: flags.purge === true }) }];
-      if (flags.all && flags.purge) for (const r of results) await stopStack({ stateDir: r.stateDir, purge: true });
+        ? await stopAllStacks(dir, { purge })
+        : [{ stateDir: dir, stopped: await stopStack({ stateDir: dir, purge }) }];
       const stopped = results.filter((r) => r.stopped.length > 0);
       if (stopped.length === 0) console.log('Nothing was running.');
       for (const r of stopped) console.log(`Stopped ${r.stopped.join(', ')} (${r.stateDir}).`);

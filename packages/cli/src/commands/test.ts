@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopAllStacks, stopStack } from '@junction/stack';
+import { stopAllStacks } from '@junction/stack';
 import { Command } from 'commander';
 import { integer } from '../internal/args.ts';
 import { style, table } from '../internal/output.ts';
@@ -119,8 +119,7 @@ export function testCommand(): Command {
       const code = await runAttached(node, args, { cwd: root, env, timeoutMs });
       const ms = Date.now() - started;
       // Whatever happened to vitest, no test stack outlives the run.
-      for (const { stateDir: dir } of await stopAllStacks(testStacks, 10_000).catch(() => []))
-        await stopStack({ stateDir: dir, purge: true }).catch(() => {});
+      await stopAllStacks(testStacks, { graceMs: 10_000, purge: true }).catch(() => []);
       const report = (await readFile(reportFile, 'utf8').then(JSON.parse, () => undefined)) as VitestReport | undefined;
       await rm(scratch, { recursive: true, force: true });
       if (report) {

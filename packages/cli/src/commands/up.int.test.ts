@@ -1,9 +1,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackStatus, stopStack } from '@junction/stack';
+import { isPortFree, processesMentioning, stackStatus, stopStack } from '@junction/stack';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePortPair, portIsFree, processesMentioning, runCli, startCli } from '../testing/cli.ts';
+import { freePortPair, runCli, startCli } from '../testing/cli.ts';
 
 describe('junction up', () => {
   let stateDir: string;
@@ -34,7 +34,7 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort]) expect(await portIsFree(port)).toBe(true);
+    for (const port of [kafkaPort, registryPort]) expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
     const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);

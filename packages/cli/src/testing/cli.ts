@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { isPortFree } from '@junction/stack';
 
 /**
  * The CLI's entry, run from its TypeScript sources by Node 24 (which strips the types), so a
@@ -73,36 +72,11 @@ export function startCli(args: string[]): RunningCli {
   return { child, output: () => output, waitFor, exited };
 }
 
-/** Pids of every process whose command line mentions `text`. */
-export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** A port `p` such that `p` and `p + 1` are both free (the stack uses pairs). */
 export async function freePortPair(): Promise<number> {
   for (let tries = 0; tries < 200; tries += 1) {
     const port = 20_000 + Math.floor(Math.random() * 20_000) * 2;
-    if ((await isFree(port)) && (await isFree(port + 1))) return port;
+    if ((await isPortFree(port)) && (await isPortFree(port + 1))) return port;
   }
   throw new Error('found no two adjacent free ports');
 }
-
-/** True when nothing listens on `port` of loopback. */
-export const portIsFree = isFree;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { StackError } from '../errors.ts';
 
 /** True while a process with this pid exists (ours to signal or not). */
@@ -23,6 +23,23 @@ export function commandLine(pid: number): string | undefined {
     const out = ps.stdout?.trim();
     return out ? out : undefined;
   }
+}
+
+/**
+ * Pids of every process (other than this one) whose command line mentions `text`, such as a
+ * state directory: the stack marks each process it starts with its component's directory.
+ */
+export function processesMentioning(text: string): number[] {
+  const pids =
+    process.platform === 'linux'
+      ? readdirSync('/proc')
+          .filter((entry) => /^\d+$/.test(entry))
+          .map(Number)
+      : (spawnSync('ps', ['-A', '-o', 'pid='], { encoding: 'utf8', timeout: 5000 }).stdout ?? '')
+          .split('\n')
+          .map(Number)
+          .filter((n) => n > 0);
+  return pids.filter((pid) => pid !== process.pid && (commandLine(pid)?.includes(text) ?? false));
 }
 
 /**
