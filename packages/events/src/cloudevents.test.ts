@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudEventHeaders, headersToStrings, subjectName, uuidv7 } from './cloudevents.ts';
+import { cloudEventHeaders, headersToStrings, uuidv7 } from './cloudevents.ts';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -42,11 +42,5 @@ describe('headersToStrings', () => {
       b: 'y',
       c: 'first',
     });
-  });
-});
-
-describe('subjectName', () => {
-  it('follows TopicRecordNameStrategy', () => {
-    expect(subjectName('orders.order', 'com.junction.orders.OrderPlaced')).toBe('orders.order-com.junction.orders.OrderPlaced');
   });
 });

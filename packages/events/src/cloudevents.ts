@@ -60,11 +60,3 @@ export function headersToStrings(headers: Record<string, unknown> | undefined): 
   }
   return out;
 }
-
-/**
- * The registry subject of an event under TopicRecordNameStrategy, `<topic>-<record fullname>`:
- * one topic carries several event types, each evolving on its own.
- */
-export function subjectName(topic: string, recordFullName: string): string {
-  return `${topic}-${recordFullName}`;
-}

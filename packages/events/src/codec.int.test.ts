@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 import { stackFromEnv } from '@junction/stack';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloudEventHeaders, headersToStrings, subjectName } from './cloudevents.ts';
+import { cloudEventHeaders, headersToStrings } from './cloudevents.ts';
 import { createAvroCodec } from './codec.ts';
+import { subjectName } from './contracts/catalog.ts';
 
 // Against the real broker and the real registry (Apicurio through its Confluent-compatible API).
 

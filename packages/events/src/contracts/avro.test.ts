@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { avroType, validate } from './avro.ts';
+
+const money = { type: 'bytes', logicalType: 'decimal', precision: 6, scale: 2 };
+const schema = {
+  type: 'record',
+  name: 'Sample',
+  namespace: 'com.junction.test',
+  fields: [
+    { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'amount', type: money },
+    { name: 'note', type: ['null', 'string'], default: null },
+    { name: 'lines', type: { type: 'array', items: { type: 'record', name: 'Line', fields: [{ name: 'qty', type: 'int' }] } } },
+  ],
+};
+const valid = {
+  id: '0190a2b4-7c3e-7d5f-8a9b-0c1d2e3f4a5b',
+  at: new Date('2026-11-24T10:00:00.123Z'),
+  amount: '1234.50',
+  note: null,
+  lines: [{ qty: 2 }],
+};
+
+describe('avroType', () => {
+  it('round-trips timestamps as Dates and money as exact decimal strings', () => {
+    const type = avroType(schema);
+    const back = type.fromBuffer(type.toBuffer(valid)) as typeof valid;
+    expect(back.at).toEqual(valid.at);
+    expect(back.amount).toBe('1234.50');
+  });
+
+  it.each([
+    ['0', '0.00'],
+    ['-0.01', '-0.01'],
+    ['9999.99', '9999.99'],
+    ['-9999.99', '-9999.99'],
+    ['1.5', '1.50'],
+    ['-128', '-128.00'],
+  ])('encodes the decimal %s and reads back %s', (written, read) => {
+    const type = avroType(schema);
+    expect((type.fromBuffer(type.toBuffer({ ...valid, amount: written })) as typeof valid).amount).toBe(read);
+  });
+
+  it('accepts an ISO-8601 time with a zone for a timestamp', () => {
+    const type = avroType(schema);
+    const back = type.fromBuffer(type.toBuffer({ ...valid, at: '2026-11-24T10:00:00Z' })) as typeof valid;
+    expect(back.at.toISOString()).toBe('2026-11-24T10:00:00.000Z');
+  });
+
+  it('caches one type per schema object', () => {
+    expect(avroType(schema)).toBe(avroType(schema));
+  });
+});
+
+describe('validate', () => {
+  it('finds nothing wrong with a valid value', () => {
+    expect(validate(schema, valid)).toEqual([]);
+  });
+
+  it('lists every bad field with its path and why', () => {
+    const problems = validate(schema, {
+      ...valid,
+      id: 'not-a-uuid',
+      amount: 12.5,
+      lines: [{ qty: 1 }, { qty: 'two' }],
+      colour: 'red',
+      at: undefined,
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'id', reason: 'expected a UUID string, got "not-a-uuid"' },
+        { path: 'at', reason: 'required but missing' },
+        { path: 'amount', reason: expect.stringContaining('decimal string') },
+        { path: 'lines.1.qty', reason: 'expected a 32-bit integer, got "two"' },
+        { path: 'colour', reason: 'not a field of the schema' },
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it.each(['12.345', '10000.00', '1e3', ''])('rejects the decimal %j (too precise, too large or not a number)', (amount) => {
+    expect(validate(schema, { ...valid, amount }).map((p) => p.path)).toEqual(['amount']);
+  });
+
+  it('rejects a time without a zone: it would mean a different instant on every machine', () => {
+    expect(validate(schema, { ...valid, at: '2026-11-24T10:00:00' }).map((p) => p.path)).toEqual(['at']);
+  });
+});
