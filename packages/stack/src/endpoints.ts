@@ -28,3 +28,17 @@ export function stackFromEnv(env: NodeJS.ProcessEnv = process.env): StackEndpoin
   }
   return { brokers, schemaRegistryUrl };
 }
+
+/**
+ * The PostgreSQL named by `JUNCTION_POSTGRES_URL`, e.g. `postgres://junction@127.0.0.1:5432/junction`.
+ * Like {@link stackFromEnv}, it fails loudly when none is named.
+ */
+export function postgresFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const url = env.JUNCTION_POSTGRES_URL?.trim();
+  if (!url) {
+    throw new StackError('stack-missing', 'no PostgreSQL is named: JUNCTION_POSTGRES_URL not set', {
+      hint: 'run the tests with ./junction test (it starts PostgreSQL with the stack), or point it at a running one (./junction stack up)',
+    });
+  }
+  return url;
+}

@@ -4,6 +4,8 @@ export type StackErrorCode =
   | 'stack-missing'
   | 'java-missing'
   | 'maven-missing'
+  | 'postgres-missing'
+  | 'permission-denied'
   | 'download-failed'
   | 'port-in-use'
   | 'state-conflict'

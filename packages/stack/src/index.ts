@@ -1,4 +1,4 @@
-export { type StackEndpoints, stackFromEnv } from './endpoints.ts';
+export { postgresFromEnv, type StackEndpoints, stackFromEnv } from './endpoints.ts';
 export { StackError, type StackErrorCode, type StackErrorOptions } from './errors.ts';
 export { followFile, tailFile } from './internal/logs.ts';
 export { isPortFree } from './internal/ports.ts';
@@ -15,4 +15,4 @@ export {
 export { type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';
-export { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
+export { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { StackError } from './errors.ts';
 import { DEFAULT_JAVA_ROOTS } from './internal/java.ts';
+import { DEFAULT_POSTGRES_ROOTS } from './internal/postgres-binaries.ts';
 
 /** Schema compatibility levels the registry can enforce (Confluent names). */
 export const COMPATIBILITY_LEVELS = [
@@ -40,11 +41,18 @@ export interface StackOptions {
   /**
    * `auto` picks free ports (for throwaway stacks). Otherwise the first broker listens on
    * `kafka` (default 9092) with its controller on the next port, the next broker two above,
-   * and so on; the registry listens on `registry` (default 8081) with its management port next.
+   * and so on; the registry listens on `registry` (default 8081) with its management port next,
+   * and PostgreSQL on `postgres` (default 5432).
    */
-  ports?: 'auto' | { kafka?: number; registry?: number };
+  ports?: 'auto' | { kafka?: number; registry?: number; postgres?: number };
   /** `false` runs Kafka alone. */
   registry?: false | RegistryOptions;
+  /**
+   * PostgreSQL (the machine's own server binaries) for outboxes and inboxes. `false`: none this
+   * time. Default: as the state directory was made, and on for a new stack or one made before
+   * the stack ran PostgreSQL.
+   */
+  postgres?: boolean;
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */
   kafkaConfig?: Record<string, string>;
   /** Maximum Java heap of each Kafka node, e.g. `512m`. */
@@ -55,6 +63,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Directories holding installed JDKs. */
   javaRoots?: string[];
+  /** Directories holding PostgreSQL servers as `<major>/bin`. Default `/usr/lib/postgresql`. */
+  postgresRoots?: string[];
   /** Receives a line for each slow step (downloads, starts). */
   onProgress?: (message: string) => void;
 }
@@ -65,13 +75,16 @@ const optionsSchema = z.object({
   stateDir: z.string().min(1).optional(),
   cacheDir: z.string().min(1).optional(),
   brokers: z.number().int().min(1).max(5).optional(),
-  ports: z.union([z.literal('auto'), z.object({ kafka: port.optional(), registry: port.optional() }).strict()]).optional(),
+  ports: z
+    .union([z.literal('auto'), z.object({ kafka: port.optional(), registry: port.optional(), postgres: port.optional() }).strict()])
+    .optional(),
   registry: z
     .union([
       z.literal(false),
       z.object({ storage: z.enum(['kafkasql', 'memory']).optional(), compatibility: z.enum(COMPATIBILITY_LEVELS).optional() }).strict(),
     ])
     .optional(),
+  postgres: z.boolean().optional(),
   kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
   kafkaHeap: z
     .string()
@@ -80,6 +93,7 @@ const optionsSchema = z.object({
   readyTimeoutMs: z.number().int().positive().optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
   javaRoots: z.array(z.string()).optional(),
+  postgresRoots: z.array(z.string()).optional(),
   onProgress: z.custom<(message: string) => void>((value) => typeof value === 'function', 'a function').optional(),
 });
 
@@ -89,14 +103,17 @@ export interface ResolvedOptions {
   cacheDir: string;
   /** Undefined: keep what the state directory holds, or 1 for a new one. */
   brokers: number | undefined;
-  ports: 'auto' | { kafka: number | undefined; registry: number | undefined };
+  ports: 'auto' | { kafka: number | undefined; registry: number | undefined; postgres: number | undefined };
   /** Undefined: keep what the state directory holds, or a kafkasql registry for a new one. */
   registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility | undefined } | undefined;
+  /** Undefined: keep what the state directory holds, or PostgreSQL for a new one. */
+  postgres: boolean | undefined;
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
   env: NodeJS.ProcessEnv;
   javaRoots: string[];
+  postgresRoots: string[];
   progress: (message: string) => void;
 }
 
@@ -123,14 +140,19 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
     stateDir: resolve(options.stateDir ?? defaultStateDir(env)),
     cacheDir: resolve(options.cacheDir ?? defaultCacheDir(env)),
     brokers: options.brokers,
-    ports: options.ports === 'auto' ? 'auto' : { kafka: options.ports?.kafka, registry: options.ports?.registry },
+    ports:
+      options.ports === 'auto'
+        ? 'auto'
+        : { kafka: options.ports?.kafka, registry: options.ports?.registry, postgres: options.ports?.postgres },
     registry:
       registry === false || registry === undefined ? registry : { storage: registry.storage, compatibility: registry.compatibility },
+    postgres: options.postgres,
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
     env,
     javaRoots: options.javaRoots ?? DEFAULT_JAVA_ROOTS,
+    postgresRoots: options.postgresRoots ?? DEFAULT_POSTGRES_ROOTS,
     progress: options.onProgress ?? (() => {}),
   };
 }

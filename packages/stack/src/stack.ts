@@ -4,9 +4,20 @@ import { StackError } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
 import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
-import { checkLayout, planRecord } from './internal/layout.ts';
+import { checkLayout, planPostgres, planRecord } from './internal/layout.ts';
 import { tailFile } from './internal/logs.ts';
 import { isPortFree } from './internal/ports.ts';
+import {
+  dataDir,
+  dataMajor,
+  ensureDatabase,
+  postgresUrl,
+  preparePostgres,
+  probePostgres,
+  serverUser,
+  startPostgres,
+} from './internal/postgres.ts';
+import { describeInstalls, findPostgres, listPostgresInstalls, type PostgresBinaries } from './internal/postgres-binaries.ts';
 import { signal, stopProcesses } from './internal/processes.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
 import {
@@ -14,6 +25,7 @@ import {
   components,
   isRunning,
   ownedProcess,
+  type PostgresRecord,
   readRecord,
   type StackRecord,
   withStackLock,
@@ -21,7 +33,7 @@ import {
 } from './internal/state.ts';
 import { type ResolvedOptions, resolveOptions, type StackOptions } from './options.ts';
 import { stopStack } from './stop.ts';
-import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
+import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';
 
 /** A Kafka node of a running stack. */
 export interface StackNode {
@@ -42,6 +54,8 @@ export interface Stack {
   registryUrl: string | undefined;
   /** The Confluent-compatible schema registry API (`…/apis/ccompat/v7`). */
   schemaRegistryUrl: string | undefined;
+  /** `postgres://junction@127.0.0.1:<port>/junction`; undefined when the stack runs without PostgreSQL. */
+  postgresUrl: string | undefined;
   /** True when everything already ran and this call started nothing. */
   alreadyRunning: boolean;
   /** Names of the components this call started. */
@@ -73,13 +87,18 @@ async function portFreesUp(port: number): Promise<boolean> {
 
 async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
   for (const component of wanted) {
-    const ports = component.kind === 'kafka' ? [component.port, component.controllerPort] : [component.port, component.managementPort];
+    const ports =
+      component.kind === 'kafka'
+        ? [component.port, component.controllerPort]
+        : component.kind === 'registry'
+          ? [component.port, component.managementPort]
+          : [component.port];
     for (const port of ports) {
       // A component with a pid on record died just now, maybe; give its sockets time to close.
       const free = component.pid === undefined ? await isPortFree(port) : await portFreesUp(port);
       if (!free) {
         throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
-          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with --kafka-port / --registry-port`,
+          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with ${component.kind === 'postgres' ? '--postgres-port' : '--kafka-port / --registry-port'}`,
         });
       }
     }
@@ -104,6 +123,23 @@ async function registryJava(options: ResolvedOptions): Promise<JavaRuntime> {
     `Apicurio Registry ${APICURIO_VERSION} needs Java ${APICURIO_MIN_JAVA}+, and this machine has ${describeRuntimes(listJavaRuntimes(search))}`,
   );
   return downloadedJava({ cacheDir: options.cacheDir, env: options.env, progress: options.progress });
+}
+
+/** The server for `record`: of the data directory's own major release once it has one. */
+async function requirePostgres(options: ResolvedOptions, record: PostgresRecord): Promise<PostgresBinaries> {
+  const search = { env: options.env, roots: options.postgresRoots };
+  const made = await dataMajor(record);
+  const found = findPostgres(search, { minMajor: POSTGRES_MIN_VERSION, dataMajor: made });
+  if (found) return found;
+  const installs = describeInstalls(listPostgresInstalls(search));
+  if (made !== undefined) {
+    throw new StackError('postgres-missing', `${dataDir(record)} was made by PostgreSQL ${made}; found ${installs}`, {
+      hint: `install postgresql-${made} (apt-get install postgresql-${made}), or delete its data with ./junction stack down --purge`,
+    });
+  }
+  throw new StackError('postgres-missing', `the stack needs PostgreSQL ${POSTGRES_MIN_VERSION} or newer; found ${installs}`, {
+    hint: "install Debian's server (apt-get install postgresql), or run without it (--no-postgres)",
+  });
 }
 
 /** Watches the processes this call started, so a crash ends the wait at once. */
@@ -156,13 +192,14 @@ async function waitReady({ what, watch, launches, deadline, probe }: WaitOptions
   }
 }
 
-function handle(stateDir: string, record: StackRecord, started: string[]): Stack {
+function handle(stateDir: string, record: StackRecord, postgres: PostgresRecord | null, started: string[]): Stack {
   return {
     stateDir,
     brokers: record.kafka.map(brokerAddress),
     nodes: record.kafka.map((node) => ({ name: node.name, nodeId: node.nodeId, address: brokerAddress(node), pid: node.pid })),
     registryUrl: record.registry ? registryUrl(record.registry) : undefined,
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
+    postgresUrl: postgres ? postgresUrl(postgres) : undefined,
     alreadyRunning: started.length === 0,
     started,
     stop: async () => {
@@ -181,9 +218,10 @@ function handle(stateDir: string, record: StackRecord, started: string[]): Stack
 
 /**
  * Starts the local stack, or reports the one already running in the same state directory:
- * Kafka nodes first, then the registry. Returns once Kafka answers a metadata request from
- * every node and the registry answers with the compatibility set. Components that died are
- * started again with their data; a failed start stops whatever this call started.
+ * Kafka nodes first, then the registry; PostgreSQL alongside. Returns once Kafka answers a
+ * metadata request from every node, the registry answers with the compatibility set and
+ * PostgreSQL accepts connections to its database. Components that died are started again
+ * with their data; a failed start stops whatever this call started.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const resolved = resolveOptions(options);
@@ -196,18 +234,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const registry = resolved.registry === false ? null : record.registry;
     const compatibility = resolved.registry ? resolved.registry.compatibility : undefined;
     if (registry && compatibility) registry.compatibility = compatibility;
+    const wantPostgres = resolved.postgres ?? record.postgres !== null;
+    if (wantPostgres && !record.postgres) record.postgres = await planPostgres(resolved);
+    const postgres = wantPostgres ? (record.postgres ?? null) : null;
 
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;
-    if (kafkaToStart.length === 0 && !registryToStart) {
+    const postgresToStart = postgres && !isRunning(postgres) ? postgres : undefined;
+    if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart) {
       if (registry && compatibility) {
         await setGlobalCompatibility(registry, compatibility);
         await writeRecord(stateDir, record);
       }
-      return handle(stateDir, record, []);
+      return handle(stateDir, record, postgres, []);
     }
 
-    await assertPortsFree([...kafkaToStart, ...(registryToStart ? [registryToStart] : [])]);
+    await assertPortsFree([...kafkaToStart, ...(registryToStart ? [registryToStart] : []), ...(postgresToStart ? [postgresToStart] : [])]);
+    // Checked before anything starts: a missing server (or postgres user) fails in a moment.
+    const postgresBin = postgresToStart ? await requirePostgres(resolved, postgresToStart) : undefined;
+    const postgresUser = postgresToStart ? await serverUser(resolved.env) : undefined;
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
     const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
     const [libs, apicurio, registryRuntime] = await Promise.all([
@@ -220,6 +265,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const started: ComponentRecord[] = [];
     const deadline = Date.now() + resolved.readyTimeoutMs;
     try {
+      if (postgresToStart && postgresBin) {
+        // First, because it needs nothing of Kafka's and a directory its user cannot reach
+        // fails in a moment; it is ready long before the brokers are.
+        resolved.progress(`starting PostgreSQL ${postgresBin.version} (${postgresBin.bindir})…`);
+        await preparePostgres({ bin: postgresBin, record: postgresToStart, user: postgresUser });
+        launches.add(postgresToStart, startPostgres(postgresBin, postgresToStart, postgresUser));
+        started.push(postgresToStart);
+        await writeRecord(stateDir, record);
+      }
       if (kafkaJava && libs) {
         resolved.progress(`starting Apache Kafka ${KAFKA_VERSION} (${kafkaToStart.map((n) => n.name).join(', ')})…`);
         await Promise.all(
@@ -279,11 +333,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         });
       }
       if (registry) await setGlobalCompatibility(registry, registry.compatibility);
+      if (postgresToStart) {
+        await waitReady({
+          what: postgresToStart,
+          watch: started,
+          launches,
+          deadline,
+          probe: () => probePostgres(postgresToStart, PROBE_TIMEOUT_MS),
+        });
+        await ensureDatabase(postgresToStart);
+      }
       await writeRecord(stateDir, record);
       return handle(
         stateDir,
         record,
-        started.map((c) => c.name),
+        postgres,
+        // In component order, whatever order they started in.
+        components(record)
+          .filter((c) => started.includes(c))
+          .map((c) => c.name),
       );
     } catch (error) {
       await stopProcesses(

@@ -1,5 +1,6 @@
 import { brokerAddress, probeKafka } from './internal/kafka.ts';
 import { tailFile } from './internal/logs.ts';
+import { postgresUrl, probePostgres } from './internal/postgres.ts';
 import { isOurs } from './internal/processes.ts';
 import { ccompatUrl, probeRegistry } from './internal/registry.ts';
 import { type ComponentRecord, components, ownedProcess, readRecord } from './internal/state.ts';
@@ -15,7 +16,7 @@ export interface ComponentStatus {
   state: ComponentState;
   pid: number | undefined;
   port: number;
-  /** The running server's own answer where it gives one (the registry), else the release it was started from. */
+  /** The running server's own answer where it gives one (the registry), else the release it was started from (`unknown` before PostgreSQL's first start). */
   version: string;
   /** Whether it answered a health probe just now; undefined when it does not run. */
   healthy: boolean | undefined;
@@ -32,6 +33,7 @@ export interface StackStatus {
   components: ComponentStatus[];
   brokers: string[];
   schemaRegistryUrl: string | undefined;
+  postgresUrl: string | undefined;
 }
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -57,6 +59,10 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
       detail: probe.ok ? `metadata in ${probe.ms} ms, ${probe.brokers} broker(s)` : (probe.error ?? 'no answer'),
     };
   }
+  if (component.kind === 'postgres') {
+    const probe = await probePostgres(component, PROBE_TIMEOUT_MS);
+    return { ...base, healthy: probe.ok, detail: probe.ok ? `accepts connections (${probe.ms} ms)` : (probe.error ?? 'no answer') };
+  }
   const probe = await probeRegistry(component, PROBE_TIMEOUT_MS);
   return {
     ...base,
@@ -70,13 +76,14 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
 export async function stackStatus(options: { stateDir?: string } = {}): Promise<StackStatus> {
   const { stateDir } = resolveOptions(options.stateDir ? { stateDir: options.stateDir } : {});
   const record = await readRecord(stateDir);
-  if (!record) return { stateDir, exists: false, components: [], brokers: [], schemaRegistryUrl: undefined };
+  if (!record) return { stateDir, exists: false, components: [], brokers: [], schemaRegistryUrl: undefined, postgresUrl: undefined };
   return {
     stateDir,
     exists: true,
     components: await Promise.all(components(record).map(statusOf)),
     brokers: record.kafka.map(brokerAddress),
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
+    postgresUrl: record.postgres ? postgresUrl(record.postgres) : undefined,
   };
 }
 

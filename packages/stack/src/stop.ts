@@ -43,7 +43,8 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
         .filter((p) => p !== undefined);
     // The registry first: it stores into Kafka and would log errors while Kafka goes away.
     await stopProcesses(processes(record.registry ? [record.registry] : []), graceMs);
-    await stopProcesses(processes(record.kafka), graceMs);
+    // Kafka and PostgreSQL need nothing of each other: they stop together.
+    await stopProcesses(processes([...record.kafka, ...(record.postgres ? [record.postgres] : [])]), graceMs);
     for (const component of components(record).filter(chosen)) {
       component.pid = undefined;
       component.startedAt = undefined;

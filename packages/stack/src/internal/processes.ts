@@ -50,6 +50,8 @@ export function processesMentioning(text: string): number[] {
 export interface OwnedProcess {
   pid: number;
   marker: string;
+  /** The signal that asks it to shut down cleanly; default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** True when `pid` still runs and is the process that was started with `marker`. */
@@ -99,13 +101,13 @@ async function waitGone(targets: OwnedProcess[], deadline: number): Promise<Owne
 }
 
 /**
- * Stops processes the stack started: SIGTERM (a clean shutdown), then SIGKILL for any still
- * running after `graceMs`. Processes that are gone, or whose pid now names another program,
- * are left alone.
+ * Stops processes the stack started: their stop signal (a clean shutdown), then SIGKILL for
+ * any still running after `graceMs`. Processes that are gone, or whose pid now names another
+ * program, are left alone.
  */
 export async function stopProcesses(targets: OwnedProcess[], graceMs: number): Promise<void> {
   const running = targets.filter(isOurs);
-  for (const target of running) signal(target, 'SIGTERM');
+  for (const target of running) signal(target, target.stopSignal ?? 'SIGTERM');
   const stubborn = await waitGone(running, Date.now() + graceMs);
   for (const target of stubborn) signal(target, 'SIGKILL');
   const survivors = await waitGone(stubborn, Date.now() + 5000);

@@ -6,7 +6,7 @@ import { isOurs, type OwnedProcess } from './processes.ts';
 
 /** What every component record holds. */
 interface ComponentBase {
-  /** `kafka-1`, `kafka-2`, …, `registry`. */
+  /** `kafka-1`, `kafka-2`, …, `registry`, `postgres`. */
   name: string;
   /** Its directory under the state directory: config, data and log. */
   dir: string;
@@ -37,8 +37,21 @@ export interface RegistryRecord extends ComponentBase {
   compatibility: Compatibility;
 }
 
+/** PostgreSQL, for the outbox, the inbox and service state. */
+export interface PostgresRecord extends ComponentBase {
+  kind: 'postgres';
+  port: number;
+  /** Names its server processes (`postgres: <clusterName>: checkpointer`), so strays can be found. */
+  clusterName: string;
+  /** The superuser, made by initdb, and the database created after the first start. */
+  user: string;
+  database: string;
+  /** The server's `bin` directory, recorded at start; status probes with its `pg_isready`. */
+  bindir?: string | undefined;
+}
+
 /** Any component of the stack. */
-export type ComponentRecord = KafkaNodeRecord | RegistryRecord;
+export type ComponentRecord = KafkaNodeRecord | RegistryRecord | PostgresRecord;
 
 /** What `stack.json` in a state directory records: the layout, fixed at creation, and the pids. */
 export interface StackRecord {
@@ -47,18 +60,25 @@ export interface StackRecord {
   createdAt: string;
   kafka: KafkaNodeRecord[];
   registry: RegistryRecord | null;
+  /** Null: made without PostgreSQL. Absent: recorded before the stack ran PostgreSQL. */
+  postgres?: PostgresRecord | null;
 }
 
 const FILE = 'stack.json';
 
-/** The components in start order: Kafka first, the registry (which stores into Kafka) last. */
+/** The components in start order: Kafka first, the registry (which stores into Kafka), then PostgreSQL. */
 export function components(record: StackRecord): ComponentRecord[] {
-  return record.registry ? [...record.kafka, record.registry] : [...record.kafka];
+  return [...record.kafka, ...(record.registry ? [record.registry] : []), ...(record.postgres ? [record.postgres] : [])];
 }
 
 /** The process of a component, when one was recorded. */
 export function ownedProcess(component: ComponentRecord): OwnedProcess | undefined {
-  return component.pid === undefined ? undefined : { pid: component.pid, marker: component.marker };
+  if (component.pid === undefined) return undefined;
+  // SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to disconnect;
+  // SIGINT ("fast") ends their sessions and still checkpoints cleanly.
+  return component.kind === 'postgres'
+    ? { pid: component.pid, marker: component.marker, stopSignal: 'SIGINT' }
+    : { pid: component.pid, marker: component.marker };
 }
 
 /** True when the component's recorded process still runs. */
