@@ -29,7 +29,9 @@ describe('startStack refuses clearly', () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no address');
     try {
-      const error = await failure(startStack({ stateDir: await scratch(), ports: { kafka: address.port }, registry: false }));
+      const error = await failure(
+        startStack({ stateDir: await scratch(), ports: { kafka: address.port }, registry: false, postgres: false }),
+      );
       expect(error.code).toBe('port-in-use');
       expect(error.message).toContain(`port ${address.port}`);
       expect(error.message).toContain('kafka-1');
@@ -41,11 +43,21 @@ describe('startStack refuses clearly', () => {
 
   it('when there is no Java', async () => {
     const error = await failure(
-      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, env: { PATH: '' }, javaRoots: [] }),
+      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, postgres: false, env: { PATH: '' }, javaRoots: [] }),
     );
     expect(error.code).toBe('java-missing');
     expect(error.message).toContain('needs Java 17 or newer; found no Java at all');
     expect(error.hint).toContain('JAVA_HOME');
+  });
+
+  it('when there is no PostgreSQL server', async () => {
+    const error = await failure(
+      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, env: { PATH: '' }, postgresRoots: [] }),
+    );
+    expect(error.code).toBe('postgres-missing');
+    expect(error.message).toBe('the stack needs PostgreSQL 15 or newer; found no PostgreSQL server at all');
+    expect(error.hint).toContain('apt-get install postgresql');
+    expect(error.hint).toContain('--no-postgres');
   });
 
   it('when Java is too old', async () => {
@@ -56,7 +68,14 @@ describe('startStack refuses clearly', () => {
     await writeFile(join(bin, 'java'), '#!/bin/sh\nexit 1\n');
     await chmod(join(bin, 'java'), 0o755);
     const error = await failure(
-      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, env: { PATH: '', JAVA_HOME: home }, javaRoots: [] }),
+      startStack({
+        stateDir: await scratch(),
+        ports: 'auto',
+        registry: false,
+        postgres: false,
+        env: { PATH: '', JAVA_HOME: home },
+        javaRoots: [],
+      }),
     );
     expect(error.code).toBe('java-missing');
     expect(error.message).toContain(`found Java 11 (${home})`);
@@ -71,6 +90,7 @@ describe('startStack refuses clearly', () => {
         cacheDir: await scratch(),
         ports: 'auto',
         registry: false,
+        postgres: false,
         env: { PATH: '', JAVA_HOME: java.home },
       }),
     );
@@ -92,6 +112,7 @@ describe('startStack refuses clearly', () => {
         cacheDir: await scratch(),
         ports: 'auto',
         registry: false,
+        postgres: false,
         env: { ...process.env, JUNCTION_MVN: offline },
       }),
     );
