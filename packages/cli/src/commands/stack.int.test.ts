@@ -15,12 +15,14 @@ describe('junction stack up | status | logs | down', () => {
   let stateDir: string;
   let kafkaPort: number;
   let registryPort: number;
+  let postgresPort: number;
   let pids: number[];
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'junction-cli-stack-'));
     kafkaPort = await freePortPair();
     registryPort = await freePortPair();
+    postgresPort = await freePortPair();
   });
 
   afterAll(async () => {
@@ -30,7 +32,7 @@ describe('junction stack up | status | logs | down', () => {
   const status = async (): Promise<StatusJson> =>
     JSON.parse((await runCli(['stack', 'status', '--json', '--state-dir', stateDir])).stdout) as StatusJson;
 
-  it('up starts Kafka 4.3.1 and Apicurio 3.3.3 and returns once both answer', async () => {
+  it('up starts Kafka 4.3.1, Apicurio 3.3.3 and PostgreSQL and returns once all answer', async () => {
     const result = await runCli([
       'stack',
       'up',
@@ -40,18 +42,22 @@ describe('junction stack up | status | logs | down', () => {
       String(kafkaPort),
       '--registry-port',
       String(registryPort),
+      '--postgres-port',
+      String(postgresPort),
       '--registry-storage',
       'memory',
     ]);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Started kafka-1, registry.');
+    expect(result.stdout).toContain('Started kafka-1, registry, postgres.');
     expect(result.stdout).toContain(`127.0.0.1:${kafkaPort}`);
     expect(result.stdout).toContain(`http://127.0.0.1:${registryPort}/apis/ccompat/v7`);
+    expect(result.stdout).toContain(`postgres://junction@127.0.0.1:${postgresPort}/junction`);
     const now = await status();
     expect(now.components.map((c) => [c.name, c.state, c.version, c.healthy])).toEqual([
       ['kafka-1', 'running', '4.3.1', true],
       ['registry', 'running', '3.3.3', true],
+      ['postgres', 'running', expect.stringMatching(/^\d+\.\d+$/), true],
     ]);
     pids = now.components.map((c) => c.pid ?? 0);
     expect(processesMentioning(stateDir).sort()).toEqual([...pids].sort());
@@ -84,6 +90,9 @@ describe('junction stack up | status | logs | down', () => {
       new RegExp(`^kafka-1\\s+running\\s+${pids[0]}\\s+${kafkaPort}\\s+4\\.3\\.1\\s+ok \\(metadata in \\d+ ms, 1 broker\\(s\\)\\)$`),
     );
     expect(lines[2]).toMatch(new RegExp(`^registry\\s+running\\s+${pids[1]}\\s+${registryPort}\\s+3\\.3\\.3\\s+ok`));
+    expect(lines[3]).toMatch(
+      new RegExp(`^postgres\\s+running\\s+${pids[2]}\\s+${postgresPort}\\s+\\d+\\.\\d+\\s+ok \\(accepts connections`),
+    );
   });
 
   it('logs shows the last lines of a component, and names the components on a typo', async () => {
@@ -92,7 +101,10 @@ describe('junction stack up | status | logs | down', () => {
     expect(result.stdout.trim().split('\n')).toHaveLength(5);
     const typo = await runCli(['stack', 'logs', 'kafak-1', '--state-dir', stateDir]);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry');
+    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry, postgres');
+    const postgres = await runCli(['stack', 'logs', 'postgres', '-n', '50', '--state-dir', stateDir]);
+    expect(postgres.code).toBe(0);
+    expect(postgres.stdout).toContain('database system is ready to accept connections');
   });
 
   it('refuses a port held by another process in one line that says what to do', async () => {
@@ -122,9 +134,9 @@ describe('junction stack up | status | logs | down', () => {
   it('down stops every process it started and leaves no port behind', async () => {
     const result = await runCli(['stack', 'down', '--state-dir', stateDir]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Stopped kafka-1, registry');
+    expect(result.stdout).toContain('Stopped kafka-1, registry, postgres');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1, postgresPort]) expect(await isPortFree(port)).toBe(true);
     const after = await runCli(['stack', 'status', '--state-dir', stateDir]);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/kafka-1\s+stopped/);

@@ -23,7 +23,9 @@ export interface StackUpFlags {
   brokers?: number;
   kafkaPort?: number;
   registryPort?: number;
+  postgresPort?: number;
   registry: boolean;
+  postgres: boolean;
   registryStorage?: RegistryStorage;
   compatibility?: Compatibility;
 }
@@ -35,7 +37,9 @@ export function withStackFlags(command: Command): Command {
     .option('--brokers <n>', 'Kafka nodes (3 gives replication factor 3, min.insync.replicas 2)', integer(1, 5))
     .option('--kafka-port <port>', 'client port of the first broker (default 9092)', portNumber)
     .option('--registry-port <port>', 'port of the schema registry (default 8081)', portNumber)
+    .option('--postgres-port <port>', 'port of PostgreSQL (default 5432)', portNumber)
     .option('--no-registry', 'run Kafka without the schema registry')
+    .option('--no-postgres', 'run without PostgreSQL (the outbox and inbox need it)')
     .addOption(
       new Option('--registry-storage <kind>', 'where the registry keeps schemas (default kafkasql)').choices(['kafkasql', 'memory']),
     )
@@ -46,7 +50,11 @@ export function withStackFlags(command: Command): Command {
 
 /** Turns stack flags into {@link StackOptions}. */
 export function stackOptions(flags: StackUpFlags): StackOptions {
-  const ports = { ...(flags.kafkaPort ? { kafka: flags.kafkaPort } : {}), ...(flags.registryPort ? { registry: flags.registryPort } : {}) };
+  const ports = {
+    ...(flags.kafkaPort ? { kafka: flags.kafkaPort } : {}),
+    ...(flags.registryPort ? { registry: flags.registryPort } : {}),
+    ...(flags.postgresPort ? { postgres: flags.postgresPort } : {}),
+  };
   return {
     stateDir: stateDir(flags.stateDir),
     ...(flags.brokers ? { brokers: flags.brokers } : {}),
@@ -57,6 +65,8 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
           ...(flags.compatibility ? { compatibility: flags.compatibility } : {}),
         }
       : false,
+    // Without the flag, the stack decides: PostgreSQL unless it was made without.
+    ...(flags.postgres ? {} : { postgres: false }),
     onProgress: progress,
   };
 }
@@ -94,16 +104,17 @@ export async function printStatus(dir: string): Promise<boolean> {
 }
 
 /** Prints where clients connect. */
-export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'stateDir'>): void {
+export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'stateDir'>): void {
   console.log('');
   console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}`);
   if (stack.schemaRegistryUrl) console.log(`  Schema registry   ${style('bold', stack.schemaRegistryUrl)}`);
+  if (stack.postgresUrl) console.log(`  PostgreSQL        ${style('bold', stack.postgresUrl)}`);
   console.log(`  State and logs    ${stack.stateDir}`);
 }
 
 /** `junction stack …`: the local infrastructure. */
 export function stackCommand(): Command {
-  const stack = new Command('stack').description('start, stop and inspect the local Kafka and schema registry');
+  const stack = new Command('stack').description('start, stop and inspect the local Kafka, schema registry and PostgreSQL');
 
   withStackFlags(
     stack.command('up').description('start the local stack (or report the one already running) and return when it answers'),
@@ -118,7 +129,7 @@ export function stackCommand(): Command {
     .command('down')
     .description('stop every process the stack started (and no other)')
     .option('--state-dir <dir>', 'the stack to stop (default: .junction in the repository)')
-    .option('--purge', 'also delete its data (topics, schemas, logs)')
+    .option('--purge', 'also delete its data (topics, schemas, databases, logs)')
     .option('--all', 'also stop the throwaway test stacks under the state directory')
     .action(async (flags: { stateDir?: string; purge?: boolean; all?: boolean }) => {
       const dir = stateDir(flags.stateDir);
@@ -151,7 +162,7 @@ export function stackCommand(): Command {
   stack
     .command('logs')
     .description("show the last lines of the components' logs")
-    .argument('[component]', 'kafka-1, kafka-2, …, or registry (default: all)')
+    .argument('[component]', 'kafka-1, kafka-2, …, registry or postgres (default: all)')
     .option('--state-dir <dir>', 'the stack to read (default: .junction in the repository)')
     .option('-n, --lines <n>', 'lines per component', integer(1, 100_000), 40)
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')

@@ -8,7 +8,7 @@ import { printEndpoints, printStatus, type StackUpFlags, stackOptions, withStack
 export function upCommand(): Command {
   return withStackFlags(
     new Command('up').description(
-      'start Junction locally: Kafka and the schema registry, then publish a demo Avro event and consume it back; stays up until Ctrl-C',
+      'start Junction locally: Kafka, the schema registry and PostgreSQL, then publish a demo Avro event and consume it back; stays up until Ctrl-C',
     ),
   ).action(async (flags: StackUpFlags) => {
     const stack = await startStack(stackOptions(flags));
@@ -27,7 +27,7 @@ export function upCommand(): Command {
     }
 
     printEndpoints(stack);
-    const owned = stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0);
+    const owned = stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0) + (stack.postgresUrl ? 1 : 0);
     const onExit = owned
       ? 'Ctrl-C stops the stack.'
       : stack.alreadyRunning
