@@ -16,10 +16,21 @@ describe('junction up', () => {
     stateDir = await mkdtemp(join(tmpdir(), 'junction-cli-up-'));
     const kafkaPort = await freePortPair();
     const registryPort = await freePortPair();
-    const up = startCli(['up', '--state-dir', stateDir, '--kafka-port', String(kafkaPort), '--registry-port', String(registryPort)]);
+    const postgresPort = await freePortPair();
+    const up = startCli([
+      'up',
+      '--state-dir',
+      stateDir,
+      '--kafka-port',
+      String(kafkaPort),
+      '--registry-port',
+      String(registryPort),
+      '--postgres-port',
+      String(postgresPort),
+    ]);
     await up.waitFor('Junction is up.', 240_000);
     const output = up.output();
-    expect(output).toContain('Started kafka-1, registry.');
+    expect(output).toContain('Started kafka-1, registry, postgres.');
     expect(output).toContain('Published an Avro event and consumed it back:');
     expect(output).toMatch(/topic\s+demo\.greeting \(partition \d, offset \d+\)/);
     expect(output).toContain('ce_type     com.junction.demo.Greeting.v1');
@@ -34,7 +45,7 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, registryPort, postgresPort]) expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
     const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);
@@ -76,6 +87,7 @@ describe('junction up', () => {
     expect(after.components.map((c) => [c.name, c.state])).toEqual([
       ['kafka-1', 'running'],
       ['registry', 'stopped'],
+      ['postgres', 'running'],
     ]);
     expect(after.components[0]?.pid).toBe(before.components[0]?.pid);
   });
