@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { type Stack, startStack, stopStack } from '@junction/stack';
 
 /**
- * Vitest global setup: one Kafka and registry for the whole run, shared by every project.
+ * Vitest global setup: one Kafka, registry and PostgreSQL for the whole run, shared by every
+ * project.
  *
  * With JUNCTION_KAFKA_BROKERS and JUNCTION_SCHEMA_REGISTRY_URL set, that stack is used and
- * nothing starts. With JUNCTION_TEST_STACK=off (unit runs) nothing starts either, and any
+ * nothing starts; JUNCTION_POSTGRES_URL names its PostgreSQL (tests that need one fail, saying
+ * so, when it is unset). With JUNCTION_TEST_STACK=off (unit runs) nothing starts either, and any
  * test that needs a broker fails saying so. Otherwise a throwaway stack starts on free ports
- * under `.junction/test-stacks/` (in-memory registry) and is stopped and deleted when the run ends.
+ * under `.junction/test-stacks/` (in-memory registry, PostgreSQL) and is stopped and deleted
+ * when the run ends.
  *
  * Workers are forked after this runs, so the addresses reach them through the environment.
  * Vitest calls this once per project; the stack is shared through `globalThis` and stopped
@@ -46,6 +49,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   const stack = await shared.stack;
   process.env.JUNCTION_KAFKA_BROKERS = stack.brokers.join(',');
   process.env.JUNCTION_SCHEMA_REGISTRY_URL = stack.schemaRegistryUrl;
+  if (stack.postgresUrl) process.env.JUNCTION_POSTGRES_URL = stack.postgresUrl;
   const owned = shared;
   return async () => {
     owned.users -= 1;
