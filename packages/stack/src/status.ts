@@ -61,7 +61,7 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
   }
   if (component.kind === 'postgres') {
     const probe = await probePostgres(component, PROBE_TIMEOUT_MS);
-    return { ...base, healthy: probe.ok, detail: probe.ok ? `accepts connections (${probe.ms} ms)` : (probe.error ?? 'no answer') };
+    return { ...base, healthy: probe.ok, detail: probe.ok ? `accepts connections in ${probe.ms} ms` : (probe.error ?? 'no answer') };
   }
   const probe = await probeRegistry(component, PROBE_TIMEOUT_MS);
   return {
