@@ -1,25 +1,8 @@
-import { JunctionError } from '@junction/observability';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { type BackoffOptions, retrying } from './backoff.ts';
-
-type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
-type DecodeOptions = NonNullable<Parameters<SchemaRegistry['decode']>[1]>;
-type ReaderSchema = NonNullable<NonNullable<DecodeOptions[SchemaType.AVRO]>['readerSchema']>;
-
-/** A mappersmith middleware that bounds every registry request. */
-const timeout =
-  (ms: number): Middleware =>
-  () => ({ request: (request) => request.enhance({ timeout: ms }) });
-
-/** True when anything answers HTTP at `url` within a second. */
-async function answers(url: string): Promise<boolean> {
-  try {
-    await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(1000) });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { type FieldProblem, JunctionError } from '@junction/observability';
+import type avro from 'avsc';
+import type { BackoffOptions } from './backoff.ts';
+import { type AvroSchema, avroType, validate } from './contracts/avro.ts';
+import { createRegistryAdmin } from './contracts/registry-admin.ts';
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, multiplier: 2, maxMs: 2000, jitter: 0.2 };
 
@@ -43,108 +26,123 @@ export interface Decoded<T> {
 
 /**
  * Avro in Confluent framing (magic byte 0, 4-byte schema id, Avro binary) against a schema
- * registry. Schemas are cached by id after the first lookup.
+ * registry, with Junction's logical types (see `avroType`). Schemas and reader/writer resolvers
+ * are cached by id after the first lookup.
  */
 export interface AvroCodec {
   /** Registers `schema` under `subject` (idempotent) and returns its id. */
   register(subject: string, schema: object): Promise<number>;
+  /** The id `schema` has under `subject`, without registering it; `schema.unknown` when it is not there. */
+  idOf(subject: string, schema: object): Promise<number>;
   /** The id of the latest schema of `subject`. */
   latestId(subject: string): Promise<number>;
-  /** The schema registered under `id`. */
-  schema(id: number): Promise<object>;
-  /** Validates `value` against schema `id` and frames it. */
+  /** The schema registered under `id`, exactly as registered (custom attributes included). Cached. */
+  schema(id: number): Promise<AvroSchema>;
+  /** Validates `value` against schema `id` (`event.invalid` with each field path) and frames it. */
   encode(id: number, value: unknown): Promise<Buffer>;
   /** Reads a framed record with its writer schema, resolved to `readerSchema` when given. */
-  decode<T>(buffer: Buffer, readerSchema?: object): Promise<Decoded<T>>;
+  decode<T>(buffer: Buffer, readerSchema?: AvroSchema): Promise<Decoded<T>>;
 }
 
-/** Fields of the errors `@kafkajs/confluent-schema-registry` and mappersmith throw. */
-interface ClientError {
-  name?: string;
-  status?: number;
-  paths?: string[][];
-  message?: string;
+/** Confluent framing: magic byte 0, the schema id (4 bytes, big-endian), then the Avro body. */
+export function frame(schemaId: number, body: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(5);
+  head[0] = 0;
+  head.writeInt32BE(schemaId, 1);
+  return Buffer.concat([head, body]);
 }
 
-/** Turns a registry client failure into a JunctionError; decisions branch on status, not text. */
-export function registryError(error: unknown, context: Record<string, unknown>): JunctionError {
-  if (error instanceof JunctionError) return error;
-  const e = (error ?? {}) as ClientError;
-  const message = e.message ?? String(error);
-  if (e.name === 'ConfluentSchemaRegistryValidationError') {
-    const fields = (e.paths ?? []).map((path) => path.join('.'));
-    return new JunctionError(
-      'event.invalid',
-      `event does not match its schema: ${fields.length ? `invalid ${fields.join(', ')}` : message}`,
-      {
-        cause: error,
-        context: { ...context, fields },
-      },
-    );
-  }
-  if (e.status === 409) return new JunctionError('schema.incompatible', message, { cause: error, context });
-  if (e.status === 404) return new JunctionError('schema.unknown', message, { cause: error, context });
-  if (e.status === 422)
-    return new JunctionError('schema.incompatible', `the registry rejected the schema: ${message}`, { cause: error, context });
-  if (e.name === 'ConfluentSchemaRegistryArgumentError') return new JunctionError('event.undecodable', message, { cause: error, context });
-  if (e.status === undefined || e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429) {
-    return new JunctionError('registry.unavailable', `schema registry unavailable: ${message}`, { cause: error, context });
-  }
-  return new JunctionError('internal', message, { cause: error, context });
+/** The error for a value that does not match its schema, listing each field path and why. */
+export function invalidEvent(what: string, problems: FieldProblem[], context: Record<string, unknown> = {}): JunctionError {
+  const list = problems.map((p) => `${p.path}: ${p.reason}`).join('; ');
+  return new JunctionError('event.invalid', `${what} does not match its schema: ${list}`, { context: { ...context, fields: problems } });
 }
+
+/** Schemas kept per codec; ids are immutable, so entries never go stale, only the count is bounded. */
+const MAX_CACHED_SCHEMAS = 10_000;
 
 /** Creates an {@link AvroCodec} over the registry at `registryUrl`. */
 export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
-  const registry = new SchemaRegistry({
-    host: options.registryUrl,
-    clientId: 'junction',
-    // Retries are ours (below): the client's own do not retry a refused connection.
-    retry: { retries: 0 },
-    middlewares: [timeout(options.timeoutMs ?? 5000)],
+  const admin = createRegistryAdmin({
+    registryUrl: options.registryUrl,
+    timeoutMs: options.timeoutMs ?? 5000,
+    retries: options.retries ?? 3,
+    backoff: options.backoff ?? DEFAULT_BACKOFF,
   });
-  const retry = { retries: options.retries ?? 3, ...(options.backoff ?? DEFAULT_BACKOFF) };
-  const at = <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> =>
-    retrying(
-      async () => {
-        try {
-          return await call();
-        } catch (error) {
-          // mappersmith reports "no answer at all" as HTTP 400: ask whether anything answers.
-          const status = (error as ClientError | undefined)?.status;
-          if (status === 400 && !(await answers(options.registryUrl))) {
-            throw new JunctionError('registry.unavailable', `schema registry at ${options.registryUrl} does not answer`, {
-              cause: error,
-              context,
-            });
-          }
-          throw registryError(error, context);
-        }
-      },
-      { ...retry, retriable: (error) => error instanceof JunctionError && error.retriable },
-    );
-  return {
-    register: (subject, schema) =>
-      at({ subject }, async () => (await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject })).id),
-    latestId: (subject) => at({ subject }, () => registry.getLatestSchemaId(subject)),
-    // The client hands back an avsc Type; callers want the schema as JSON.
-    schema: (id) => at({ schemaId: id }, async () => ((await registry.getSchema(id)) as unknown as { schema(): object }).schema()),
-    encode: (id, value) => at({ schemaId: id }, () => registry.encode(id, value)),
-    decode: <T>(buffer: Buffer, readerSchema?: object) => {
-      if (buffer.length < 5 || buffer[0] !== 0) {
-        return Promise.reject(
-          new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
-            context: { bytes: buffer.length },
-          }),
+  const schemas = new Map<number, Promise<AvroSchema>>();
+  const schema = (id: number): Promise<AvroSchema> => {
+    let found = schemas.get(id);
+    if (!found) {
+      if (schemas.size >= MAX_CACHED_SCHEMAS) schemas.delete(schemas.keys().next().value as number);
+      found = admin.schemaById(id);
+      // A failed lookup is not remembered: the next call asks again.
+      found.catch(() => schemas.delete(id));
+      schemas.set(id, found);
+    }
+    return found;
+  };
+  const resolvers = new WeakMap<object, Map<number, avro.Resolver>>();
+  const resolver = (reader: AvroSchema, writerId: number, writer: AvroSchema): avro.Resolver => {
+    let byWriter = resolvers.get(reader);
+    if (!byWriter) {
+      byWriter = new Map();
+      resolvers.set(reader, byWriter);
+    }
+    let found = byWriter.get(writerId);
+    if (!found) {
+      try {
+        found = avroType(reader).createResolver(avroType(writer));
+      } catch (error) {
+        throw new JunctionError(
+          'schema.incompatible',
+          `records written with schema ${writerId} cannot be read with the reader schema: ${(error as Error).message}`,
+          {
+            cause: error,
+            context: { schemaId: writerId },
+          },
         );
       }
+      byWriter.set(writerId, found);
+    }
+    return found;
+  };
+
+  return {
+    register: (subject, value) => admin.register(subject, value as AvroSchema),
+    idOf: (subject, value) => admin.idOf(subject, value as AvroSchema),
+    latestId: async (subject) => (await admin.schemaOf(subject, 'latest')).id,
+    schema,
+    encode: async (id, value) => {
+      const writer = await schema(id);
+      const problems = validate(writer, value);
+      if (problems.length) throw invalidEvent(`the value for schema ${id}`, problems, { schemaId: id });
+      return frame(id, avroType(writer).toBuffer(value));
+    },
+    decode: async <T>(buffer: Buffer, readerSchema?: AvroSchema) => {
+      if (buffer.length < 5 || buffer[0] !== 0) {
+        throw new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
+          context: { bytes: buffer.length },
+        });
+      }
       const schemaId = buffer.readInt32BE(1);
-      return at({ schemaId }, async () => {
-        const value = (await registry.decode(
-          buffer,
-          readerSchema ? { [SchemaType.AVRO]: { readerSchema: readerSchema as ReaderSchema } } : undefined,
-        )) as T;
-        return { schemaId, value };
-      });
+      const writer = await schema(schemaId);
+      const body = buffer.subarray(5);
+      try {
+        const value = readerSchema
+          ? avroType(readerSchema).fromBuffer(body, resolver(readerSchema, schemaId, writer))
+          : avroType(writer).fromBuffer(body);
+        return { schemaId, value: value as T };
+      } catch (error) {
+        if (error instanceof JunctionError) throw error;
+        throw new JunctionError(
+          'event.undecodable',
+          `record does not decode with its writer schema ${schemaId}: ${(error as Error).message}`,
+          {
+            cause: error,
+            context: { schemaId },
+          },
+        );
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
+export type { FieldProblem } from '@junction/observability';
 export { type BackoffOptions, backoffDelay, type RetryOptions, retrying } from './backoff.ts';
 export { type CloudEventAttributes, cloudEventHeaders, headersToStrings, uuidv7 } from './cloudevents.ts';
-export { type AvroCodec, type AvroCodecOptions, createAvroCodec, type Decoded, registryError } from './codec.ts';
-export { type AvroSchema, avroType, type FieldProblem, validate } from './contracts/avro.ts';
+export { type AvroCodec, type AvroCodecOptions, createAvroCodec, type Decoded, frame, invalidEvent } from './codec.ts';
+export { type AvroSchema, avroType, validate } from './contracts/avro.ts';
 export {
   type Catalog,
   CLEANUP_POLICIES,
@@ -17,4 +18,29 @@ export {
   type TopicContract,
   topicContract,
 } from './contracts/catalog.ts';
+export {
+  type CompatibilityProblem,
+  checkCompatibility,
+  describeType,
+  RESOLUTION_RULES,
+  type SchemaBreak,
+  type SchemaLabels,
+  schemaBreaks,
+  type VersionedSchema,
+} from './contracts/compatibility.ts';
 export { loadCatalog, parseRetention } from './contracts/load.ts';
+export {
+  type CompatibilityVerdict,
+  createRegistryAdmin,
+  type RegisteredSchema,
+  type RegistryAdmin,
+  type RegistryAdminOptions,
+} from './contracts/registry-admin.ts';
+export { type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
+export { type Database, fromPGlite, fromPgPool, openPGlite, type Queryable } from './outbox/database.ts';
+export { migrateOutbox } from './outbox/migrations.ts';
+export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from './outbox/outbox.ts';
+export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
+export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
+export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
+export { createPublisher, type EventInput, type Publisher, type PublishResult } from './publisher/publisher.ts';

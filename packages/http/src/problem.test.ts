@@ -12,7 +12,7 @@ describe('problemHandler', () => {
     const app = express();
     app.get('/invalid', () => {
       throw new JunctionError('event.invalid', 'event does not match its schema: invalid amount, customer.email', {
-        context: { fields: ['amount', 'customer.email'] },
+        context: { fields: [{ path: 'amount', reason: 'expected a decimal string, got 12.5' }, 'customer.email'] },
       });
     });
     app.get('/down', () => {
@@ -43,7 +43,7 @@ describe('problemHandler', () => {
       retriable: false,
       instance: '/invalid?x=1',
       errors: [
-        { path: 'amount', message: 'invalid value' },
+        { path: 'amount', message: 'expected a decimal string, got 12.5' },
         { path: 'customer.email', message: 'invalid value' },
       ],
     });

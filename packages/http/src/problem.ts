@@ -1,4 +1,4 @@
-import { JunctionError, type JunctionErrorCode } from '@junction/observability';
+import { type FieldProblem, JunctionError, type JunctionErrorCode } from '@junction/observability';
 import type { ErrorRequestHandler } from 'express';
 
 /** The HTTP status for each error code; a Record, so a new code cannot go unmapped. */
@@ -10,6 +10,8 @@ const STATUS: Record<JunctionErrorCode, number> = {
   'schema.incompatible': 409,
   'registry.unavailable': 503,
   'broker.unavailable': 503,
+  'topic.unknown': 503,
+  'publisher.backpressure': 503,
   timeout: 504,
   internal: 500,
 };
@@ -22,9 +24,14 @@ const TITLE: Record<JunctionErrorCode, string> = {
   'schema.incompatible': 'Incompatible schema',
   'registry.unavailable': 'Schema registry unavailable',
   'broker.unavailable': 'Kafka unavailable',
+  'topic.unknown': 'Topic does not exist',
+  'publisher.backpressure': 'Too many events in flight',
   timeout: 'Timed out',
   internal: 'Internal error',
 };
+
+/** 5xx codes whose message says which dependency is down and nothing more, so callers may read it. */
+const EXPLAINED: ReadonlySet<JunctionErrorCode> = new Set(['registry.unavailable', 'broker.unavailable', 'publisher.backpressure']);
 
 /** One field that failed validation. */
 export interface ProblemField {
@@ -44,6 +51,15 @@ export interface Problem {
   errors?: ProblemField[];
 }
 
+/** A field problem as `errors[]` shows it; a bare path (older producers of the error) says only that it is invalid. */
+function problemField(field: unknown): ProblemField {
+  if (field !== null && typeof field === 'object' && 'path' in field) {
+    const { path, reason } = field as Partial<FieldProblem>;
+    return { path: String(path), message: reason ?? 'invalid value' };
+  }
+  return { path: String(field), message: 'invalid value' };
+}
+
 /**
  * The problem details for an error. Internal errors say only that something failed: their
  * messages may hold details that are nobody's business outside the service.
@@ -51,8 +67,8 @@ export interface Problem {
 export function toProblem(error: unknown, instance?: string): Problem {
   const junction = JunctionError.from(error);
   const fields = junction.context.fields;
-  const errors = Array.isArray(fields) ? fields.map((path) => ({ path: String(path), message: 'invalid value' })) : undefined;
-  const hidden = STATUS[junction.code] >= 500 && junction.code !== 'registry.unavailable' && junction.code !== 'broker.unavailable';
+  const errors = Array.isArray(fields) ? (fields as unknown[]).map(problemField) : undefined;
+  const hidden = STATUS[junction.code] >= 500 && !EXPLAINED.has(junction.code);
   return {
     type: `https://junction.dev/problems/${junction.code}`,
     title: TITLE[junction.code],

@@ -10,8 +10,19 @@ export type JunctionErrorCode =
   | 'schema.incompatible'
   | 'registry.unavailable'
   | 'broker.unavailable'
+  | 'topic.unknown'
+  | 'publisher.backpressure'
   | 'timeout'
   | 'internal';
+
+/**
+ * One reason a value does not match its schema, at a dotted field path (`lines.0.unitPrice`).
+ * `event.invalid` errors carry a list of them as `context.fields`.
+ */
+export interface FieldProblem {
+  path: string;
+  reason: string;
+}
 
 /** Options of {@link JunctionError}. */
 export interface JunctionErrorOptions {
@@ -22,7 +33,12 @@ export interface JunctionErrorOptions {
   context?: Record<string, unknown>;
 }
 
-const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set(['registry.unavailable', 'broker.unavailable', 'timeout']);
+const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set([
+  'registry.unavailable',
+  'broker.unavailable',
+  'publisher.backpressure',
+  'timeout',
+]);
 
 /** The one error class of Junction: a closed `code`, `retriable`, the `cause` and context. */
 export class JunctionError extends Error {

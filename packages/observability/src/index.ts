@@ -1,2 +1,2 @@
-export { JunctionError, type JunctionErrorCode, type JunctionErrorOptions } from './errors.ts';
+export { type FieldProblem, JunctionError, type JunctionErrorCode, type JunctionErrorOptions } from './errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';

@@ -34,7 +34,7 @@ describe('junction up', () => {
     expect(output).toContain('Published an Avro event and consumed it back:');
     expect(output).toMatch(/topic\s+demo\.greeting \(partition \d, offset \d+\)/);
     expect(output).toContain('ce_type     com.junction.demo.Greeting.v1');
-    expect(output).toMatch(/value\s+\{"greetingId":"[0-9a-f-]{36}","message":"Hello from Junction","sentAt":\d+\}/);
+    expect(output).toMatch(/value\s+\{"greetingId":"[0-9a-f-]{36}","message":"Hello from Junction","sentAt":"\d{4}-\d\d-\d\dT[\d:.]+Z"\}/);
     const schemaId = Number(/schema\s+id (\d+), subject demo\.greeting-com\.junction\.demo\.Greeting/.exec(output)?.[1]);
     expect(schemaId).toBeGreaterThan(0);
 

@@ -55,7 +55,7 @@ export async function runDemo(brokers: string[], registryUrl: string): Promise<D
     const subject = subjectName(DEMO_TOPIC, `${GREETING_SCHEMA.namespace}.${GREETING_SCHEMA.name}`);
     const schemaId = await codec.register(subject, GREETING_SCHEMA);
     const greetingId = uuidv7();
-    const value = await codec.encode(schemaId, { greetingId, message: 'Hello from Junction', sentAt: Date.now() });
+    const value = await codec.encode(schemaId, { greetingId, message: 'Hello from Junction', sentAt: new Date() });
     const headers = cloudEventHeaders({ type: 'com.junction.demo.Greeting.v1', source: '/junction/cli', subject: greetingId });
 
     await producer.connect();

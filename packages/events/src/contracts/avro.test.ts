@@ -87,3 +87,24 @@ describe('validate', () => {
     expect(validate(schema, { ...valid, at: '2026-11-24T10:00:00' }).map((p) => p.path)).toEqual(['at']);
   });
 });
+
+describe('schema resolution', () => {
+  it('reads values through a resolver between two copies of the same schema', () => {
+    const writer = avroType(structuredClone(schema));
+    const reader = avroType(schema);
+    const back = reader.fromBuffer(writer.toBuffer(valid), reader.createResolver(writer)) as typeof valid;
+    expect(back).toEqual(valid);
+  });
+
+  it('reads a plain long written before the field became a timestamp', () => {
+    const before = avroType({ type: 'record', name: 'T', fields: [{ name: 'at', type: 'long' }] });
+    const after = avroType({
+      type: 'record',
+      name: 'T',
+      fields: [{ name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } }],
+    });
+    expect(after.fromBuffer(before.toBuffer({ at: 1_700_000_000_000 }), after.createResolver(before))).toEqual({
+      at: new Date(1_700_000_000_000),
+    });
+  });
+});

@@ -1,13 +1,8 @@
+import type { FieldProblem } from '@junction/observability';
 import avro from 'avsc';
 
 /** An Avro schema as parsed JSON. */
 export type AvroSchema = Record<string, unknown>;
-
-/** One reason a value does not match its schema, at a dotted field path (`lines.0.unitPrice`). */
-export interface FieldProblem {
-  path: string;
-  reason: string;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -30,7 +25,9 @@ class TimestampMillis extends avro.types.LogicalType {
     return undefined;
   }
   override _resolve(type: avro.Type): ((value: number) => Date) | undefined {
-    if (avro.Type.isType(type, 'long', 'int', 'logical:timestamp-millis')) return (value) => this._fromValue(Number(value));
+    // A logical writer hands over values it has already converted; a plain long hands over millis.
+    if (avro.Type.isType(type, 'logical:timestamp-millis')) return (value) => value as unknown as Date;
+    if (avro.Type.isType(type, 'long', 'int')) return (value) => this._fromValue(Number(value));
     return undefined;
   }
 }
@@ -81,16 +78,16 @@ class DecimalString extends avro.types.LogicalType {
       .padStart(bytes * 2, '0');
     return Buffer.from(hex, 'hex');
   }
-  override _resolve(type: avro.Type): ((bytes: Buffer) => string) | undefined {
+  override _resolve(type: avro.Type): ((value: string) => string) | undefined {
     if (avro.Type.isType(type, 'logical:decimal')) {
+      // The writer has already read its bytes as a decimal string; the scale must agree for it to mean the same.
       const writer = type as unknown as DecimalString;
-      if (writer.scale === this.scale && writer.precision <= this.precision) return (bytes) => this._fromValue(bytes);
+      if (writer.scale === this.scale && writer.precision <= this.precision) return (value) => value;
     }
     return undefined;
   }
-  override _export(schema: Record<string, unknown>): void {
-    schema.precision = this.precision;
-    schema.scale = this.scale;
+  override _export(schema: avro.Schema): void {
+    Object.assign(schema as object, { precision: this.precision, scale: this.scale });
   }
 }
 

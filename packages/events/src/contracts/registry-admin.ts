@@ -41,6 +41,10 @@ export interface RegistryAdmin {
   versions(subject: string): Promise<number[]>;
   /** One version of a subject (`latest` for the newest). */
   schemaOf(subject: string, version: number | 'latest'): Promise<RegisteredSchema>;
+  /** The id `schema` has under `subject`, without registering it; `schema.unknown` when it is not there. */
+  idOf(subject: string, schema: AvroSchema): Promise<number>;
+  /** The schema registered under `id`, exactly as registered (custom attributes included). */
+  schemaById(id: number): Promise<AvroSchema>;
   /** Whether `schema` could be registered as the subject's next version; an unknown subject accepts anything. */
   testCompatibility(subject: string, schema: AvroSchema): Promise<CompatibilityVerdict>;
 }
@@ -171,6 +175,16 @@ export function createRegistryAdmin(options: RegistryAdminOptions): RegistryAdmi
         schema: string;
       };
       return { id: body.id, version: body.version, schema: JSON.parse(body.schema) as AvroSchema };
+    },
+    async idOf(subject, schema) {
+      const body = (await call('POST', subjectPath(subject), { subject }, { schemaType: 'AVRO', schema: JSON.stringify(schema) })) as {
+        id: number;
+      };
+      return body.id;
+    },
+    async schemaById(id) {
+      const body = (await call('GET', `/schemas/ids/${id}`, { schemaId: id })) as { schema: string };
+      return JSON.parse(body.schema) as AvroSchema;
     },
     async testCompatibility(subject, schema) {
       try {

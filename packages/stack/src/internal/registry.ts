@@ -13,7 +13,7 @@ export function registryUrl(record: RegistryRecord): string {
   return `http://${HOST}:${record.port}`;
 }
 
-/** The Confluent-compatible API that clients (and `@kafkajs/confluent-schema-registry`) use. */
+/** The Confluent-compatible API that clients use (Junction's codec, Confluent's serializers). */
 export function ccompatUrl(record: RegistryRecord): string {
   return `${registryUrl(record)}/apis/ccompat/v7`;
 }

@@ -1,0 +1,73 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * Anything that runs SQL with `$1` parameters: a pg `Pool` or `PoolClient`, PGlite, or the
+ * transaction object PGlite hands to `transaction()`. `outbox.add` takes one of these — the
+ * caller's transaction — so the event commits or rolls back with the caller's own writes.
+ */
+export interface Queryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** A PostgreSQL database the outbox relay can use: queries, transactions and a session of its own. */
+export interface Database extends Queryable {
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * One connection to keep, for session state such as advisory locks; `release` gives it back.
+   * On PGlite, which has one connection, that connection itself.
+   */
+  session(): Promise<Queryable & { release(): void }>;
+  /** Closes what this wrapper opened (a PGlite it opened itself, never a pool it was given). */
+  close(): Promise<void>;
+  /** `pglite` or `postgres`, for messages. */
+  readonly kind: 'pglite' | 'postgres';
+}
+
+/** Wraps a pg pool (real PostgreSQL). The pool stays the caller's: `close` leaves it open. */
+export function fromPgPool(pool: Pool): Database {
+  return {
+    kind: 'postgres',
+    query: (text, params) => pool.query(text, params),
+    async transaction(work) {
+      const client: PoolClient = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async session() {
+      const client = await pool.connect();
+      return { query: (text: string, params?: unknown[]) => client.query(text, params), release: () => client.release() };
+    },
+    async close() {},
+  };
+}
+
+/** Wraps a PGlite instance. `owned`: close it with the wrapper. */
+export function fromPGlite(db: PGlite, owned = false): Database {
+  return {
+    kind: 'pglite',
+    query: (text, params) => db.query(text, params),
+    transaction: (work) => db.transaction((tx) => work(tx)),
+    async session() {
+      return { query: (text: string, params?: unknown[]) => db.query(text, params), release: () => {} };
+    },
+    async close() {
+      if (owned && !db.closed) await db.close();
+    },
+  };
+}
+
+/** Opens (or creates) a file-backed PGlite database in `dataDir`: the embedded default. */
+export async function openPGlite(dataDir: string): Promise<Database> {
+  return fromPGlite(await PGlite.create(dataDir), true);
+}

@@ -1,0 +1,288 @@
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { JunctionError } from '@junction/observability';
+import { postgresFromEnv, stackFromEnv } from '@junction/stack';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventContract } from '../contracts/catalog.ts';
+import { createPublisher, type Publisher } from '../publisher/publisher.ts';
+import { countRecords, type PrivateContracts, privateContracts, type ReadRecord, readRecords } from '../testing/contracts.ts';
+import { sampleEvent } from '../testing/samples.ts';
+import { type Database, fromPgPool, openPGlite } from './database.ts';
+import { migrateOutbox } from './migrations.ts';
+import { createOutbox, type Outbox } from './outbox.ts';
+import { createOutboxRelay } from './relay.ts';
+
+// The same SQL and the same tests on PGlite (embedded, file-backed) and on real PostgreSQL.
+
+const { brokers, schemaRegistryUrl } = stackFromEnv();
+const ORDER = 'com.junction.orders.OrderPlaced';
+const CANCELLED = 'com.junction.orders.OrderCancelled';
+const RELAY_PROCESS = resolve(import.meta.dirname, '../testing/relay-process.ts');
+
+/** A fresh, empty database of one kind, and how a relay process reaches it. */
+interface TestDatabase {
+  open(): Promise<Database>;
+  /** `RELAY_DB` for the relay process. */
+  target: string;
+  cleanup(): Promise<void>;
+}
+
+async function pgliteDatabase(): Promise<TestDatabase> {
+  const dir = await mkdtemp(join(tmpdir(), 'junction-outbox-'));
+  return { open: () => openPGlite(dir), target: `pglite:${dir}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function postgresDatabase(): Promise<TestDatabase> {
+  const server = postgresFromEnv();
+  const name = `outbox_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  const pools: pg.Pool[] = [];
+  return {
+    open: async () => {
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 4, connectionTimeoutMillis: 5000 });
+      pools.push(pool);
+      return fromPgPool(pool);
+    },
+    target: `postgres:${url}`,
+    cleanup: async () => {
+      await Promise.all(pools.map((pool) => pool.end()));
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Runs the relay in its own process; resolves with its exit code and signal. */
+function relayProcess(env: Record<string, string>): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--conditions=junction-source', '--no-warnings', RELAY_PROCESS],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, _stdout, stderr) => {
+        const failure = error as (Error & { code?: number; signal?: string }) | null;
+        done({ code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0, signal: failure?.signal ?? null, stderr });
+      },
+    );
+  });
+}
+
+/** Every record of `topic` so far. */
+async function readAll(contracts: PrivateContracts, topic: string): Promise<ReadRecord[]> {
+  return readRecords(contracts.kafka, [topic], await countRecords(contracts.admin, [topic]));
+}
+
+/** Checks per-key order: within each key, the `x-seq` header rises in the order records were written. */
+function expectKeyOrder(records: ReadRecord[]): void {
+  const last = new Map<string, number>();
+  for (const record of records.toSorted((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))) {
+    const seq = Number(record.headers['x-seq']);
+    const previous = last.get(record.key) ?? -1;
+    expect(seq, `key ${record.key}: ${seq} after ${previous}`).toBeGreaterThan(previous);
+    last.set(record.key, seq);
+  }
+}
+
+describe.each([
+  ['PGlite', pgliteDatabase],
+  ['PostgreSQL', postgresDatabase],
+])('the outbox on %s', (_kind, makeDatabase) => {
+  let contracts: PrivateContracts;
+  let publisher: Publisher;
+  let outbox: Outbox;
+  let database: TestDatabase;
+  let db: Database;
+  let topic: string;
+
+  beforeAll(async () => {
+    contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 6 });
+    topic = eventContract(contracts.catalog, ORDER).topic;
+    publisher = createPublisher({
+      service: 'orders',
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+    });
+    outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
+    database = await makeDatabase();
+    db = await database.open();
+    expect(await migrateOutbox(db)).toEqual([1]);
+    expect(await migrateOutbox(db)).toEqual([]);
+    await db.query('CREATE TABLE orders (id uuid PRIMARY KEY, status text NOT NULL)');
+  });
+
+  afterAll(async () => {
+    await publisher?.close();
+    await db?.close();
+    await database?.cleanup();
+    await contracts?.cleanup();
+  });
+
+  /** Drains the outbox with a relay in this process. */
+  async function drain(): Promise<number> {
+    const relay = createOutboxRelay({ db, publisher });
+    let sent = 0;
+    for (let round = await relay.runOnce(); round > 0; round = await relay.runOnce()) sent += round;
+    return sent;
+  }
+
+  it("stores an event with the caller's transaction: published after commit, never after rollback", async () => {
+    const kept = randomUUID();
+    const dropped = randomUUID();
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO orders (id, status) VALUES ($1, 'placed')", [kept]);
+      await outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, kept) });
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO orders (id, status) VALUES ($1, 'placed')", [dropped]);
+        await outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, dropped) });
+        throw new Error('the order could not be saved');
+      }),
+    ).rejects.toThrow('the order could not be saved');
+    expect(await drain()).toBe(1);
+    const records = await readAll(contracts, topic);
+    expect(records.map((r) => r.key)).toEqual([kept]);
+    expect((await createOutboxRelay({ db, publisher }).backlog()).pending).toBe(0);
+  });
+
+  it('refuses an invalid event before storing anything, naming the field', async () => {
+    const before = await db.query('SELECT count(*)::int AS n FROM junction_outbox');
+    const error = await db
+      .transaction((tx) => outbox.add(tx, { type: CANCELLED, data: { ...sampleEvent(CANCELLED), cancelledAt: 'now' } }))
+      .catch((e: unknown) => e as JunctionError);
+    expect(error).toMatchObject({ code: 'event.invalid', context: { fields: [{ path: 'cancelledAt', reason: expect.any(String) }] } });
+    expect((await db.query('SELECT count(*)::int AS n FROM junction_outbox')).rows).toEqual(before.rows);
+  });
+
+  it('publishes every key in the order its transactions committed', async () => {
+    const keys: string[] = Array.from({ length: 12 }, () => randomUUID());
+    // Transactions of several keys each, interleaved: key k gets events 0..9 in order.
+    for (let seq = 0; seq < 10; seq += 1) {
+      await db.transaction(async (tx) => {
+        for (const key of keys) {
+          const type = seq === 9 ? CANCELLED : ORDER;
+          await outbox.add(tx, { type, data: sampleEvent(type, key), options: { headers: { 'x-seq': String(seq) } } });
+        }
+      });
+    }
+    expect(await drain()).toBe(120);
+    const records = (await readAll(contracts, topic)).filter((r) => keys.includes(r.key));
+    expect(records).toHaveLength(120);
+    expectKeyOrder(records);
+  });
+
+  it('after a crash between send and mark, re-sends with the same ce_id and loses or reorders nothing', async () => {
+    const keys: string[] = Array.from({ length: 30 }, () => randomUUID());
+    const ids = new Set<string>();
+    for (let seq = 0; seq < 10; seq += 1) {
+      await db.transaction(async (tx) => {
+        for (const key of keys) {
+          const { id } = await outbox.add(tx, {
+            type: ORDER,
+            data: sampleEvent(ORDER, key),
+            options: { headers: { 'x-seq': String(seq) } },
+          });
+          ids.add(id);
+        }
+      });
+    }
+    await db.close(); // PGlite is one process's: the relay process opens it in turn.
+    const env = { RELAY_DB: database.target, RELAY_TOPIC_SUFFIX: contracts.suffix, RELAY_BATCH: '100' };
+    const crashed = await relayProcess({ ...env, RELAY_CRASH: 'after-send' });
+    expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+    const finished = await relayProcess(env);
+    expect(finished.code, finished.stderr).toBe(0);
+    db = await database.open();
+
+    const records = (await readAll(contracts, topic)).filter((r) => keys.includes(r.key));
+    // The crashed round reached Kafka and was sent again: 100 copies, each with its original ce_id.
+    expect(records).toHaveLength(400);
+    const byId = new Map<string, ReadRecord[]>();
+    for (const record of records) byId.set(record.headers.ce_id as string, [...(byId.get(record.headers.ce_id as string) ?? []), record]);
+    expect(new Set(byId.keys())).toEqual(ids);
+    const copies = [...byId.values()].filter((same) => same.length > 1);
+    expect(copies).toHaveLength(100);
+    for (const [first, second] of copies) expect(second?.value.equals(first?.value as Buffer)).toBe(true);
+    // Order per key holds for first deliveries; a copy only ever repeats an event already delivered.
+    const firsts = records
+      .toSorted((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))
+      .filter((record, i, all) => all.findIndex((other) => other.headers.ce_id === record.headers.ce_id) === i);
+    expectKeyOrder(firsts);
+    expect((await db.query('SELECT count(*)::int AS n FROM junction_outbox WHERE sent_at IS NULL')).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('keeps events pending while Kafka is unreachable, with the error on each row, and sends them later', async () => {
+    const away = createPublisher({
+      service: 'orders',
+      kafka: { brokers: ['127.0.0.1:1'] },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { retries: 1, initialMs: 50, maxMs: 100 },
+    });
+    const key = randomUUID();
+    await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, key) }));
+    const start = await countRecords(contracts.admin, [topic]);
+    try {
+      await expect(createOutboxRelay({ db, publisher: away }).runOnce()).rejects.toMatchObject({
+        code: 'broker.unavailable',
+        retriable: true,
+      });
+    } finally {
+      await away.close();
+    }
+    const { rows } = await db.query('SELECT attempts, last_error FROM junction_outbox WHERE sent_at IS NULL');
+    expect(rows).toEqual([{ attempts: 1, last_error: expect.stringContaining('cannot reach Kafka') }]);
+    expect(await countRecords(contracts.admin, [topic])).toBe(start);
+    expect((await createOutboxRelay({ db, publisher }).backlog()).pending).toBe(1);
+    expect(await drain()).toBe(1);
+    expect((await readAll(contracts, topic)).filter((r) => r.key === key)).toHaveLength(1);
+  });
+});
+
+describe('two relays on one PostgreSQL database', () => {
+  it('one sends while the other stands by, and nothing goes twice', async () => {
+    const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
+    const database = await postgresDatabase();
+    const publisher = createPublisher({
+      service: 'orders',
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+    });
+    const [first, second] = [await database.open(), await database.open()];
+    const relays = [
+      createOutboxRelay({ db: first, publisher, pollIntervalMs: 20 }),
+      createOutboxRelay({ db: second, publisher, pollIntervalMs: 20 }),
+    ];
+    try {
+      await Promise.all(relays.map((relay) => relay.start()));
+      const outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
+      for (let i = 0; i < 50; i += 1) {
+        await first.transaction((tx) =>
+          outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER), options: { headers: { 'x-seq': String(i) } } }),
+        );
+        for (const relay of relays) relay.wake();
+      }
+      const topic = eventContract(contracts.catalog, ORDER).topic;
+      const records = await readRecords(contracts.kafka, [topic], 50);
+      await new Promise((settle) => setTimeout(settle, 500));
+      expect(await countRecords(contracts.admin, [topic])).toBe(50);
+      expect(new Set(records.map((r) => r.headers.ce_id)).size).toBe(50);
+      expect((await relays[0]?.backlog())?.pending).toBe(0);
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+      await publisher.close();
+      await database.cleanup();
+      await contracts.cleanup();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import type { Catalog } from '../contracts/catalog.ts';
+import { type PublishOptions, prepareEvent } from '../publisher/prepare.ts';
+import type { Queryable } from './database.ts';
+
+/** An event to store: its type (record fullname), its data and the usual publish options. */
+export interface OutboxEvent<Events = Record<string, Record<string, unknown>>, T extends keyof Events & string = keyof Events & string> {
+  type: T;
+  data: Events[T];
+  options?: PublishOptions;
+}
+
+/** Options of {@link createOutbox}. */
+export interface OutboxOptions {
+  /** The writing service: `ce_source` is `/junction/<service>`. */
+  service: string;
+  catalog: Catalog;
+}
+
+/** Stores events in the caller's transaction, for the relay to publish after commit. */
+export interface Outbox<Events = Record<string, Record<string, unknown>>> {
+  /**
+   * Validates `event` (nothing is stored when it is invalid: `event.invalid` with each field
+   * path) and inserts it with `tx`, the caller's transaction. Returns its `ce_id`.
+   */
+  add(tx: Queryable, event: OutboxEvent<Events>): Promise<{ id: string }>;
+}
+
+/** Creates an {@link Outbox}; the table comes from `migrateOutbox` (the relay runs it on start). */
+export function createOutbox<Events = Record<string, Record<string, unknown>>>(options: OutboxOptions): Outbox<Events> {
+  const source = `/junction/${options.service}`;
+  return {
+    async add(tx, event) {
+      // Everything about the event is fixed now — id, time, headers, bytes — so that a re-send
+      // after a crash is the very same event, with the same ce_id.
+      const prepared = prepareEvent(options.catalog, source, event);
+      // Two transactions adding events for one key queue here until the first commits, so the
+      // order of `seq` within a key is the order of commit: the relay never sees a later event
+      // of a key while an earlier one is still invisible.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${prepared.topic}/${prepared.key}`]);
+      await tx.query(
+        `INSERT INTO junction_outbox (event_id, topic, key, event_type, event_version, headers, body, event_time)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+        [
+          prepared.id,
+          prepared.topic,
+          prepared.key,
+          prepared.type,
+          prepared.version,
+          JSON.stringify(prepared.headers),
+          prepared.body,
+          new Date(prepared.timestamp),
+        ],
+      );
+      return { id: prepared.id };
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { JunctionError, type Logger } from '@junction/observability';
+import { type BackoffOptions, backoffDelay } from '../backoff.ts';
+import { subjectName } from '../contracts/catalog.ts';
+import { eventBytes, type PreparedEvent } from '../publisher/prepare.ts';
+import { type Publisher, type PublishResult, sendPrepared } from '../publisher/publisher.ts';
+import type { Database, Queryable } from './database.ts';
+import { migrateOutbox } from './migrations.ts';
+
+/** Options of {@link createOutboxRelay}. */
+export interface OutboxRelayOptions {
+  db: Database;
+  // biome-ignore lint/suspicious/noExplicitAny: the relay sends events of any catalog.
+  publisher: Publisher<any>;
+  /** Rows per round, at most. Default 500. */
+  batchSize?: number;
+  /** Bytes per round, at most (at least one row goes). Default 1 MiB. */
+  maxBatchBytes?: number;
+  /** How often an idle relay looks for new rows; `wake()` looks at once. Default 200 ms. */
+  pollIntervalMs?: number;
+  /** Waits after a failed round. Default 200 ms doubling to 30 s, ±20 %. */
+  backoff?: BackoffOptions;
+  /** How long sent rows are kept (for audits and re-sends by hand). Default 7 days. */
+  retainSentMs?: number;
+  logger?: Logger;
+  /**
+   * Crash-test hook: runs after Kafka acknowledged a round and before its rows are marked sent,
+   * the one moment a crash causes a re-send.
+   */
+  afterSend?: (ids: string[]) => void | Promise<void>;
+}
+
+/** How far behind the relay is. */
+export interface OutboxBacklog {
+  pending: number;
+  /** Age of the oldest pending row; 0 when none. */
+  oldestAgeMs: number;
+}
+
+/** Publishes stored events in order, marks them sent, and picks up where it stopped after a crash. */
+export interface OutboxRelay {
+  /** Migrates, then relays in the background until `stop`. */
+  start(): Promise<void>;
+  /** Finishes the round in progress and stops. */
+  stop(): Promise<void>;
+  /** One round by hand (no leadership needed: for tests and tools); returns how many events were sent. */
+  runOnce(): Promise<number>;
+  /** Looks for new rows now instead of at the next poll: call it after a commit that added events. */
+  wake(): void;
+  backlog(): Promise<OutboxBacklog>;
+}
+
+/** Arbitrary, fixed: the session lock held by the one relay that may send (per database). */
+const RELAY_LOCK = 4_242_002;
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2 };
+const CLEANUP_EVERY_MS = 60_000;
+
+interface Row {
+  seq: number | string;
+  event_id: string;
+  topic: string;
+  key: string;
+  event_type: string;
+  event_version: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  event_time: Date;
+}
+
+const SELECT_PENDING = `SELECT seq, event_id, topic, key, event_type, event_version, headers, body, event_time
+  FROM junction_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`;
+
+function toPrepared(row: Row): PreparedEvent {
+  return {
+    id: row.event_id,
+    type: row.event_type,
+    version: Number(row.event_version),
+    topic: row.topic,
+    subject: subjectName(row.topic, row.event_type),
+    key: row.key,
+    body: Buffer.from(row.body),
+    headers: row.headers,
+    timestamp: new Date(row.event_time).getTime(),
+  };
+}
+
+/** Creates an {@link OutboxRelay}. Several may run against one database: one sends, the others stand by. */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, publisher } = options;
+  const batchSize = options.batchSize ?? 500;
+  const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
+  const pollIntervalMs = options.pollIntervalMs ?? 200;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const retainSentMs = options.retainSentMs ?? 7 * 86_400_000;
+
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  // Set by wake() during a round, so that the relay looks again at once instead of sleeping.
+  let woken = false;
+  let lastCleanup = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken || stopping) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  /** One round on `conn`: read pending rows in order, send them as one unit, mark them sent. */
+  const round = async (conn: Queryable): Promise<number> => {
+    const { rows } = (await conn.query(SELECT_PENDING, [batchSize])) as { rows: Row[] };
+    const events: PreparedEvent[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const event = toPrepared(row);
+      bytes += eventBytes(event);
+      if (events.length && bytes > maxBatchBytes) break;
+      events.push(event);
+    }
+    if (!events.length) return 0;
+    const seqs = rows.slice(0, events.length).map((row) => String(row.seq));
+    let results: PublishResult[];
+    try {
+      // All or nothing: if any event of the round fails, the whole round is tried again, in the
+      // same order. Events Kafka did take are sent again then, with the same ce_id, and never
+      // overtaken by a later event of their key.
+      results = await sendPrepared(publisher, events);
+    } catch (error) {
+      await conn
+        .query('UPDATE junction_outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])', [
+          seqs,
+          String((error as Error).message).slice(0, 2000),
+        ])
+        .catch(() => {});
+      throw error;
+    }
+    await options.afterSend?.(events.map((event) => event.id));
+    await conn.query(
+      `UPDATE junction_outbox AS o SET sent_at = now(), attempts = o.attempts + 1, sent_partition = s.p, sent_offset = s.o
+       FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) AS s(seq, p, o) WHERE o.seq = s.seq`,
+      [seqs, results.map((r) => r.partition), results.map((r) => r.offset)],
+    );
+    if (Date.now() - lastCleanup > CLEANUP_EVERY_MS) {
+      lastCleanup = Date.now();
+      await conn.query('DELETE FROM junction_outbox WHERE sent_at < $1', [new Date(Date.now() - retainSentMs)]);
+    }
+    return events.length;
+  };
+
+  const report = (error: unknown, attempt: number, delayMs: number) => {
+    const failure = JunctionError.from(error);
+    options.logger?.warn('outbox relay round failed; retrying', { code: failure.code, error: failure.message, attempt, delayMs });
+  };
+
+  const loop = async () => {
+    let failures = 0;
+    while (!stopping) {
+      let session: (Queryable & { release(): void }) | undefined;
+      try {
+        session = await db.session();
+        const { rows } = await session.query('SELECT pg_try_advisory_lock($1) AS leader', [RELAY_LOCK]);
+        if (!(rows[0] as { leader: boolean }).leader) {
+          // Another relay sends; stand by and ask again later.
+          session.release();
+          session = undefined;
+          await sleep(Math.max(pollIntervalMs, 1000));
+          continue;
+        }
+        while (!stopping) {
+          const sent = await round(session);
+          failures = 0;
+          if (sent === 0) await sleep(pollIntervalMs);
+        }
+      } catch (error) {
+        const delay = backoffDelay(failures, backoff);
+        failures += 1;
+        report(error, failures, delay);
+        await sleep(delay);
+      } finally {
+        if (session) {
+          await session.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => {});
+          session.release();
+        }
+      }
+    }
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      await migrateOutbox(db);
+      stopping = false;
+      running = loop();
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await running;
+      running = undefined;
+    },
+    async runOnce() {
+      await migrateOutbox(db);
+      return round(db);
+    },
+    wake() {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    },
+    async backlog() {
+      const { rows } = await db.query(
+        `SELECT count(*) AS pending, COALESCE(EXTRACT(EPOCH FROM (now() - min(created_at))) * 1000, 0) AS oldest
+         FROM junction_outbox WHERE sent_at IS NULL`,
+      );
+      const row = rows[0] as { pending: number | string; oldest: number | string };
+      return { pending: Number(row.pending), oldestAgeMs: Math.max(0, Math.round(Number(row.oldest))) };
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { JunctionError } from '@junction/observability';
+import type { Kafka } from 'kafkajs';
+import { z } from 'zod';
+import type { BackoffOptions } from '../backoff.ts';
+import type { AvroCodec } from '../codec.ts';
+import type { Catalog } from '../contracts/catalog.ts';
+
+/** Options of `createPublisher`. */
+export interface PublisherOptions {
+  /** The publishing service, e.g. `orders`: `ce_source` is `/junction/<service>`. */
+  service: string;
+  /** A kafkajs client, or the brokers to make one for. */
+  kafka: Kafka | { brokers: string[] };
+  /** The registry's Confluent-compatible API, or a codec over it. */
+  registry: { url: string } | AvroCodec;
+  /** The topics and event contracts (the generated `catalog`, or `loadCatalog('schemas')`). */
+  catalog: Catalog;
+  /**
+   * Register schemas that the registry lacks. Off by default: in production schemas are
+   * registered by `./junction schemas register` (CI), and a service that finds its schema missing
+   * should fail loudly rather than create contracts behind the owners' back.
+   */
+  autoRegister?: boolean;
+  /** How long one publish waits for Kafka's acknowledgement before failing as `timeout`. Default 30 s. */
+  sendTimeoutMs?: number;
+  /** Encoded bytes accepted but not yet acknowledged, at most. Default 16 MiB. */
+  maxInFlightBytes?: number;
+  /** How long `publish` waits for room under `maxInFlightBytes` before `publisher.backpressure`. Default 5 s. */
+  backpressureTimeoutMs?: number;
+  /** Largest produce request built from waiting events. Default 1 MiB. */
+  maxBatchBytes?: number;
+  /** Retries of a broker or registry call that failed retriably, and their backoff. */
+  retry?: Partial<BackoffOptions> & { retries?: number };
+}
+
+/** Options with every default applied. */
+export interface ResolvedPublisherOptions {
+  service: string;
+  autoRegister: boolean;
+  sendTimeoutMs: number;
+  maxInFlightBytes: number;
+  backpressureTimeoutMs: number;
+  maxBatchBytes: number;
+  retry: BackoffOptions & { retries: number };
+}
+
+const MiB = 1024 * 1024;
+
+const schema = z.object({
+  service: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a service name in lower case, e.g. orders'),
+  autoRegister: z.boolean().default(false),
+  sendTimeoutMs: z.number().int().min(100).default(30_000),
+  maxInFlightBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(16 * MiB),
+  backpressureTimeoutMs: z.number().int().min(0).default(5000),
+  maxBatchBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1 * MiB),
+  retry: z
+    .object({
+      retries: z.number().int().min(0).max(20).default(5),
+      initialMs: z.number().int().min(1).default(100),
+      multiplier: z.number().min(1).default(2),
+      maxMs: z.number().int().min(1).default(5000),
+      jitter: z.number().min(0).max(1).default(0.2),
+    })
+    .default({ retries: 5, initialMs: 100, multiplier: 2, maxMs: 5000, jitter: 0.2 }),
+});
+
+/** Checks the options once, reporting every problem together in one `config.invalid` error. */
+export function resolvePublisherOptions(options: PublisherOptions): ResolvedPublisherOptions {
+  const { kafka: _kafka, registry: _registry, catalog, ...rest } = options;
+  const parsed = schema.safeParse(rest);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (!catalog || !Array.isArray(catalog.events) || !Array.isArray(catalog.topics))
+    problems.push('catalog: expected the catalog of schemas/');
+  if (parsed.success && parsed.data.maxBatchBytes > parsed.data.maxInFlightBytes)
+    problems.push('maxBatchBytes: must not exceed maxInFlightBytes');
+  if (!parsed.success || problems.length) {
+    throw new JunctionError('config.invalid', `publisher options are not valid: ${problems.join('; ')}`, { context: { problems } });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,227 @@
+import { JunctionError } from '@junction/observability';
+import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
+import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
+import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
+import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
+import { type OutgoingRecord, Sender } from './sender.ts';
+import { kafkaError, PartitionChooser } from './topics.ts';
+
+/** What Kafka acknowledged for one event. */
+export interface PublishResult {
+  /** `ce_id`. */
+  id: string;
+  /** `ce_type`, e.g. `com.junction.orders.OrderPlaced.v2`. */
+  type: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+}
+
+/** One event of `publishMany`. */
+export interface EventInput<Events, T extends keyof Events & string = keyof Events & string> {
+  type: T;
+  data: Events[T];
+  options?: PublishOptions;
+}
+
+/**
+ * Publishes catalog events to Kafka: validated before anything is sent, keyed by their
+ * aggregate, wrapped in CloudEvents headers, written by an idempotent producer with acks=all,
+ * and reported as published only once Kafka acknowledged them.
+ *
+ * `Events` maps record fullnames to their data types (the generated `JunctionEvents`).
+ */
+export interface Publisher<Events = Record<string, Record<string, unknown>>> {
+  /** Publishes one event; resolves with where Kafka wrote it. */
+  publish<T extends keyof Events & string>(type: T, data: Events[T], options?: PublishOptions): Promise<PublishResult>;
+  /**
+   * Publishes several events, in order. All are validated and their schemas resolved before any
+   * is sent: one invalid event fails the call and sends nothing.
+   */
+  publishMany(events: ReadonlyArray<EventInput<Events>>): Promise<PublishResult[]>;
+  /** Resolves once every event accepted so far has been acknowledged or has failed. */
+  flush(): Promise<void>;
+  /** Flushes, then disconnects; later publishes fail. */
+  close(): Promise<void>;
+  /** Bytes accepted and not yet acknowledged. */
+  readonly inFlightBytes: number;
+}
+
+/** What the outbox relay needs beyond the public face: sending events prepared earlier. */
+interface Internals {
+  send(events: PreparedEvent[]): Promise<PublishResult[]>;
+}
+
+const internals = new WeakMap<object, Internals>();
+
+/** Sends events prepared earlier (by `outbox.add`), through the same path as `publish`. */
+export function sendPrepared<Events>(publisher: Publisher<Events>, events: PreparedEvent[]): Promise<PublishResult[]> {
+  const found = internals.get(publisher);
+  if (!found) throw new JunctionError('internal', 'not a publisher made by createPublisher');
+  return found.send(events);
+}
+
+function kafkaClient(options: PublisherOptions, resolved: ResolvedPublisherOptions): Kafka {
+  if (options.kafka instanceof Kafka) return options.kafka;
+  const { retries, initialMs, maxMs, multiplier, jitter } = resolved.retry;
+  return new Kafka({
+    clientId: `junction-${resolved.service}`,
+    brokers: options.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: Math.min(resolved.sendTimeoutMs, 30_000),
+    retry: { retries, initialRetryTime: initialMs, maxRetryTime: maxMs, multiplier, factor: jitter },
+  });
+}
+
+/** Creates a {@link Publisher}. Nothing connects until the first publish. */
+export function createPublisher<Events = Record<string, Record<string, unknown>>>(options: PublisherOptions): Publisher<Events> {
+  const resolved = resolvePublisherOptions(options);
+  const { catalog } = options;
+  const source = `/junction/${resolved.service}`;
+  const codec: AvroCodec =
+    'url' in options.registry
+      ? createAvroCodec({ registryUrl: options.registry.url, retries: resolved.retry.retries, backoff: resolved.retry })
+      : options.registry;
+  const kafka = kafkaClient(options, resolved);
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs, maxRetryTime: resolved.retry.maxMs },
+  });
+  const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
+  const sender = new Sender(producer, resolved);
+  const partitions = new PartitionChooser(admin);
+
+  let connecting: Promise<void> | undefined;
+  const connect = (): Promise<void> => {
+    connecting ??= Promise.all([producer.connect(), admin.connect()]).then(
+      () => undefined,
+      (error: unknown) => {
+        connecting = undefined;
+        throw kafkaError(error, `cannot reach Kafka at ${describeBrokers(options)}; is the stack up? (\`./junction stack status\`)`, {});
+      },
+    );
+    return connecting;
+  };
+
+  const schemaIds = new Map<string, Promise<number>>();
+  const schemaId = (event: PreparedEvent): Promise<number> => {
+    const cacheKey = `${event.subject}\0${event.version}`;
+    let found = schemaIds.get(cacheKey);
+    if (!found) {
+      const version = eventVersion(eventContract(catalog, event.type), event.version);
+      found = (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).catch(
+        (error: unknown) => {
+          schemaIds.delete(cacheKey);
+          if (error instanceof JunctionError && error.code === 'schema.unknown') {
+            throw new JunctionError(
+              'schema.unknown',
+              `${version.ceType} is not registered under subject ${event.subject}; register the schemas with \`./junction schemas register\` (or set autoRegister)`,
+              { cause: error, context: { subject: event.subject, version: event.version } },
+            );
+          }
+          throw error;
+        },
+      );
+      schemaIds.set(cacheKey, found);
+    }
+    return found;
+  };
+
+  // Admission is one chain: events enter the send queue in the order publish was called, even when
+  // one waits for its schema id or for room and a later one would not.
+  let admission: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  const send = (events: PreparedEvent[]): Promise<PublishResult[]> => {
+    if (closed) return Promise.reject(new JunctionError('internal', 'the publisher is closed'));
+    const bytes = events.reduce((sum, event) => sum + eventBytes(event), 0);
+    // Room is claimed now, in call order, so the backpressure wait starts when the caller calls.
+    const reserved = sender.reserve(bytes);
+    reserved.catch(() => {});
+    const admitted = admission.then(async () => {
+      await reserved;
+      let records: OutgoingRecord[];
+      try {
+        await connect();
+        // Everything that can fail before sending fails here, for all events at once: no partial publish.
+        records = await Promise.all(
+          events.map(async (event) => ({
+            topic: event.topic,
+            partition: await partitions.partition(event.topic, event.key),
+            key: event.key,
+            value: frame(await schemaId(event), event.body),
+            headers: event.headers,
+            timestamp: event.timestamp,
+            bytes: eventBytes(event),
+          })),
+        );
+      } catch (error) {
+        sender.release(bytes);
+        throw error;
+      }
+      return sender.send(records);
+    });
+    admission = admitted.catch(() => {});
+    return admitted.then(async (deliveries) => {
+      const settled = await Promise.allSettled(deliveries);
+      const failed = settled.find((outcome) => outcome.status === 'rejected');
+      if (failed) {
+        for (const event of events) partitions.forget(event.topic);
+        throw failed.reason;
+      }
+      return settled.map((outcome, i) => {
+        const delivery = (outcome as PromiseFulfilledResult<{ topic: string; partition: number; offset: string }>).value;
+        const event = events[i] as PreparedEvent;
+        return { id: event.id, type: event.headers.ce_type as string, key: event.key, ...delivery };
+      });
+    });
+  };
+
+  const publisher: Publisher<Events> = {
+    async publish(type, data, publishOptions) {
+      const [result] = await send([prepareEvent(catalog, source, { type, data, ...(publishOptions ? { options: publishOptions } : {}) })]);
+      return result as PublishResult;
+    },
+    async publishMany(events) {
+      const prepared = events.map((event, index) => {
+        try {
+          return prepareEvent(catalog, source, event);
+        } catch (error) {
+          if (error instanceof JunctionError) {
+            throw new JunctionError(error.code, `event ${index} (${event.type}): ${error.message}`, {
+              cause: error,
+              context: { ...error.context, index },
+            });
+          }
+          throw error;
+        }
+      });
+      return prepared.length ? send(prepared) : [];
+    },
+    async flush() {
+      await admission;
+      await sender.flush();
+    },
+    async close() {
+      closed = true;
+      await publisher.flush();
+      if (connecting) await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+    get inFlightBytes() {
+      return sender.inFlightBytes;
+    },
+  };
+  internals.set(publisher, { send });
+  return publisher;
+}
+
+function describeBrokers(options: PublisherOptions): string {
+  return options.kafka instanceof Kafka ? 'the configured brokers' : options.kafka.brokers.join(',');
+}
+
+export type { Catalog };

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { type Admin, type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { createAvroCodec } from '../codec.ts';
+import { type Catalog, renameTopics } from '../contracts/catalog.ts';
+import { loadCatalog } from '../contracts/load.ts';
+
+/** The repository's `schemas/`. */
+export const SCHEMAS_DIR = resolve(import.meta.dirname, '../../../../schemas');
+
+/** A test's private copy of the catalog: every topic suffixed, created, and its subjects registered. */
+export interface PrivateContracts {
+  catalog: Catalog;
+  /** The topics are the catalog's with `.t<suffix>` appended. */
+  suffix: string;
+  kafka: Kafka;
+  admin: Admin;
+  /** Deletes the topics and subjects. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Each test gets its own topics and subjects (random suffix), so tests never see each other's
+ * events. Every version of every event is registered unless `register` is false.
+ */
+export async function privateContracts(options: {
+  brokers: string[];
+  registryUrl: string;
+  partitions?: number;
+  register?: boolean;
+}): Promise<PrivateContracts> {
+  const suffix = randomBytes(4).toString('hex');
+  const base = await loadCatalog(SCHEMAS_DIR);
+  const renamed = renameTopics(base, (name) => `${name}.t${suffix}`);
+  const catalog: Catalog = {
+    ...renamed,
+    topics: renamed.topics.map((topic) => ({ ...topic, partitions: options.partitions ?? topic.partitions })),
+  };
+  const kafka = new Kafka({ clientId: `test-${suffix}`, brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: catalog.topics.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions })),
+    waitForLeaders: true,
+  });
+  const codec = createAvroCodec({ registryUrl: options.registryUrl });
+  if (options.register !== false) {
+    for (const event of catalog.events) for (const version of event.versions) await codec.register(event.subject, version.schema);
+  }
+  return {
+    catalog,
+    suffix,
+    kafka,
+    admin,
+    cleanup: async () => {
+      await admin.deleteTopics({ topics: catalog.topics.map((t) => t.name) }).catch(() => {});
+      await admin.disconnect();
+      for (const event of catalog.events) {
+        await fetch(`${options.registryUrl}/subjects/${encodeURIComponent(event.subject)}`, {
+          method: 'DELETE',
+          signal: AbortSignal.timeout(5000),
+        }).catch(() => {});
+      }
+    },
+  };
+}
+
+/** A record as a test reads it back. */
+export interface ReadRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+function strings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) out[name] = String(value);
+  return out;
+}
+
+/** Reads every record of `topics` from the beginning until `count` have arrived (or the time is up). */
+export async function readRecords(kafka: Kafka, topics: string[], count: number, timeoutMs = 30_000): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`read ${records.length} of ${count} records in ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachMessage: async ({ topic, partition, message }) => {
+            records.push({
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? '',
+              value: message.value ?? Buffer.alloc(0),
+              headers: strings(message.headers),
+            });
+            if (records.length >= count) {
+              clearTimeout(timer);
+              done();
+            }
+          },
+        })
+        .catch(fail);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** How many records `topics` hold in all (high watermarks minus low). */
+export async function countRecords(admin: Admin, topics: string[]): Promise<number> {
+  let total = 0;
+  for (const topic of topics) {
+    for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
+  }
+  return total;
+}
