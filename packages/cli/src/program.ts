@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
 import { upCommand } from './commands/up.ts';
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .version('0.1.0')
     .addCommand(upCommand())
     .addCommand(stackCommand())
+    .addCommand(schemasCommand())
     .addCommand(testCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
