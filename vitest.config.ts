@@ -24,6 +24,8 @@ export default defineConfig({
     // JUNCTION_SCHEMA_REGISTRY_URL); tests that need their own start it themselves.
     globalSetup: ['./test/setup/stack.global.ts'],
     pool: 'forks',
+    // Memory-bound tests (backpressure) collect garbage before they measure.
+    execArgv: ['--expose-gc'],
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 300_000,

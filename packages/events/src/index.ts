@@ -43,4 +43,4 @@ export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from 
 export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
-export { createPublisher, type EventInput, type Publisher, type PublishResult } from './publisher/publisher.ts';
+export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';

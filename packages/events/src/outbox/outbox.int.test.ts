@@ -9,7 +9,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventContract } from '../contracts/catalog.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
-import { countRecords, type PrivateContracts, privateContracts, type ReadRecord, readRecords } from '../testing/contracts.ts';
+import {
+  countRecords,
+  expectKeyOrder,
+  type PrivateContracts,
+  privateContracts,
+  type ReadRecord,
+  readRecords,
+} from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { type Database, fromPgPool, openPGlite } from './database.ts';
 import { migrateOutbox } from './migrations.ts';
@@ -78,17 +85,6 @@ function relayProcess(env: Record<string, string>): Promise<{ code: number | nul
 /** Every record of `topic` so far. */
 async function readAll(contracts: PrivateContracts, topic: string): Promise<ReadRecord[]> {
   return readRecords(contracts.kafka, [topic], await countRecords(contracts.admin, [topic]));
-}
-
-/** Checks per-key order: within each key, the `x-seq` header rises in the order records were written. */
-function expectKeyOrder(records: ReadRecord[]): void {
-  const last = new Map<string, number>();
-  for (const record of records.toSorted((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))) {
-    const seq = Number(record.headers['x-seq']);
-    const previous = last.get(record.key) ?? -1;
-    expect(seq, `key ${record.key}: ${seq} after ${previous}`).toBeGreaterThan(previous);
-    last.set(record.key, seq);
-  }
 }
 
 describe.each([

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { JunctionError } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { eventContract, eventVersion } from '../contracts/catalog.ts';
-import { countRecords, type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
+import { countRecords, expectKeyOrder, type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
 import { sampleEvent, sampleOrderPlacedV1 } from '../testing/samples.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 
@@ -13,6 +15,7 @@ import { createPublisher, type Publisher } from './publisher.ts';
 const { brokers, schemaRegistryUrl } = stackFromEnv();
 const codec = createAvroCodec({ registryUrl: schemaRegistryUrl });
 const ORDER = 'com.junction.orders.OrderPlaced';
+const CANCELLED = 'com.junction.orders.OrderCancelled';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let contracts: PrivateContracts;
@@ -183,6 +186,113 @@ describe('schemas at run time', () => {
       await strict.close();
       await eager.close();
       await own.cleanup();
+    }
+  });
+});
+
+describe('order and batching', () => {
+  it('keeps per-key order across 10,000 events on 6 partitions, sent in far fewer requests', async () => {
+    const topic = topicOf(CANCELLED);
+    const keys: string[] = Array.from({ length: 60 }, () => randomUUID());
+    const requestsBefore = publisher.stats.requests;
+    // All at once, as a busy service would: the publisher batches them and keeps each key's order.
+    const results = await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) =>
+        publisher.publish(CANCELLED, sampleEvent(CANCELLED, keys[i % keys.length]), { headers: { 'x-seq': String(i) } }),
+      ),
+    );
+    const requests = publisher.stats.requests - requestsBefore;
+    expect(requests).toBeLessThan(1000);
+    expect(new Set(results.map((r) => r.partition)).size).toBe(6);
+
+    const records = (await readAll(topic)).filter((r) => keys.includes(r.key));
+    expect(records).toHaveLength(10_000);
+    expectKeyOrder(records);
+    // Each event is where the publisher said Kafka put it.
+    const reported = new Map(results.map((r) => [r.id, `${r.partition}/${r.offset}`]));
+    for (const record of records) expect(reported.get(record.headers.ce_id as string)).toBe(`${record.partition}/${record.offset}`);
+  });
+});
+
+/** A stand-in for the registry's network path that can be cut: requests go through to the real registry until `cut()`. */
+async function cuttableRegistry(target: string): Promise<{ url: string; cut(): Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const answer = await fetch(`${target}${request.url?.replace(/^\/apis\/ccompat\/v7/, '') ?? ''}`, {
+      method: request.method ?? 'GET',
+      headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+      ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+      signal: AbortSignal.timeout(5000),
+    });
+    response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+    response.end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/apis/ccompat/v7`,
+    cut: () =>
+      new Promise((closed) => {
+        server.close(() => closed());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('when the registry is down', () => {
+  it('fails with a clear, retriable error after bounded retries, and publishes no part of a batch', async () => {
+    const registry = await cuttableRegistry(schemaRegistryUrl);
+    const cutOff = createPublisher({
+      service: 'orders',
+      kafka: { brokers },
+      registry: { url: registry.url },
+      catalog: contracts.catalog,
+      retry: { retries: 2, initialMs: 20, maxMs: 100 },
+    });
+    try {
+      const orderId = randomUUID();
+      // OrderPlaced's schema id is known before the cut; OrderCancelled's is not.
+      await cutOff.publish(ORDER, sampleEvent(ORDER, orderId));
+      await registry.cut();
+      const topic = topicOf(ORDER);
+      const before = await countRecords(contracts.admin, [topic]);
+      const started = Date.now();
+      const error = await cutOff
+        .publishMany([
+          { type: ORDER, data: sampleEvent(ORDER, orderId) },
+          { type: CANCELLED, data: sampleEvent(CANCELLED, orderId) },
+        ])
+        .catch((e: unknown) => e as JunctionError);
+      expect(error).toMatchObject({ code: 'registry.unavailable', retriable: true });
+      expect((error as Error).message).toMatch(new RegExp(`schema registry at ${registry.url} does not answer.*after 3 attempts`));
+      expect(Date.now() - started).toBeLessThan(5000);
+      await cutOff.flush();
+      expect(await countRecords(contracts.admin, [topic])).toBe(before);
+      // Events whose schema ids are known still go out: the registry is needed only once per schema.
+      await expect(cutOff.publish(ORDER, sampleEvent(ORDER, orderId))).resolves.toMatchObject({ topic });
+    } finally {
+      await cutOff.close();
+    }
+  });
+});
+
+describe('when Kafka is unreachable', () => {
+  it('fails with broker.unavailable after bounded retries and reports nothing as published', async () => {
+    const nowhere = createPublisher({
+      service: 'orders',
+      kafka: { brokers: ['127.0.0.1:1'] },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { retries: 2, initialMs: 20, maxMs: 100 },
+    });
+    try {
+      const error = await nowhere.publish(ORDER, sampleEvent(ORDER)).catch((e: unknown) => e as JunctionError);
+      expect(error).toMatchObject({ code: 'broker.unavailable', retriable: true });
+      expect((error as Error).message).toContain('cannot reach Kafka at 127.0.0.1:1');
+      expect(nowhere.stats).toMatchObject({ inFlightBytes: 0, waitingBytes: 0, requests: 0 });
+    } finally {
+      await nowhere.close();
     }
   });
 });

@@ -45,8 +45,18 @@ export interface Publisher<Events = Record<string, Record<string, unknown>>> {
   flush(): Promise<void>;
   /** Flushes, then disconnects; later publishes fail. */
   close(): Promise<void>;
-  /** Bytes accepted and not yet acknowledged. */
-  readonly inFlightBytes: number;
+  /** How much the publisher holds and has done, for metrics and tests. */
+  readonly stats: PublisherStats;
+}
+
+/** A publisher's counters. */
+export interface PublisherStats {
+  /** Bytes accepted and not yet acknowledged (at most `maxInFlightBytes`). */
+  inFlightBytes: number;
+  /** Bytes of callers waiting for room (at most `maxInFlightBytes`). */
+  waitingBytes: number;
+  /** Produce requests sent: fewer than events when publishes are batched. */
+  requests: number;
 }
 
 /** What the outbox relay needs beyond the public face: sending events prepared earlier. */
@@ -141,7 +151,12 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     if (closed) return Promise.reject(new JunctionError('internal', 'the publisher is closed'));
     const bytes = events.reduce((sum, event) => sum + eventBytes(event), 0);
     // Room is claimed now, in call order, so the backpressure wait starts when the caller calls.
-    const reserved = sender.reserve(bytes);
+    let reserved: Promise<void>;
+    try {
+      reserved = sender.reserve(bytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     reserved.catch(() => {});
     const admitted = admission.then(async () => {
       await reserved;
@@ -212,8 +227,8 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       await publisher.flush();
       if (connecting) await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
-    get inFlightBytes() {
-      return sender.inFlightBytes;
+    get stats() {
+      return { inFlightBytes: sender.inFlightBytes, waitingBytes: sender.waitingBytes, requests: sender.requests };
     },
   };
   internals.set(publisher, { send });

@@ -56,6 +56,7 @@ export class Sender {
   readonly #waiters: Waiter[] = [];
   #inFlightBytes = 0;
   #waitingBytes = 0;
+  #requests = 0;
   #pumping: Promise<void> | undefined;
 
   constructor(producer: Producer, limits: SenderLimits) {
@@ -71,6 +72,16 @@ export class Sender {
   /** Records waiting for a request. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes of callers waiting for room. */
+  get waitingBytes(): number {
+    return this.#waitingBytes;
+  }
+
+  /** Produce requests sent so far. */
+  get requests(): number {
+    return this.#requests;
   }
 
   /**
@@ -200,6 +211,7 @@ export class Sender {
     }
     const topics = [...byTopic.keys()];
     const { sendTimeoutMs } = this.#limits;
+    this.#requests += 1;
     const sending = this.#producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {

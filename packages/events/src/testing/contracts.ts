@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Admin, type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { expect } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { type Catalog, renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
@@ -122,4 +123,15 @@ export async function countRecords(admin: Admin, topics: string[]): Promise<numb
     for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
   }
   return total;
+}
+
+/** Checks per-key order: within each key, the `x-seq` header rises in the order records were written. */
+export function expectKeyOrder(records: ReadRecord[]): void {
+  const last = new Map<string, number>();
+  for (const record of records.toSorted((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))) {
+    const seq = Number(record.headers['x-seq']);
+    const previous = last.get(record.key) ?? -1;
+    expect(seq, `key ${record.key}: ${seq} after ${previous}`).toBeGreaterThan(previous);
+    last.set(record.key, seq);
+  }
 }

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JunctionError } from '@junction/observability';
+import { type Stack, startStack } from '@junction/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
+import { sampleEvent } from '../testing/samples.ts';
+import { createPublisher, type Publisher } from './publisher.ts';
+
+// Pauses a broker (SIGSTOP), so this file starts a Kafka of its own instead of the shared one.
+
+const CANCELLED = 'com.junction.orders.OrderCancelled';
+const LIMIT = 256 * 1024;
+const OFFERED = 20_000;
+/** ~10 KiB of text per event: 20,000 of them would be ~200 MB if the publisher kept them all. */
+const REASON = 'x'.repeat(10 * 1024);
+
+let dir: string;
+let stack: Stack;
+let contracts: PrivateContracts;
+let publisher: Publisher;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'junction-backpressure-'));
+  stack = await startStack({ stateDir: dir, ports: 'auto', registry: { storage: 'memory' }, postgres: false });
+  contracts = await privateContracts({ brokers: stack.brokers, registryUrl: stack.schemaRegistryUrl as string, partitions: 3 });
+  publisher = createPublisher({
+    service: 'orders',
+    kafka: { brokers: stack.brokers },
+    registry: { url: stack.schemaRegistryUrl as string },
+    catalog: contracts.catalog,
+    maxInFlightBytes: LIMIT,
+    maxBatchBytes: 64 * 1024,
+    backpressureTimeoutMs: 300,
+    sendTimeoutMs: 2000,
+    retry: { retries: 2, initialMs: 50, maxMs: 200 },
+  });
+});
+
+afterAll(async () => {
+  stack?.kill('kafka-1', 'SIGCONT');
+  await publisher?.close().catch(() => {});
+  await contracts?.cleanup().catch(() => {});
+  await stack?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('backpressure while the broker is paused', () => {
+  it('holds at most maxInFlightBytes, turns the rest away with publisher.backpressure, and recovers', async () => {
+    const key = randomUUID();
+    // Connected, with the schema id and partitions known: from here on only Kafka can hold things up.
+    await publisher.publish(CANCELLED, sampleEvent(CANCELLED, key));
+
+    expect(stack.kill('kafka-1', 'SIGSTOP')).toBe(true);
+    globalThis.gc?.();
+    const before = process.memoryUsage();
+    const held = () => publisher.stats.inFlightBytes + publisher.stats.waitingBytes;
+    let highest = 0;
+    let grown = 0;
+    const outcomes: Array<Promise<string>> = [];
+    for (let i = 0; i < OFFERED; i += 1) {
+      const data = { ...sampleEvent(CANCELLED, key), reason: REASON };
+      outcomes.push(
+        publisher.publish(CANCELLED, data).then(
+          () => 'published',
+          (error: unknown) => (error instanceof JunctionError ? error.code : 'other'),
+        ),
+      );
+      highest = Math.max(highest, held());
+      // A service publishes over time, not in one synchronous loop: let the turned-away calls settle.
+      if (i % 100 === 99) await new Promise((next) => setImmediate(next));
+      if (i % 2000 === 1999) {
+        globalThis.gc?.();
+        const now = process.memoryUsage();
+        grown = Math.max(grown, now.heapUsed + now.arrayBuffers - (before.heapUsed + before.arrayBuffers));
+      }
+    }
+    const codes = await Promise.all(outcomes);
+
+    const count = (code: string) => codes.filter((c) => c === code).length;
+    // Nothing is reported as published while Kafka cannot acknowledge it.
+    expect(count('published')).toBe(0);
+    expect(count('publisher.backpressure')).toBeGreaterThan(OFFERED * 0.9);
+    expect(count('publisher.backpressure') + count('timeout') + count('broker.unavailable')).toBe(OFFERED);
+    // Accepted plus waiting bytes never pass twice the limit; memory grows by far less than was offered.
+    expect(highest).toBeLessThanOrEqual(2 * LIMIT);
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+
+    expect(stack.kill('kafka-1', 'SIGCONT')).toBe(true);
+    await publisher.flush();
+    expect(publisher.stats.inFlightBytes).toBe(0);
+    // Once Kafka answers again, publishing works again.
+    await expect(publisher.publish(CANCELLED, sampleEvent(CANCELLED, key))).resolves.toMatchObject({ key });
+  });
+});
