@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
@@ -21,6 +22,7 @@ export function createProgram(): Command {
     .addCommand(stackCommand())
     .addCommand(schemasCommand())
     .addCommand(testCommand())
+    .addCommand(benchCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
 }

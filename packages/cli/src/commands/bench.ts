@@ -1,0 +1,154 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalog } from '@junction/events';
+import { type Stack, startStack } from '@junction/stack';
+import { Command, InvalidArgumentError } from 'commander';
+import { Kafka, logLevel } from 'kafkajs';
+import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
+import { progress, style, table } from '../internal/output.ts';
+import { repositoryRoot } from '../internal/paths.ts';
+import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
+
+/** Junction's throughput must stay at least this fraction of raw kafkajs's. */
+const TARGET_RATIO = 0.9;
+
+const positive =
+  (max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    return n;
+  };
+
+/** True when Kafka and the registry both answer within a few seconds. */
+async function answers(brokers: string[], registryUrl: string): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'junction-bench-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    const registry = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(3000) });
+    return registry.ok;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+interface ProduceFlags {
+  events: number;
+  size: number;
+  keys: number;
+  window: number;
+  partitions: number;
+  brokers?: string;
+  registry?: string;
+}
+
+const row = (r: RunResult): string[] => [
+  r.name,
+  r.events.toLocaleString('en'),
+  r.seconds.toFixed(2),
+  Math.round(r.eventsPerSecond).toLocaleString('en'),
+  r.megabytesPerSecond.toFixed(1),
+  r.p50Ms.toFixed(1),
+  r.p99Ms.toFixed(1),
+  r.requests === undefined ? '' : `${r.requests.toLocaleString('en')} (${Math.round(r.events / r.requests)}/req)`,
+];
+
+async function produce(flags: ProduceFlags): Promise<void> {
+  const given = flags.brokers !== undefined || flags.registry !== undefined;
+  let brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS).split(',').map((b) => b.trim());
+  let registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
+  let temporary: { stack: Stack; dir: string } | undefined;
+  if (!(await answers(brokers, registryUrl))) {
+    if (given)
+      throw new Error(
+        `Kafka at ${brokers.join(',')} or the registry at ${registryUrl} does not answer → check the addresses, or leave them out to bench a throwaway stack`,
+      );
+    const dir = await mkdtemp(join(tmpdir(), 'junction-bench-'));
+    progress(`no stack answers at ${brokers.join(',')}; starting a throwaway one in ${dir}`);
+    const stack = await startStack({
+      stateDir: dir,
+      ports: 'auto',
+      registry: { storage: 'memory' },
+      postgres: false,
+      onProgress: progress,
+    });
+    temporary = { stack, dir };
+    brokers = stack.brokers;
+    registryUrl = stack.schemaRegistryUrl as string;
+  }
+  try {
+    const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
+    progress(
+      `${flags.events.toLocaleString('en')} events of ${flags.size} B, ${flags.keys} keys, ${flags.partitions} partitions, window ${flags.window}`,
+    );
+    const result = await runProduceBench({
+      brokers,
+      registryUrl,
+      catalog,
+      events: flags.events,
+      size: flags.size,
+      keys: flags.keys,
+      window: flags.window,
+      partitions: flags.partitions,
+      onProgress: (run, done, total) => progress(`${run}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} events`),
+    });
+    console.log(
+      `\nProduced to ${result.topic} (${result.eventBytes} B Avro bodies, keyed, acks=all, idempotent) on ${brokers.join(',')}:\n`,
+    );
+    console.log(
+      table(['RUN', 'EVENTS', 'SECONDS', 'EVENTS/S', 'MB/S', 'P50 MS', 'P99 MS', 'REQUESTS'], [row(result.raw), row(result.junction)]),
+    );
+    const verdict =
+      result.ratio >= TARGET_RATIO
+        ? style('green', `meets the target of ${TARGET_RATIO}×`)
+        : style('red', `below the target of ${TARGET_RATIO}×`);
+    console.log(`\nJunction / raw kafkajs: ${style('bold', `${result.ratio.toFixed(2)}×`)} events/s (${verdict})`);
+    console.log(
+      style(
+        'dim',
+        'raw kafkajs sends pre-encoded buffers, <window> per send; Junction publishes one event per call with <window> outstanding (validation, envelope and batching included). Latency: raw = its send; Junction = publish call to acknowledgement.',
+      ),
+    );
+  } finally {
+    if (temporary) {
+      progress('stopping the throwaway stack');
+      await temporary.stack.stop();
+      await rm(temporary.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `junction bench`: benchmarks that compare Junction with the raw client in the same run. */
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('measure Junction against raw kafkajs, in the same run (not part of the tests)');
+  bench
+    .command('produce')
+    .description(
+      'publish keyed Avro events with acks=all through raw kafkajs and through Junction; print events/s, MB/s, p50/p99 and the ratio',
+    )
+    .option('--events <n>', 'events per run', positive(10_000_000), 50_000)
+    .option('--size <bytes>', 'Avro body size of each event', positive(1_000_000), 1024)
+    .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
+    .option('--window <n>', 'publishes outstanding at once (Junction) and messages per send (raw)', positive(100_000), 1000)
+    .option('--partitions <n>', 'partitions of the bench topic', positive(1000), 6)
+    .option(
+      '--brokers <list>',
+      `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS}; a throwaway stack when nothing answers)`,
+    )
+    .option(
+      '--registry <url>',
+      `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
+    )
+    .action(produce);
+  return bench;
+}
