@@ -72,10 +72,14 @@ export function startCli(args: string[]): RunningCli {
   return { child, output: () => output, waitFor, exited };
 }
 
-/** A port `p` such that `p` and `p + 1` are both free (the stack uses pairs). */
+/**
+ * A port `p` such that `p` and `p + 1` are both free (the stack uses pairs). Chosen below
+ * Linux's ephemeral range (32768 and up), where the system hands out ports for outgoing
+ * connections and could take ours between this check and the component's bind.
+ */
 export async function freePortPair(): Promise<number> {
   for (let tries = 0; tries < 200; tries += 1) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    const port = 20_000 + Math.floor(Math.random() * 6_000) * 2;
     if ((await isPortFree(port)) && (await isPortFree(port + 1))) return port;
   }
   throw new Error('found no two adjacent free ports');

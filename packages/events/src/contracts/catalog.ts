@@ -32,9 +32,9 @@ export interface TopicContract {
   /** The top-level field of every event on the topic that is the record key. */
   keyField: string;
   /** Record fullnames of the events on the topic. */
-  events: string[];
+  events: readonly string[];
   /** Services that read the topic. */
-  subscribers: string[];
+  subscribers: readonly string[];
 }
 
 /** One version of an event's schema, `schemas/<domain>/<EventName>/v<N>.avsc`. */
@@ -57,13 +57,16 @@ export interface EventContract {
   keyField: string;
   /** The registry subject, `<topic>-<fullname>` (TopicRecordNameStrategy). */
   subject: string;
-  versions: EventVersion[];
+  versions: readonly EventVersion[];
 }
 
-/** Every topic and event of `schemas/`, as plain data (the generated code embeds it). */
+/**
+ * Every topic and event of `schemas/`, as plain data: from `loadCatalog`, or the `catalog`
+ * constant of the generated `schemas/generated/events.ts` (deeply readonly, hence the readonly arrays).
+ */
 export interface Catalog {
-  topics: TopicContract[];
-  events: EventContract[];
+  topics: readonly TopicContract[];
+  events: readonly EventContract[];
 }
 
 /**

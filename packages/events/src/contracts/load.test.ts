@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventContract, eventVersion, piiFields, renameTopics } from './catalog.ts';
+import { catalog as generated } from '../../../../schemas/generated/events.ts';
+import { type Catalog, eventContract, eventVersion, piiFields, renameTopics } from './catalog.ts';
 import { loadCatalog, parseRetention } from './load.ts';
 
 const SCHEMAS = resolve(import.meta.dirname, '../../../../schemas');
@@ -41,6 +42,11 @@ describe('loadCatalog on schemas/', () => {
     expect(eventVersion(placed).version).toBe(2);
     expect(catalog.events).toHaveLength(8);
     expect(catalog.topics[0]).toMatchObject({ partitions: 6, retentionMs: 30 * 86_400_000, compatibility: 'FULL_TRANSITIVE' });
+  });
+
+  it('equals the catalog embedded in the generated code, which needs no cast to be a Catalog', async () => {
+    const embedded: Catalog = generated;
+    expect(await loadCatalog(SCHEMAS)).toEqual(embedded);
   });
 
   it('finds the customer fields marked junction.pii', async () => {

@@ -21,6 +21,8 @@ export interface OutboxRelayOptions {
   backoff?: BackoffOptions;
   /** How long sent rows are kept (for audits and re-sends by hand). Default 7 days. */
   retainSentMs?: number;
+  /** Longest a relay query may run on PostgreSQL (`statement_timeout` of its session). Default 30 s. */
+  statementTimeoutMs?: number;
   logger?: Logger;
   /**
    * Crash-test hook: runs after Kafka acknowledged a round and before its rows are marked sent,
@@ -91,6 +93,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 200;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const retainSentMs = options.retainSentMs ?? 7 * 86_400_000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
 
   let running: Promise<void> | undefined;
   let stopping = false;
@@ -175,6 +178,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await sleep(Math.max(pollIntervalMs, 1000));
           continue;
         }
+        // Every call has a timeout. PGlite shares its one connection with the application, so the
+        // setting is the session's only on PostgreSQL, where the connection is the relay's own.
+        if (db.kind === 'postgres') await session.query(`SET statement_timeout = ${Math.round(statementTimeoutMs)}`);
         while (!stopping) {
           const sent = await round(session);
           failures = 0;
@@ -188,6 +194,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } finally {
         if (session) {
           await session.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => {});
+          if (db.kind === 'postgres') await session.query('RESET statement_timeout').catch(() => {});
           session.release();
         }
       }

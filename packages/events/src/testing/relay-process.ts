@@ -24,7 +24,8 @@ let db: Database;
 let pool: pg.Pool | undefined;
 if (target.startsWith('pglite:')) db = await openPGlite(target.slice('pglite:'.length));
 else {
-  pool = new pg.Pool({ connectionString: target.slice('postgres:'.length), max: 2 });
+  pool = new pg.Pool({ connectionString: target.slice('postgres:'.length), max: 2, connectionTimeoutMillis: 5000 });
+  pool.on('error', () => {});
   db = fromPgPool(pool);
 }
 
