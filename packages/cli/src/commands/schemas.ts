@@ -17,7 +17,8 @@ export const DEFAULT_BROKERS = '127.0.0.1:9092';
 
 const START_HINT = 'start the local stack with ./junction up (or ./junction stack up), or point --brokers / --registry at a running one';
 
-const schemasDir = (flag?: string): string => resolve(flag ?? join(repositoryRoot(), 'schemas'));
+/** The schemas directory: `--dir`, or schemas/ in the repository. */
+export const schemasDir = (flag?: string): string => resolve(flag ?? join(repositoryRoot(), 'schemas'));
 const shown = (path: string): string => relative(process.cwd(), path) || path;
 const registryUrl = (flag?: string | boolean): string =>
   typeof flag === 'string' ? flag : (process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL);
@@ -79,7 +80,8 @@ async function check(flags: { dir?: string; registry?: string | boolean }): Prom
   else console.log(`\nAll ${checks.length} subjects are compatible${url ? ' with the registry' : ''}; generated files are up to date.`);
 }
 
-async function registerTopics(catalog: Catalog, brokers: string[]): Promise<boolean> {
+/** Creates the catalog's topics and prints a table of them; false when an existing topic drifted from the file. */
+export async function registerTopics(catalog: Catalog, brokers: string[]): Promise<boolean> {
   const kafka = new Kafka({
     clientId: 'junction-cli',
     brokers,
@@ -119,7 +121,8 @@ async function registerTopics(catalog: Catalog, brokers: string[]): Promise<bool
   }
 }
 
-async function registerSubjects(catalog: Catalog, admin: RegistryAdmin): Promise<boolean> {
+/** Registers every version of every subject with its topic's compatibility and prints a table; false when one was refused. */
+export async function registerSubjects(catalog: Catalog, admin: RegistryAdmin): Promise<boolean> {
   const rows: string[][] = [];
   const failures: string[] = [];
   for (const event of catalog.events) {

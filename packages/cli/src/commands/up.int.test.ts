@@ -37,6 +37,9 @@ describe('junction up', () => {
     expect(output).toMatch(/value\s+\{"greetingId":"[0-9a-f-]{36}","message":"Hello from Junction","sentAt":"\d{4}-\d\d-\d\dT[\d:.]+Z"\}/);
     const schemaId = Number(/schema\s+id (\d+), subject demo\.greeting-com\.junction\.demo\.Greeting/.exec(output)?.[1]);
     expect(schemaId).toBeGreaterThan(0);
+    // The contracts of schemas/ are registered: topics with their partitions and configs, every version.
+    expect(output).toMatch(/orders\.order\s+6\s+2592000000\s+delete\s+created/);
+    expect(output).toMatch(/orders\.order-com\.junction\.orders\.OrderPlaced\s+v1 v2\s+FULL_TRANSITIVE\s+\d+ \d+/);
 
     // Still up a while later: it waits for Ctrl-C.
     await new Promise((resolve) => setTimeout(resolve, 1500));

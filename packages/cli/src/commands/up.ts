@@ -1,7 +1,9 @@
+import { createRegistryAdmin, loadCatalog } from '@junction/events';
 import { stackStatus, startStack } from '@junction/stack';
 import { Command } from 'commander';
 import { runDemo } from '../internal/demo.ts';
 import { style } from '../internal/output.ts';
+import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
 import { printEndpoints, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
 
 /** `junction up`: the main job — the stack, a demo event through it, then stay up until Ctrl-C. */
@@ -24,6 +26,17 @@ export function upCommand(): Command {
       console.log(`  ce_type     ${demo.headers.ce_type}`);
       console.log(`  ce_id       ${demo.headers.ce_id}`);
       console.log(`  value       ${JSON.stringify(demo.value)}`);
+
+      // The contracts of schemas/ are live at once: services and curl can publish order events.
+      console.log(`\n${style('bold', 'Event contracts of schemas/ (as ./junction schemas register does):')}`);
+      const catalog = await loadCatalog(schemasDir());
+      const topicsOk = await registerTopics(catalog, stack.brokers);
+      console.log('');
+      const subjectsOk = await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }));
+      if (!topicsOk || !subjectsOk)
+        console.log(
+          style('yellow', 'Some contracts differ from what the stack holds (see above); ./junction schemas check --registry tells more.'),
+        );
     }
 
     printEndpoints(stack);
