@@ -36,7 +36,7 @@ export {
   type RegistryAdmin,
   type RegistryAdminOptions,
 } from './contracts/registry-admin.ts';
-export { type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
+export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
 export { type Database, fromPGlite, fromPgPool, openPGlite, type Queryable } from './outbox/database.ts';
 export { migrateOutbox } from './outbox/migrations.ts';
 export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from './outbox/outbox.ts';

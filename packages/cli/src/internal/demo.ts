@@ -1,4 +1,4 @@
-import { cloudEventHeaders, createAvroCodec, headersToStrings, subjectName, uuidv7 } from '@junction/events';
+import { cloudEventHeaders, createAvroCodec, createTopicsReady, headersToStrings, subjectName, uuidv7 } from '@junction/events';
 import { Kafka, logLevel } from 'kafkajs';
 
 /** The demo's topic: one aggregate, `demo.greeting`, keyed by greeting id. */
@@ -50,7 +50,8 @@ export async function runDemo(brokers: string[], registryUrl: string): Promise<D
   const consumer = kafka.consumer({ groupId: 'junction.up-demo', sessionTimeout: 10_000, heartbeatInterval: 1000 });
   try {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: DEMO_TOPIC, numPartitions: 3 }], waitForLeaders: true });
+    // Created by the first run; later runs find it.
+    if (!(await admin.listTopics()).includes(DEMO_TOPIC)) await createTopicsReady(admin, [{ topic: DEMO_TOPIC, numPartitions: 3 }]);
 
     const subject = subjectName(DEMO_TOPIC, `${GREETING_SCHEMA.namespace}.${GREETING_SCHEMA.name}`);
     const schemaId = await codec.register(subject, GREETING_SCHEMA);

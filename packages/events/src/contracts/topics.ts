@@ -1,5 +1,5 @@
 import { JunctionError } from '@junction/observability';
-import type { Admin, ConfigResourceTypes } from 'kafkajs';
+import type { Admin, ConfigResourceTypes, ITopicConfig } from 'kafkajs';
 import type { Catalog, TopicContract } from './catalog.ts';
 
 /** Options of {@link ensureTopics}. */
@@ -48,6 +48,36 @@ async function bounded<T>(what: string, timeoutMs: number, call: () => Promise<T
     throw JunctionError.from(error, 'broker.unavailable', { what });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates topics and returns once every partition of each has a leader. kafkajs's own
+ * `waitForLeaders` gives up when a fresh topic is not yet in the metadata (UNKNOWN_TOPIC_OR_PARTITION,
+ * a moment's lag under KRaft), so this asks again, briefly, until the deadline.
+ */
+export async function createTopicsReady(admin: Admin, topics: ITopicConfig[], options: { timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  await bounded('createTopics', timeoutMs, () => admin.createTopics({ waitForLeaders: false, timeout: timeoutMs, topics }));
+  const names = topics.map((topic) => topic.topic);
+  for (;;) {
+    try {
+      const { topics: found } = await bounded('fetchTopicMetadata', Math.max(1, deadline - Date.now()), () =>
+        admin.fetchTopicMetadata({ topics: names }),
+      );
+      const ready =
+        found.length === names.length && found.every((topic) => topic.partitions.length && topic.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
+    if (Date.now() >= deadline) {
+      throw new JunctionError('timeout', `topics ${names.join(', ')} have no leaders ${timeoutMs} ms after their creation`, {
+        context: { topics: names },
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -105,17 +135,15 @@ export async function ensureTopics(admin: Admin, catalog: Catalog, options: Ensu
 
   if (missing.length) {
     const replicationFactor = options.replicationFactor ?? (await defaultReplicationFactor(admin, timeoutMs));
-    await bounded('createTopics', timeoutMs, () =>
-      admin.createTopics({
-        waitForLeaders: true,
-        timeout: timeoutMs,
-        topics: missing.map((topic) => ({
-          topic: topic.name,
-          numPartitions: topic.partitions,
-          replicationFactor,
-          configEntries: configEntries(topic),
-        })),
-      }),
+    await createTopicsReady(
+      admin,
+      missing.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor,
+        configEntries: configEntries(topic),
+      })),
+      { timeoutMs },
     );
     created.push(...missing.map((topic) => topic.name));
   }

@@ -1,5 +1,6 @@
+import { JunctionError } from '@junction/observability';
 import type { Catalog } from '../contracts/catalog.ts';
-import { type PublishOptions, prepareEvent } from '../publisher/prepare.ts';
+import { eventBytes, type PublishOptions, prepareEvent } from '../publisher/prepare.ts';
 import type { Queryable } from './database.ts';
 
 /** An event to store: its type (record fullname), its data and the usual publish options. */
@@ -14,6 +15,8 @@ export interface OutboxOptions {
   /** The writing service: `ce_source` is `/junction/<service>`. */
   service: string;
   catalog: Catalog;
+  /** Largest event accepted; keep it at or under the publisher's `maxEventBytes`. Default 1,000,000 bytes. */
+  maxEventBytes?: number;
 }
 
 /** Stores events in the caller's transaction, for the relay to publish after commit. */
@@ -21,6 +24,11 @@ export interface Outbox<Events = Record<string, Record<string, unknown>>> {
   /**
    * Validates `event` (nothing is stored when it is invalid: `event.invalid` with each field
    * path) and inserts it with `tx`, the caller's transaction. Returns its `ce_id`.
+   *
+   * Holds a transaction-scoped lock on the event's key until the caller commits. A transaction
+   * that adds events for several keys should add them in a stable order (sorted keys), as with
+   * row locks: two transactions taking the same keys in opposite orders deadlock, and PostgreSQL
+   * aborts one of them.
    */
   add(tx: Queryable, event: OutboxEvent<Events>): Promise<{ id: string }>;
 }
@@ -28,11 +36,19 @@ export interface Outbox<Events = Record<string, Record<string, unknown>>> {
 /** Creates an {@link Outbox}; the table comes from `migrateOutbox` (the relay runs it on start). */
 export function createOutbox<Events = Record<string, Record<string, unknown>>>(options: OutboxOptions): Outbox<Events> {
   const source = `/junction/${options.service}`;
+  const maxEventBytes = options.maxEventBytes ?? 1_000_000;
   return {
     async add(tx, event) {
       // Everything about the event is fixed now — id, time, headers, bytes — so that a re-send
       // after a crash is the very same event, with the same ce_id.
       const prepared = prepareEvent(options.catalog, source, event);
+      const bytes = eventBytes(prepared);
+      if (bytes > maxEventBytes) {
+        // Stored, it could never be sent, and it would hold up every event behind it.
+        throw new JunctionError('event.invalid', `${prepared.type} is ${bytes} bytes, more than ${maxEventBytes} (maxEventBytes)`, {
+          context: { type: prepared.type, bytes, maxEventBytes },
+        });
+      }
       // Two transactions adding events for one key queue here until the first commits, so the
       // order of `seq` within a key is the order of commit: the relay never sees a later event
       // of a key while an earlier one is still invisible.

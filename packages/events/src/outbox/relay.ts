@@ -2,7 +2,7 @@ import { JunctionError, type Logger } from '@junction/observability';
 import { type BackoffOptions, backoffDelay } from '../backoff.ts';
 import { subjectName } from '../contracts/catalog.ts';
 import { eventBytes, type PreparedEvent } from '../publisher/prepare.ts';
-import { type Publisher, type PublishResult, sendPrepared } from '../publisher/publisher.ts';
+import { type Publisher, type PublishResult, publisherLimits, sendPrepared } from '../publisher/publisher.ts';
 import type { Database, Queryable } from './database.ts';
 import { migrateOutbox } from './migrations.ts';
 
@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   publisher: Publisher<any>;
   /** Rows per round, at most. Default 500. */
   batchSize?: number;
-  /** Bytes per round, at most (at least one row goes). Default 1 MiB. */
+  /** Bytes per round, at most (at least one row goes). Default: the publisher's `maxBatchBytes`, so a round is one request. */
   maxBatchBytes?: number;
   /** How often an idle relay looks for new rows; `wake()` looks at once. Default 200 ms. */
   pollIntervalMs?: number;
@@ -53,6 +53,11 @@ export interface OutboxRelay {
 
 /** Arbitrary, fixed: the session lock held by the one relay that may send (per database). */
 const RELAY_LOCK = 4_242_002;
+/**
+ * PGlite has one connection, on which session locks are re-entrant: relays sharing one PGlite
+ * take turns here instead. (A PGlite data directory belongs to one process anyway.)
+ */
+const pgliteLeaders = new WeakSet<Database>();
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2 };
 const CLEANUP_EVERY_MS = 60_000;
 
@@ -89,7 +94,9 @@ function toPrepared(row: Row): PreparedEvent {
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, publisher } = options;
   const batchSize = options.batchSize ?? 500;
-  const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
+  const limits = publisherLimits(publisher);
+  // A round must fit the publisher's in-flight budget, or it could never be admitted.
+  const maxBatchBytes = Math.min(options.maxBatchBytes ?? limits.maxBatchBytes, limits.maxInFlightBytes);
   const pollIntervalMs = options.pollIntervalMs ?? 200;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const retainSentMs = options.retainSentMs ?? 7 * 86_400_000;
@@ -154,7 +161,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     );
     if (Date.now() - lastCleanup > CLEANUP_EVERY_MS) {
       lastCleanup = Date.now();
-      await conn.query('DELETE FROM junction_outbox WHERE sent_at < $1', [new Date(Date.now() - retainSentMs)]);
+      // In chunks, so that a large backlog of sent rows never runs into the statement timeout.
+      await conn.query(
+        'DELETE FROM junction_outbox WHERE seq IN (SELECT seq FROM junction_outbox WHERE sent_at < $1 ORDER BY seq LIMIT 10000)',
+        [new Date(Date.now() - retainSentMs)],
+      );
     }
     return events.length;
   };
@@ -170,8 +181,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let session: (Queryable & { release(): void }) | undefined;
       try {
         session = await db.session();
-        const { rows } = await session.query('SELECT pg_try_advisory_lock($1) AS leader', [RELAY_LOCK]);
-        if (!(rows[0] as { leader: boolean }).leader) {
+        const leader =
+          db.kind === 'pglite'
+            ? !pgliteLeaders.has(db) && Boolean(pgliteLeaders.add(db))
+            : ((await session.query('SELECT pg_try_advisory_lock($1) AS leader', [RELAY_LOCK])).rows[0] as { leader: boolean }).leader;
+        if (!leader) {
           // Another relay sends; stand by and ask again later.
           session.release();
           session = undefined;
@@ -193,8 +207,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(delay);
       } finally {
         if (session) {
-          await session.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => {});
-          if (db.kind === 'postgres') await session.query('RESET statement_timeout').catch(() => {});
+          if (db.kind === 'postgres') {
+            await session.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => {});
+            await session.query('RESET statement_timeout').catch(() => {});
+          } else pgliteLeaders.delete(db);
           session.release();
         }
       }

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { type Stack, startStack } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
+import { eventContract } from '../contracts/catalog.ts';
+import { countRecords, type PrivateContracts, privateContracts, type ReadRecord, readRecords } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 
-// Pauses a broker (SIGSTOP), so this file starts a Kafka of its own instead of the shared one.
+// Pauses the broker (SIGSTOP), so this file starts a Kafka of its own instead of the shared one.
 
 const CANCELLED = 'com.junction.orders.OrderCancelled';
 const LIMIT = 256 * 1024;
@@ -69,7 +70,7 @@ describe('backpressure while the broker is paused', () => {
         ),
       );
       highest = Math.max(highest, held());
-      // A service publishes over time, not in one synchronous loop: let the turned-away calls settle.
+      // A service publishes over time, not in one synchronous loop: the event loop turns meanwhile.
       if (i % 100 === 99) await new Promise((next) => setImmediate(next));
       if (i % 2000 === 1999) {
         globalThis.gc?.();
@@ -93,5 +94,76 @@ describe('backpressure while the broker is paused', () => {
     expect(publisher.stats.inFlightBytes).toBe(0);
     // Once Kafka answers again, publishing works again.
     await expect(publisher.publish(CANCELLED, sampleEvent(CANCELLED, key))).resolves.toMatchObject({ key });
+  });
+});
+
+describe('a request that fails mid-stream', () => {
+  it('sends nothing queued behind it, so a caller that publishes again in order keeps every key in order', {
+    timeout: 120_000,
+  }, async () => {
+    const keys: string[] = Array.from({ length: 20 }, () => randomUUID());
+    const perKey = 100;
+    const ids = new Map<string, string>();
+    const streamer = createPublisher({
+      service: 'orders',
+      kafka: { brokers: stack.brokers },
+      registry: { url: stack.schemaRegistryUrl as string },
+      catalog: contracts.catalog,
+      sendTimeoutMs: 1000,
+      backpressureTimeoutMs: 1000,
+      retry: { retries: 2, initialMs: 50, maxMs: 200 },
+    });
+    let failures = 0;
+    // Each key pipelines five events at a time; after a failure it publishes again from the first
+    // event not acknowledged (same ce_id), as a careful caller does.
+    const worker = async (key: string) => {
+      let next = 0;
+      while (next < perKey) {
+        const window = Array.from({ length: Math.min(5, perKey - next) }, (_, i) => next + i);
+        const outcomes = await Promise.allSettled(
+          window.map((seq) => {
+            const id = ids.get(`${key}/${seq}`) ?? randomUUID();
+            ids.set(`${key}/${seq}`, id);
+            return streamer.publish(CANCELLED, sampleEvent(CANCELLED, key), { id, headers: { 'x-seq': String(seq) } });
+          }),
+        );
+        const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+        if (failed === -1) next += window.length;
+        else {
+          failures += 1;
+          next += failed;
+          await new Promise((retry) => setTimeout(retry, 100));
+        }
+      }
+    };
+    try {
+      const running = Promise.all(keys.map(worker));
+      await new Promise((later) => setTimeout(later, 300));
+      expect(stack.kill('kafka-1', 'SIGSTOP')).toBe(true);
+      await new Promise((later) => setTimeout(later, 3000));
+      expect(stack.kill('kafka-1', 'SIGCONT')).toBe(true);
+      await running;
+    } finally {
+      stack.kill('kafka-1', 'SIGCONT');
+      await streamer.close();
+    }
+    expect(failures).toBeGreaterThan(0);
+
+    const topic = eventContract(contracts.catalog, CANCELLED).topic;
+    const records = (await readRecords(contracts.kafka, [topic], await countRecords(contracts.admin, [topic]))).filter((r) =>
+      keys.includes(r.key),
+    );
+    const firsts = new Map<string, ReadRecord>();
+    for (const record of records.toSorted((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))) {
+      if (!firsts.has(record.headers.ce_id as string)) firsts.set(record.headers.ce_id as string, record);
+    }
+    // Every event is there, and each key's events first appear in the order they were published.
+    expect(new Set(firsts.keys())).toEqual(new Set(ids.values()));
+    const last = new Map<string, number>();
+    for (const record of firsts.values()) {
+      const seq = Number(record.headers['x-seq']);
+      expect(seq, `key ${record.key}`).toBe((last.get(record.key) ?? -1) + 1);
+      last.set(record.key, seq);
+    }
   });
 });

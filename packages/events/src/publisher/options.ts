@@ -27,8 +27,13 @@ export interface PublisherOptions {
   maxInFlightBytes?: number;
   /** How long `publish` waits for room under `maxInFlightBytes` before `publisher.backpressure`. Default 5 s. */
   backpressureTimeoutMs?: number;
-  /** Largest produce request built from waiting events. Default 1 MiB. */
+  /**
+   * Largest produce request built from waiting events. Default 896 KiB: one partition's share of
+   * a request must stay under the broker's `message.max.bytes` (1 MiB by default).
+   */
   maxBatchBytes?: number;
+  /** Largest single event (key, value and headers). Default 1,000,000 bytes, under the broker's default limit. */
+  maxEventBytes?: number;
   /** Retries of a broker or registry call that failed retriably, and their backoff. */
   retry?: Partial<BackoffOptions> & { retries?: number };
 }
@@ -41,6 +46,7 @@ export interface ResolvedPublisherOptions {
   maxInFlightBytes: number;
   backpressureTimeoutMs: number;
   maxBatchBytes: number;
+  maxEventBytes: number;
   retry: BackoffOptions & { retries: number };
 }
 
@@ -60,7 +66,8 @@ const schema = z.object({
     .number()
     .int()
     .min(1024)
-    .default(1 * MiB),
+    .default(896 * 1024),
+  maxEventBytes: z.number().int().min(1024).default(1_000_000),
   retry: z
     .object({
       retries: z.number().int().min(0).max(20).default(5),

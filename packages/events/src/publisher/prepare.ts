@@ -61,10 +61,13 @@ export function childTraceparent(parent?: string): string {
   return `00-${traceId}-${randomBytes(8).toString('hex')}-${match?.[3] ?? '01'}`;
 }
 
-/** Bytes an event holds while in flight: key, body and headers. */
+/** A record's framing on the wire beyond its key, value and headers (lengths, offsets, attributes), generously. */
+const RECORD_OVERHEAD = 64;
+
+/** Bytes an event takes in flight and in a produce request: key, framed body, headers and record overhead. */
 export function eventBytes(event: PreparedEvent): number {
-  let bytes = event.body.length + Buffer.byteLength(event.key) + 5;
-  for (const [name, value] of Object.entries(event.headers)) bytes += name.length + Buffer.byteLength(value);
+  let bytes = event.body.length + 5 + Buffer.byteLength(event.key) + RECORD_OVERHEAD;
+  for (const [name, value] of Object.entries(event.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
   return bytes;
 }
 

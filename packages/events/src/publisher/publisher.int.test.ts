@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JunctionError } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
+import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { eventContract, eventVersion } from '../contracts/catalog.ts';
@@ -294,5 +295,37 @@ describe('when Kafka is unreachable', () => {
     } finally {
       await nowhere.close();
     }
+  });
+});
+
+describe('a request Kafka refuses', () => {
+  it('fails the events queued behind it too, unsent, so no later event of a key overtakes it', async () => {
+    const topic = topicOf(CANCELLED);
+    // Records more than an hour old are refused (INVALID_TIMESTAMP): a failure of one request only.
+    await contracts.admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'message.timestamp.before.max.ms', value: '3600000' }] },
+      ],
+    });
+    const key = randomUUID();
+    const before = await countRecords(contracts.admin, [topic]);
+    const requests = publisher.stats.requests;
+    const stale = publisher.publish(CANCELLED, sampleEvent(CANCELLED, key), { time: new Date(Date.now() - 2 * 86_400_000) });
+    // Once the stale event's request has left, the next events queue behind it.
+    while (publisher.stats.requests === requests) await new Promise((turn) => setImmediate(turn));
+    const behind = [publisher.publish(CANCELLED, sampleEvent(CANCELLED, key)), publisher.publish(CANCELLED, sampleEvent(CANCELLED))];
+    const [first, ...rest] = await Promise.allSettled([stale, ...behind]);
+    expect(first).toMatchObject({ status: 'rejected', reason: { code: 'event.invalid', retriable: false } });
+    expect(first?.status === 'rejected' && (first.reason as Error).message).toContain('INVALID_TIMESTAMP');
+    for (const queued of rest) {
+      expect(queued).toMatchObject({
+        status: 'rejected',
+        reason: { retriable: true, message: expect.stringContaining('not sent: an earlier request to Kafka failed') },
+      });
+    }
+    expect(await countRecords(contracts.admin, [topic])).toBe(before);
+    // The publisher goes on with a fresh producer.
+    await expect(publisher.publish(CANCELLED, sampleEvent(CANCELLED, key))).resolves.toMatchObject({ key });
   });
 });

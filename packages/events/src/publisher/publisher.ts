@@ -59,18 +59,30 @@ export interface PublisherStats {
   requests: number;
 }
 
-/** What the outbox relay needs beyond the public face: sending events prepared earlier. */
+/** What the outbox relay needs beyond the public face: sending events prepared earlier, and the limits. */
 interface Internals {
   send(events: PreparedEvent[]): Promise<PublishResult[]>;
+  options: ResolvedPublisherOptions;
 }
 
 const internals = new WeakMap<object, Internals>();
 
-/** Sends events prepared earlier (by `outbox.add`), through the same path as `publish`. */
-export function sendPrepared<Events>(publisher: Publisher<Events>, events: PreparedEvent[]): Promise<PublishResult[]> {
+function internalsOf<Events>(publisher: Publisher<Events>): Internals {
   const found = internals.get(publisher);
   if (!found) throw new JunctionError('internal', 'not a publisher made by createPublisher');
-  return found.send(events);
+  return found;
+}
+
+/** Sends events prepared earlier (by `outbox.add`), through the same path as `publish`. */
+export function sendPrepared<Events>(publisher: Publisher<Events>, events: PreparedEvent[]): Promise<PublishResult[]> {
+  return internalsOf(publisher).send(events);
+}
+
+/** The limits a publisher was made with. */
+export function publisherLimits<Events>(
+  publisher: Publisher<Events>,
+): Pick<ResolvedPublisherOptions, 'maxInFlightBytes' | 'maxBatchBytes' | 'maxEventBytes'> {
+  return internalsOf(publisher).options;
 }
 
 function kafkaClient(options: PublisherOptions, resolved: ResolvedPublisherOptions): Kafka {
@@ -96,19 +108,21 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       ? createAvroCodec({ registryUrl: options.registry.url, retries: resolved.retry.retries, backoff: resolved.retry })
       : options.registry;
   const kafka = kafkaClient(options, resolved);
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs, maxRetryTime: resolved.retry.maxMs },
-  });
+  const createProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs, maxRetryTime: resolved.retry.maxMs },
+    });
   const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
-  const sender = new Sender(producer, resolved);
+  const sender = new Sender(createProducer, resolved);
   const partitions = new PartitionChooser(admin);
 
   let connecting: Promise<void> | undefined;
   const connect = (): Promise<void> => {
-    connecting ??= Promise.all([producer.connect(), admin.connect()]).then(
+    // The admin connection (partition metadata) is the first contact: it says clearly when Kafka is away.
+    connecting ??= admin.connect().then(
       () => undefined,
       (error: unknown) => {
         connecting = undefined;
@@ -142,15 +156,29 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     return found;
   };
 
-  // Admission is one chain: events enter the send queue in the order publish was called, even when
-  // one waits for its schema id or for room and a later one would not.
-  let admission: Promise<unknown> = Promise.resolve();
+  // Admission is chained per key: an event enters the send queue only after every earlier event
+  // of its key did, even when one waits for its schema id and a later one would not. Other keys
+  // do not wait for it.
+  const chains = new Map<string, Promise<unknown>>();
   let closed = false;
 
   const send = (events: PreparedEvent[]): Promise<PublishResult[]> => {
     if (closed) return Promise.reject(new JunctionError('internal', 'the publisher is closed'));
     const bytes = events.reduce((sum, event) => sum + eventBytes(event), 0);
-    // Room is claimed now, in call order, so the backpressure wait starts when the caller calls.
+    const tooLarge = events.find((event) => eventBytes(event) > resolved.maxEventBytes);
+    if (tooLarge) {
+      return Promise.reject(
+        new JunctionError(
+          'event.invalid',
+          `${tooLarge.type} is ${eventBytes(tooLarge)} bytes, more than ${resolved.maxEventBytes} (maxEventBytes)`,
+          {
+            context: { type: tooLarge.type, bytes: eventBytes(tooLarge), maxEventBytes: resolved.maxEventBytes },
+          },
+        ),
+      );
+    }
+    // Room is claimed now, in call order, so the backpressure wait starts when the caller calls; a
+    // caller turned away is told at once, holding nothing.
     let reserved: Promise<void>;
     try {
       reserved = sender.reserve(bytes);
@@ -158,7 +186,9 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       return Promise.reject(error);
     }
     reserved.catch(() => {});
-    const admitted = admission.then(async () => {
+    const keys = [...new Set(events.map((event) => `${event.topic}/${event.key}`))];
+    const before = keys.map((key) => chains.get(key)).filter((tail) => tail !== undefined);
+    const admitted = Promise.all(before).then(async () => {
       await reserved;
       let records: OutgoingRecord[];
       try {
@@ -181,7 +211,12 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       }
       return sender.send(records);
     });
-    admission = admitted.catch(() => {});
+    const tail = admitted.catch(() => {});
+    for (const key of keys) chains.set(key, tail);
+    // The map keeps only keys with an admission under way.
+    void tail.then(() => {
+      for (const key of keys) if (chains.get(key) === tail) chains.delete(key);
+    });
     return admitted.then(async (deliveries) => {
       const settled = await Promise.allSettled(deliveries);
       const failed = settled.find((outcome) => outcome.status === 'rejected');
@@ -219,19 +254,20 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       return prepared.length ? send(prepared) : [];
     },
     async flush() {
-      await admission;
+      await Promise.all(chains.values());
       await sender.flush();
     },
     async close() {
       closed = true;
       await publisher.flush();
-      if (connecting) await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await sender.close();
+      if (connecting) await admin.disconnect().catch(() => {});
     },
     get stats() {
       return { inFlightBytes: sender.inFlightBytes, waitingBytes: sender.waitingBytes, requests: sender.requests };
     },
   };
-  internals.set(publisher, { send });
+  internals.set(publisher, { send, options: resolved });
   return publisher;
 }
 

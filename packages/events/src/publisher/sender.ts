@@ -2,6 +2,8 @@ import { JunctionError } from '@junction/observability';
 import type { Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { kafkaError } from './topics.ts';
 
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** A record with its partition chosen and its bytes counted, waiting to be sent. */
 export interface OutgoingRecord {
   topic: string;
@@ -44,13 +46,20 @@ interface Waiter {
  * Sends records to Kafka with bounded memory, in order, as few requests as the load allows.
  *
  * One produce request is in flight at a time: records that arrive meanwhile wait and go together
- * in the next request (micro-batching without a linger delay: batches grow with the load). One
- * request at a time is also what keeps per-key order across retries, as with Kafka's own
- * idempotent producer. Accepted bytes are bounded: {@link reserve} waits for room, and gives up
- * with `publisher.backpressure` rather than letting memory grow while Kafka is slow or away.
+ * in the next request (micro-batching without a linger delay: batches grow with the load).
+ *
+ * A request that fails or outlives the send timeout leaves its records' fate unknown: Kafka may
+ * have written them. Nothing queued behind it is sent then — that could put a later event of a
+ * key before an earlier one the caller will publish again — so the queue fails with it, and the
+ * producer is replaced: kafkajs rolls its sequence numbers back after a failure, and a reused
+ * number could make the broker take a new batch for a duplicate of one it already wrote.
+ *
+ * Accepted bytes are bounded: {@link reserve} waits for room, and gives up with
+ * `publisher.backpressure` rather than letting memory grow while Kafka is slow or away.
  */
 export class Sender {
-  readonly #producer: Producer;
+  readonly #createProducer: () => Producer;
+  #producer: Promise<Producer> | undefined;
   readonly #limits: SenderLimits;
   readonly #queue: Pending[] = [];
   readonly #waiters: Waiter[] = [];
@@ -59,9 +68,16 @@ export class Sender {
   #requests = 0;
   #pumping: Promise<void> | undefined;
 
-  constructor(producer: Producer, limits: SenderLimits) {
-    this.#producer = producer;
+  constructor(createProducer: () => Producer, limits: SenderLimits) {
+    this.#createProducer = createProducer;
     this.#limits = limits;
+  }
+
+  /** Disconnects the producer, if one is connected. */
+  async close(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) await producer.then((p) => p.disconnect()).catch(() => {});
   }
 
   /** Bytes accepted and not yet settled. */
@@ -92,22 +108,20 @@ export class Sender {
   reserve(bytes: number): Promise<void> {
     const { maxInFlightBytes, backpressureTimeoutMs } = this.#limits;
     if (bytes > maxInFlightBytes) {
-      return Promise.reject(
-        new JunctionError(
-          'event.invalid',
-          `${bytes} bytes of events at once is more than the publisher's limit of ${maxInFlightBytes} bytes in flight`,
-          {
-            context: { bytes, maxInFlightBytes },
-          },
-        ),
+      throw new JunctionError(
+        'event.invalid',
+        `${bytes} bytes of events at once is more than the publisher's limit of ${maxInFlightBytes} in flight`,
+        {
+          context: { bytes, maxInFlightBytes },
+        },
       );
     }
     if (!this.#waiters.length && this.#inFlightBytes + bytes <= maxInFlightBytes) {
       this.#inFlightBytes += bytes;
       return Promise.resolve();
     }
-    // Waiting events hold memory too: at most as much as is in flight, then callers are turned away at once.
-    if (this.#waitingBytes + bytes > maxInFlightBytes) return Promise.reject(this.#backpressure(0));
+    // Waiting events hold memory too: at most as much as may be in flight, then callers are turned away at once.
+    if (this.#waitingBytes + bytes > maxInFlightBytes) throw this.#backpressure(0);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         bytes,
@@ -211,35 +225,77 @@ export class Sender {
     }
     const topics = [...byTopic.keys()];
     const { sendTimeoutMs } = this.#limits;
-    this.#requests += 1;
-    const sending = this.#producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs });
+    const bytes = batch.reduce((sum, { record }) => sum + record.bytes, 0);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
       timer = setTimeout(() => resolve('expired'), sendTimeoutMs);
     });
+    let sending: Promise<RecordMetadata[]> | undefined;
     try {
-      const outcome = await Promise.race([sending, expired]);
+      const outcome = await Promise.race([
+        (async () => {
+          const producer = await this.#connectedProducer();
+          this.#requests += 1;
+          sending = producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs });
+          return sending;
+        })(),
+        expired,
+      ]);
       if (outcome === 'expired') {
-        const error = new JunctionError(
+        throw new JunctionError(
           'timeout',
           `Kafka did not acknowledge ${batch.length} events within ${sendTimeoutMs} ms; they may still be written`,
           {
             context: { topics, events: batch.length },
           },
         );
-        for (const pending of batch) pending.reject(error);
-        // The next request waits for this one to settle: sending past it could reorder a key.
-        await sending.catch(() => {});
-        return;
       }
       this.#settle(batch, outcome);
+      this.release(bytes);
     } catch (error) {
       const failure = kafkaError(error, `Kafka did not acknowledge ${batch.length} events`, { topics, events: batch.length });
       for (const pending of batch) pending.reject(failure);
+      this.#failQueue(failure);
+      // The abandoned request still holds its buffers until kafkajs lets go of it; the bytes count until then (bounded).
+      const abandoned = sending;
+      await this.#replaceProducer();
+      if (abandoned) await Promise.race([abandoned.catch(() => {}), delay(sendTimeoutMs)]);
+      this.release(bytes);
     } finally {
       clearTimeout(timer);
-      this.release(batch.reduce((sum, { record }) => sum + record.bytes, 0));
     }
+  }
+
+  #connectedProducer(): Promise<Producer> {
+    if (!this.#producer) {
+      const producer = this.#createProducer();
+      const connecting = producer.connect().then(() => producer);
+      connecting.catch(() => {
+        if (this.#producer === connecting) this.#producer = undefined;
+      });
+      this.#producer = connecting;
+    }
+    return this.#producer;
+  }
+
+  /** Drops the producer after a failed request; the next request connects a new one (a new producer id). */
+  async #replaceProducer(): Promise<void> {
+    const old = this.#producer;
+    this.#producer = undefined;
+    if (old) await Promise.race([old.then((p) => p.disconnect()).catch(() => {}), delay(5000)]);
+  }
+
+  /** Fails every queued record after a failed request: sending them could reorder their keys. */
+  #failQueue(cause: JunctionError): void {
+    const queued = this.#queue.splice(0);
+    if (!queued.length) return;
+    const error = new JunctionError(
+      cause.code,
+      `not sent: an earlier request to Kafka failed (${cause.message}), and sending after it could reorder a key; publish again`,
+      { cause, retriable: true, context: { events: queued.length } },
+    );
+    for (const pending of queued) pending.reject(error);
+    this.release(queued.reduce((sum, { record }) => sum + record.bytes, 0));
   }
 
   /** Gives each record its offset: a partition's records are written in request order from its base offset. */

@@ -10,6 +10,8 @@ interface KafkaJsError {
 }
 
 const TIMEOUTS = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout']);
+/** Broker answers that blame the records themselves: sending them again cannot help. */
+const RECORD_ERRORS = new Set(['INVALID_TIMESTAMP', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
 /** The innermost cause kafkajs wraps in its retry errors. */
 function rootCause(error: unknown): KafkaJsError {
@@ -29,6 +31,9 @@ export function kafkaError(error: unknown, what: string, context: Record<string,
       cause: error,
       context,
     });
+  }
+  if (RECORD_ERRORS.has(cause.type ?? '')) {
+    return new JunctionError('event.invalid', `${what}: Kafka refused the records (${cause.type}: ${message})`, { cause: error, context });
   }
   if (TIMEOUTS.has(cause.name ?? ''))
     return new JunctionError('timeout', `${what}: Kafka did not answer in time (${message})`, { cause: error, context });

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { type Catalog, renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
+import { createTopicsReady } from '../contracts/topics.ts';
 
 /** The repository's `schemas/`. */
 export const SCHEMAS_DIR = resolve(import.meta.dirname, '../../../../schemas');
@@ -40,10 +41,10 @@ export async function privateContracts(options: {
   const kafka = new Kafka({ clientId: `test-${suffix}`, brokers: options.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: catalog.topics.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions })),
-    waitForLeaders: true,
-  });
+  await createTopicsReady(
+    admin,
+    catalog.topics.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions })),
+  );
   const codec = createAvroCodec({ registryUrl: options.registryUrl });
   if (options.register !== false) {
     for (const event of catalog.events) for (const version of event.versions) await codec.register(event.subject, version.schema);

@@ -4,6 +4,7 @@ import {
   type Catalog,
   createAvroCodec,
   createPublisher,
+  createTopicsReady,
   eventContract,
   eventVersion,
   frame,
@@ -123,7 +124,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   const codec = createAvroCodec({ registryUrl: options.registryUrl });
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions }], waitForLeaders: true });
+    await createTopicsReady(admin, [{ topic, numPartitions: options.partitions }]);
     const schemaId = await codec.register(contract.subject, eventVersion(contract).schema);
     const keys = Array.from({ length: options.keys }, () => randomUUID());
     const data = eventOfSize(catalog, options.size);
