@@ -28,8 +28,8 @@ export interface PublisherOptions {
   /** How long `publish` waits for room under `maxInFlightBytes` before `publisher.backpressure`. Default 5 s. */
   backpressureTimeoutMs?: number;
   /**
-   * Largest produce request built from waiting events. Default 896 KiB: one partition's share of
-   * a request must stay under the broker's `message.max.bytes` (1 MiB by default).
+   * Largest batch for one partition in a produce request, built from waiting events. Default
+   * 896 KiB: each partition's batch must stay under the broker's `message.max.bytes` (1 MiB by default).
    */
   maxBatchBytes?: number;
   /** Largest single event (key, value and headers). Default 1,000,000 bytes, under the broker's default limit. */

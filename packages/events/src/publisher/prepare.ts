@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { JunctionError } from '@junction/observability';
-import { cloudEventHeaders, uuidv7 } from '../cloudevents.ts';
+import type avro from 'avsc';
+import { cloudEventHeaders, randomBytesPooled, uuidv7 } from '../cloudevents.ts';
 import { invalidEvent } from '../codec.ts';
 import { avroType, validate } from '../contracts/avro.ts';
 import { type Catalog, type EventContract, type EventVersion, eventContract, eventVersion } from '../contracts/catalog.ts';
@@ -47,6 +47,11 @@ export interface PreparedEvent {
   key: string;
   /** The Avro body, without the Confluent framing (the schema id is added at send time). */
   body: Buffer;
+  /**
+   * When the body was encoded here: the whole record value, magic byte and room for the schema id
+   * before the body (which is a view into it), so that sending costs no copy.
+   */
+  framed?: Buffer;
   headers: Record<string, string>;
   /** Milliseconds since the epoch, `ce_time`. */
   timestamp: number;
@@ -57,18 +62,41 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** A W3C `traceparent`: a child span of `parent` when it is valid, else a new sampled trace. */
 export function childTraceparent(parent?: string): string {
   const match = parent ? TRACEPARENT.exec(parent) : null;
-  const traceId = match?.[1] ?? randomBytes(16).toString('hex');
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-${match?.[3] ?? '01'}`;
+  const traceId = match?.[1] ?? randomBytesPooled(16).toString('hex');
+  return `00-${traceId}-${randomBytesPooled(8).toString('hex')}-${match?.[3] ?? '01'}`;
 }
 
 /** A record's framing on the wire beyond its key, value and headers (lengths, offsets, attributes), generously. */
 const RECORD_OVERHEAD = 64;
 
-/** Bytes an event takes in flight and in a produce request: key, framed body, headers and record overhead. */
+const sizes = new WeakMap<PreparedEvent, number>();
+
+/** Bytes an event takes in flight and in a produce request: key, framed body, headers and record overhead. Counted once. */
 export function eventBytes(event: PreparedEvent): number {
-  let bytes = event.body.length + 5 + Buffer.byteLength(event.key) + RECORD_OVERHEAD;
-  for (const [name, value] of Object.entries(event.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+  let bytes = sizes.get(event);
+  if (bytes === undefined) {
+    bytes = event.body.length + 5 + Buffer.byteLength(event.key) + RECORD_OVERHEAD;
+    for (const [name, value] of Object.entries(event.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+    sizes.set(event, bytes);
+  }
   return bytes;
+}
+
+/** Where bodies are encoded before they are copied out once, with the framing in front. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** The record value with a zero schema id (filled in at send time), and the body as a view into it. */
+function encodeFramed(type: avro.Type, data: unknown): { framed: Buffer; body: Buffer } {
+  let end = type.encode(data, scratch, 5);
+  if (end < 0) {
+    // avsc says how much it lacked (as a negative end): grow once and encode again.
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+    end = type.encode(data, scratch, 5);
+  }
+  const framed = Buffer.allocUnsafe(end);
+  scratch.copy(framed, 0, 0, end);
+  framed.fill(0, 0, 5);
+  return { framed, body: framed.subarray(5) };
 }
 
 function keyOf(contract: EventContract, version: EventVersion, data: unknown, given: string | undefined): string {
@@ -115,9 +143,9 @@ export function prepareEvent(
   };
   const tracestate = options.tracestate ?? cause?.tracestate;
   if (tracestate) headers.tracestate = tracestate;
-  let body: Buffer;
+  let encoded: { framed: Buffer; body: Buffer };
   try {
-    body = avroType(version.schema).toBuffer(data);
+    encoded = encodeFramed(avroType(version.schema), data);
   } catch (error) {
     // validate() passed, so this is a bug of ours or of avsc, not of the caller.
     throw new JunctionError('internal', `${version.ceType} passed validation but did not encode: ${(error as Error).message}`, {
@@ -131,7 +159,8 @@ export function prepareEvent(
     topic: contract.topic,
     subject: contract.subject,
     key,
-    body,
+    body: encoded.body,
+    framed: encoded.framed,
     headers,
     timestamp: time.getTime(),
   };

@@ -4,7 +4,7 @@ import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
 import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
 import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
-import { type OutgoingRecord, Sender } from './sender.ts';
+import { type Delivery, type OutgoingRecord, Sender } from './sender.ts';
 import { kafkaError, PartitionChooser } from './topics.ts';
 
 /** What Kafka acknowledged for one event. */
@@ -85,6 +85,13 @@ export function publisherLimits<Events>(
   return internalsOf(publisher).options;
 }
 
+/** The record value of `event`: its framed encoding with the id written in, or a new frame around its body. */
+function withSchemaId(event: PreparedEvent, id: number): Buffer {
+  if (!event.framed) return frame(id, event.body);
+  event.framed.writeInt32BE(id, 1);
+  return event.framed;
+}
+
 function kafkaClient(options: PublisherOptions, resolved: ResolvedPublisherOptions): Kafka {
   if (options.kafka instanceof Kafka) return options.kafka;
   const { retries, initialMs, maxMs, multiplier, jitter } = resolved.retry;
@@ -120,10 +127,13 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
   const partitions = new PartitionChooser(admin);
 
   let connecting: Promise<void> | undefined;
+  let connected = false;
   const connect = (): Promise<void> => {
     // The admin connection (partition metadata) is the first contact: it says clearly when Kafka is away.
     connecting ??= admin.connect().then(
-      () => undefined,
+      () => {
+        connected = true;
+      },
       (error: unknown) => {
         connecting = undefined;
         throw kafkaError(error, `cannot reach Kafka at ${describeBrokers(options)}; is the stack up? (\`./junction stack status\`)`, {});
@@ -133,12 +143,18 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
   };
 
   const schemaIds = new Map<string, Promise<number>>();
+  /** Ids already resolved, for the synchronous path. */
+  const knownIds = new Map<string, number>();
   const schemaId = (event: PreparedEvent): Promise<number> => {
     const cacheKey = `${event.subject}\0${event.version}`;
     let found = schemaIds.get(cacheKey);
     if (!found) {
       const version = eventVersion(eventContract(catalog, event.type), event.version);
-      found = (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).catch(
+      found = (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).then(
+        (id) => {
+          knownIds.set(cacheKey, id);
+          return id;
+        },
         (error: unknown) => {
           schemaIds.delete(cacheKey);
           if (error instanceof JunctionError && error.code === 'schema.unknown') {
@@ -177,6 +193,15 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
         ),
       );
     }
+    const keys =
+      events.length === 1 ? [`${events[0]?.topic}/${events[0]?.key}`] : [...new Set(events.map((event) => `${event.topic}/${event.key}`))];
+    // The common case takes no detour: nothing of its keys is waiting, there is room, and the
+    // partitions and schema ids are known, so the events join the send queue at once.
+    if (connected && !keys.some((key) => chains.has(key)) && sender.tryReserve(bytes)) {
+      const records = recordsNow(events);
+      if (records) return settle(events, sender.send(records));
+      sender.release(bytes);
+    }
     // Room is claimed now, in call order, so the backpressure wait starts when the caller calls; a
     // caller turned away is told at once, holding nothing.
     let reserved: Promise<void>;
@@ -186,24 +211,15 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       return Promise.reject(error);
     }
     reserved.catch(() => {});
-    const keys = [...new Set(events.map((event) => `${event.topic}/${event.key}`))];
     const before = keys.map((key) => chains.get(key)).filter((tail) => tail !== undefined);
-    const admitted = Promise.all(before).then(async () => {
+    const admitted = (before.length ? Promise.all(before) : Promise.resolve()).then(async () => {
       await reserved;
       let records: OutgoingRecord[];
       try {
         await connect();
         // Everything that can fail before sending fails here, for all events at once: no partial publish.
         records = await Promise.all(
-          events.map(async (event) => ({
-            topic: event.topic,
-            partition: await partitions.partition(event.topic, event.key),
-            key: event.key,
-            value: frame(await schemaId(event), event.body),
-            headers: event.headers,
-            timestamp: event.timestamp,
-            bytes: eventBytes(event),
-          })),
+          events.map(async (event) => toRecord(event, await partitions.partition(event.topic, event.key), await schemaId(event))),
         );
       } catch (error) {
         sender.release(bytes);
@@ -217,19 +233,56 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     void tail.then(() => {
       for (const key of keys) if (chains.get(key) === tail) chains.delete(key);
     });
-    return admitted.then(async (deliveries) => {
-      const settled = await Promise.allSettled(deliveries);
-      const failed = settled.find((outcome) => outcome.status === 'rejected');
-      if (failed) {
-        for (const event of events) partitions.forget(event.topic);
-        throw failed.reason;
-      }
-      return settled.map((outcome, i) => {
-        const delivery = (outcome as PromiseFulfilledResult<{ topic: string; partition: number; offset: string }>).value;
-        const event = events[i] as PreparedEvent;
-        return { id: event.id, type: event.headers.ce_type as string, key: event.key, ...delivery };
-      });
+    return admitted.then((deliveries) => settle(events, deliveries));
+  };
+
+  /** The records of `events` if every partition and schema id is known now; undefined otherwise. */
+  const recordsNow = (events: PreparedEvent[]): OutgoingRecord[] | undefined => {
+    const records: OutgoingRecord[] = [];
+    for (const event of events) {
+      const partition = partitions.partitionNow(event.topic, event.key);
+      const id = knownIds.get(`${event.subject}\0${event.version}`);
+      if (partition === undefined || id === undefined) return undefined;
+      records.push(toRecord(event, partition, id));
+    }
+    return records;
+  };
+
+  const toRecord = (event: PreparedEvent, partition: number, id: number): OutgoingRecord => ({
+    topic: event.topic,
+    partition,
+    key: event.key,
+    value: withSchemaId(event, id),
+    headers: event.headers,
+    timestamp: event.timestamp,
+    bytes: eventBytes(event),
+  });
+
+  /** Waits for Kafka's answer on every event; fails as a whole when one failed. */
+  const settle = async (events: PreparedEvent[], deliveries: Promise<Delivery>[]): Promise<PublishResult[]> => {
+    const result = (event: PreparedEvent, delivery: Delivery): PublishResult => ({
+      id: event.id,
+      type: event.headers.ce_type as string,
+      key: event.key,
+      ...delivery,
     });
+    if (deliveries.length === 1) {
+      // One event, one answer: the common case needs no allSettled.
+      const event = events[0] as PreparedEvent;
+      try {
+        return [result(event, await (deliveries[0] as Promise<Delivery>))];
+      } catch (error) {
+        partitions.forget(event.topic);
+        throw error;
+      }
+    }
+    const settled = await Promise.allSettled(deliveries);
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      for (const event of events) partitions.forget(event.topic);
+      throw failed.reason;
+    }
+    return settled.map((outcome, i) => result(events[i] as PreparedEvent, (outcome as PromiseFulfilledResult<Delivery>).value));
   };
 
   const publisher: Publisher<Events> = {

@@ -2,6 +2,9 @@ import { JunctionError } from '@junction/observability';
 import type { Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { kafkaError } from './topics.ts';
 
+/** The most one produce request carries, far below the broker's `socket.request.max.bytes` (100 MiB). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** A record with its partition chosen and its bytes counted, waiting to be sent. */
@@ -116,10 +119,7 @@ export class Sender {
         },
       );
     }
-    if (!this.#waiters.length && this.#inFlightBytes + bytes <= maxInFlightBytes) {
-      this.#inFlightBytes += bytes;
-      return Promise.resolve();
-    }
+    if (this.tryReserve(bytes)) return Promise.resolve();
     // Waiting events hold memory too: at most as much as may be in flight, then callers are turned away at once.
     if (this.#waitingBytes + bytes > maxInFlightBytes) throw this.#backpressure(0);
     return new Promise<void>((resolve, reject) => {
@@ -140,6 +140,13 @@ export class Sender {
       this.#waitingBytes += bytes;
       this.#waiters.push(waiter);
     });
+  }
+
+  /** Takes `bytes` of the budget if there is room right now and nobody waits before; false otherwise. */
+  tryReserve(bytes: number): boolean {
+    if (this.#waiters.length || this.#inFlightBytes + bytes > this.#limits.maxInFlightBytes) return false;
+    this.#inFlightBytes += bytes;
+    return true;
   }
 
   /** Gives back bytes reserved for records that will not be sent after all. */
@@ -195,13 +202,22 @@ export class Sender {
     }
   }
 
+  /**
+   * The next request: waiting records in order, until one partition's share would pass
+   * `maxBatchBytes` (the broker limits each partition's batch, `message.max.bytes`) or the whole
+   * request would pass {@link MAX_REQUEST_BYTES}.
+   */
   #takeBatch(): Pending[] {
-    let bytes = 0;
+    const perPartition = new Map<string, number>();
+    let total = 0;
     let count = 0;
     while (count < this.#queue.length) {
-      const next = this.#queue[count] as Pending;
-      if (count > 0 && bytes + next.record.bytes > this.#limits.maxBatchBytes) break;
-      bytes += next.record.bytes;
+      const { record } = this.#queue[count] as Pending;
+      const slot = `${record.topic}\0${record.partition}`;
+      const share = (perPartition.get(slot) ?? 0) + record.bytes;
+      if (count > 0 && (share > this.#limits.maxBatchBytes || total + record.bytes > MAX_REQUEST_BYTES)) break;
+      perPartition.set(slot, share);
+      total += record.bytes;
       count += 1;
     }
     return this.#queue.splice(0, count);

@@ -63,6 +63,13 @@ export class PartitionChooser {
     this.#admin = admin;
   }
 
+  /** The partition of `key` on `topic` when the topic's metadata is known and fresh; undefined otherwise. */
+  partitionNow(topic: string, key: string): number | undefined {
+    const entry = this.#known.get(topic);
+    if (!entry || entry.expires <= Date.now()) return undefined;
+    return this.#partitioner({ topic, partitionMetadata: entry.partitions, message: { key, value: null } });
+  }
+
   /** The partition of `key` on `topic`; `topic.unknown` when the topic does not exist. */
   async partition(topic: string, key: string): Promise<number> {
     let entry = this.#known.get(topic);

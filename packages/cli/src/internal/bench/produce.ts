@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  type AvroCodec,
   avroType,
   type Catalog,
   createAvroCodec,
@@ -11,7 +12,7 @@ import {
   prepareEvent,
   renameTopics,
 } from '@junction/events';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
 
 /** What `bench produce` measures, and against what. */
 export interface ProduceBenchOptions {
@@ -27,6 +28,8 @@ export interface ProduceBenchOptions {
   /** Publishes outstanding at once (Junction); messages per send (raw kafkajs). */
   window: number;
   partitions: number;
+  /** Runs of each, alternating which goes first. */
+  rounds: number;
   /** Called about once a second with the run's name and how far it is. */
   onProgress?: (run: string, done: number, total: number) => void;
 }
@@ -44,16 +47,17 @@ export interface RunResult {
   requests?: number;
 }
 
-/** Both runs, and Junction's throughput as a fraction of raw kafkajs's. */
+/** Every run, and Junction's median throughput as a fraction of raw kafkajs's. */
 export interface ProduceBenchResult {
-  topic: string;
   eventBytes: number;
-  raw: RunResult;
-  junction: RunResult;
+  raw: RunResult[];
+  junction: RunResult[];
   ratio: number;
 }
 
 const TYPE = 'com.junction.orders.OrderCancelled';
+/** Events each run sends before it measures. */
+const WARM_UP = 2000;
 
 /** The value at fraction `q` of sorted `values`. */
 export function percentile(sorted: number[], q: number): number {
@@ -108,64 +112,89 @@ async function pooled(total: number, window: number, work: (i: number) => Promis
   }
 }
 
-/**
- * Sends the same keyed 1 KiB-style Avro events through raw kafkajs (pre-encoded buffers, sends of
- * `window` messages one after another: kafkajs used well) and through Junction's publisher
- * (one `publish` per event, `window` outstanding: validation, envelope, batching included). Both
- * use an idempotent producer with acks=all, on a fresh topic of their own, in the same process.
- */
-export async function runProduceBench(options: ProduceBenchOptions): Promise<ProduceBenchResult> {
+/** A topic of its own for one run, its subject registered; deleted by `drop`. */
+interface RunTopic {
+  catalog: Catalog;
+  topic: string;
+  schemaId: number;
+  drop(): Promise<void>;
+}
+
+async function runTopic(options: ProduceBenchOptions, admin: Admin, codec: AvroCodec): Promise<RunTopic> {
   const suffix = randomBytes(4).toString('hex');
   const catalog = renameTopics(options.catalog, (name) => `bench.${name.replace(/\./g, '-')}-${suffix}`);
   const contract = eventContract(catalog, TYPE);
-  const topic = contract.topic;
-  const kafka = new Kafka({ clientId: 'junction-bench', brokers: options.brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  const codec = createAvroCodec({ registryUrl: options.registryUrl });
-  await admin.connect();
-  try {
-    await createTopicsReady(admin, [{ topic, numPartitions: options.partitions }]);
-    const schemaId = await codec.register(contract.subject, eventVersion(contract).schema);
-    const keys = Array.from({ length: options.keys }, () => randomUUID());
-    const data = eventOfSize(catalog, options.size);
-    const keyOf = (i: number) => keys[i % keys.length] as string;
-    const eventBytes = avroType(eventVersion(contract).schema).toBuffer(data(keyOf(0))).length;
+  await createTopicsReady(admin, [{ topic: contract.topic, numPartitions: options.partitions }]);
+  const schemaId = await codec.register(contract.subject, eventVersion(contract).schema);
+  return {
+    catalog,
+    topic: contract.topic,
+    schemaId,
+    drop: async () => {
+      await admin.deleteTopics({ topics: [contract.topic] }).catch(() => {});
+      await fetch(`${options.registryUrl}/subjects/${encodeURIComponent(contract.subject)}`, {
+        method: 'DELETE',
+        signal: AbortSignal.timeout(5000),
+      }).catch(() => {});
+    },
+  };
+}
 
-    // Raw kafkajs: the same events encoded up front, as a careful producer would send them.
-    const source = '/junction/bench';
-    const messages: Message[] = Array.from({ length: options.events }, (_, i) => {
-      const prepared = prepareEvent(catalog, source, { type: TYPE, data: data(keyOf(i)) });
-      return { key: prepared.key, value: frame(schemaId, prepared.body), headers: prepared.headers };
-    });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
-    // Both runs start warm: connections open, metadata known, code compiled by the JIT.
-    const warmUp = messages.slice(0, Math.min(messages.length, 2000));
-    for (let at = 0; at < warmUp.length; at += options.window) {
-      await producer.send({ topic, acks: -1, messages: warmUp.slice(at, at + options.window) });
+/** What both runs share: the events' keys and data. */
+interface Workload {
+  data: (key: string) => Record<string, unknown>;
+  keyOf: (i: number) => string;
+  eventBytes: number;
+}
+
+/** Raw kafkajs: the events encoded up front, sent `window` per send, one send after another, as a careful producer would. */
+async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTopic, work: Workload): Promise<RunResult> {
+  const messages: Message[] = Array.from({ length: options.events }, (_, i) => {
+    const prepared = prepareEvent(target.catalog, '/junction/bench', { type: TYPE, data: work.data(work.keyOf(i)) });
+    return { key: prepared.key, value: frame(target.schemaId, prepared.body), headers: prepared.headers };
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    // Warm: connection open, metadata known, code compiled by the JIT.
+    for (let at = 0; at < Math.min(messages.length, WARM_UP); at += options.window) {
+      await producer.send({ topic: target.topic, acks: -1, messages: messages.slice(at, Math.min(at + options.window, WARM_UP)) });
     }
-    const rawLatencies: number[] = [];
+    const latencies: number[] = [];
     let requests = 0;
-    const rawStarted = performance.now();
-    const timer = setInterval(() => options.onProgress?.('raw kafkajs', rawLatencies.length, options.events), 1000);
+    const started = performance.now();
+    const timer = setInterval(() => options.onProgress?.('raw kafkajs', latencies.length, options.events), 1000);
     try {
       for (let at = 0; at < messages.length; at += options.window) {
         const chunk = messages.slice(at, at + options.window);
         const sent = performance.now();
-        await producer.send({ topic, acks: -1, messages: chunk });
+        await producer.send({ topic: target.topic, acks: -1, messages: chunk });
         requests += 1;
         const took = performance.now() - sent;
-        for (let i = 0; i < chunk.length; i += 1) rawLatencies.push(took);
+        for (let i = 0; i < chunk.length; i += 1) latencies.push(took);
       }
     } finally {
       clearInterval(timer);
-      await producer.disconnect();
     }
-    const raw = result('raw kafkajs', rawLatencies, rawStarted, eventBytes, requests);
+    return result('raw kafkajs', latencies, started, work.eventBytes, requests);
+  } finally {
+    await producer.disconnect();
+  }
+}
 
-    // Junction: one publish per event, validated and enveloped as any service would.
-    const publisher = createPublisher({ service: 'bench', kafka, registry: codec, catalog });
-    await Promise.all(warmUp.map((_, i) => publisher.publish(TYPE, data(keyOf(i)))));
+/** Junction: one `publish` per event, `window` outstanding, validated and enveloped as any service would. */
+async function junctionRun(
+  options: ProduceBenchOptions,
+  kafka: Kafka,
+  codec: AvroCodec,
+  target: RunTopic,
+  work: Workload,
+): Promise<RunResult> {
+  const publisher = createPublisher({ service: 'bench', kafka, registry: codec, catalog: target.catalog });
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(options.events, WARM_UP) }, (_, i) => publisher.publish(TYPE, work.data(work.keyOf(i)))),
+    );
     const requestsBefore = publisher.stats.requests;
     const latencies: number[] = [];
     const started = performance.now();
@@ -174,20 +203,65 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       options.window,
       async (i) => {
         const sent = performance.now();
-        await publisher.publish(TYPE, data(keyOf(i)));
+        await publisher.publish(TYPE, work.data(work.keyOf(i)));
         latencies.push(performance.now() - sent);
       },
       (done) => options.onProgress?.('junction', done, options.events),
     );
-    const junction = result('junction', latencies, started, eventBytes, publisher.stats.requests - requestsBefore);
-    await publisher.close();
-    return { topic, eventBytes, raw, junction, ratio: junction.eventsPerSecond / raw.eventsPerSecond };
+    return result('junction', latencies, started, work.eventBytes, publisher.stats.requests - requestsBefore);
   } finally {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-    await fetch(`${options.registryUrl}/subjects/${encodeURIComponent(contract.subject)}`, {
-      method: 'DELETE',
-      signal: AbortSignal.timeout(5000),
-    }).catch(() => {});
+    await publisher.close();
+  }
+}
+
+const median = (values: number[]): number =>
+  percentile(
+    values.toSorted((a, b) => a - b),
+    0.5,
+  );
+
+/**
+ * Sends the same keyed Avro events through raw kafkajs and through Junction's publisher, both
+ * with an idempotent producer and acks=all, each run on a fresh topic of its own, in the same
+ * process. Runs alternate (raw first in odd rounds, Junction first in even ones) so that neither
+ * always gets the warmer machine; the ratio is of the median throughputs.
+ */
+export async function runProduceBench(options: ProduceBenchOptions): Promise<ProduceBenchResult> {
+  const kafka = new Kafka({ clientId: 'junction-bench', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const codec = createAvroCodec({ registryUrl: options.registryUrl });
+  const keys = Array.from({ length: options.keys }, () => randomUUID());
+  const data = eventOfSize(options.catalog, options.size);
+  const schema = eventVersion(eventContract(options.catalog, TYPE)).schema;
+  const work: Workload = {
+    data,
+    keyOf: (i) => keys[i % keys.length] as string,
+    eventBytes: avroType(schema).toBuffer(data(randomUUID())).length,
+  };
+  const raw: RunResult[] = [];
+  const junction: RunResult[] = [];
+  await admin.connect();
+  try {
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = round % 2 === 0 ? (['raw', 'junction'] as const) : (['junction', 'raw'] as const);
+      for (const which of order) {
+        options.onProgress?.(`round ${round + 1} of ${options.rounds}: ${which === 'raw' ? 'raw kafkajs' : 'junction'}`, 0, options.events);
+        const target = await runTopic(options, admin, codec);
+        try {
+          if (which === 'raw') raw.push(await rawRun(options, kafka, target, work));
+          else junction.push(await junctionRun(options, kafka, codec, target, work));
+        } finally {
+          await target.drop();
+        }
+      }
+    }
+  } finally {
     await admin.disconnect();
   }
+  return {
+    eventBytes: work.eventBytes,
+    raw,
+    junction,
+    ratio: median(junction.map((r) => r.eventsPerSecond)) / median(raw.map((r) => r.eventsPerSecond)),
+  };
 }
