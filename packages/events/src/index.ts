@@ -44,3 +44,16 @@ export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRel
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';
+export {
+  chain,
+  type DecodedEvent,
+  DLQ_HEADERS,
+  deadLetterTopic,
+  type EventContext,
+  type Handler,
+  type InboundRecord,
+  type Middleware,
+  REPLAY_COUNT_HEADER,
+  RETRY_HEADERS,
+  retryTopic,
+} from './subscriber/types.ts';
