@@ -13,6 +13,8 @@ const STATUS: Record<JunctionErrorCode, number> = {
   'topic.unknown': 503,
   'publisher.backpressure': 503,
   timeout: 504,
+  'circuit.open': 503,
+  'inbox.unavailable': 503,
   internal: 500,
 };
 
@@ -27,6 +29,8 @@ const TITLE: Record<JunctionErrorCode, string> = {
   'topic.unknown': 'Topic does not exist',
   'publisher.backpressure': 'Too many events in flight',
   timeout: 'Timed out',
+  'circuit.open': 'Dependency failing, calls paused',
+  'inbox.unavailable': 'Deduplication store unavailable',
   internal: 'Internal error',
 };
 

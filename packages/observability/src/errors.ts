@@ -13,6 +13,8 @@ export type JunctionErrorCode =
   | 'topic.unknown'
   | 'publisher.backpressure'
   | 'timeout'
+  | 'circuit.open'
+  | 'inbox.unavailable'
   | 'internal';
 
 /**
@@ -38,6 +40,8 @@ const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set([
   'broker.unavailable',
   'publisher.backpressure',
   'timeout',
+  'circuit.open',
+  'inbox.unavailable',
 ]);
 
 /** The one error class of Junction: a closed `code`, `retriable`, the `cause` and context. */

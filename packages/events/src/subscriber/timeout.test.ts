@@ -1,0 +1,88 @@
+import { JunctionError } from '@junction/observability';
+import { describe, expect, it } from 'vitest';
+import { timeout } from './timeout.ts';
+import type { EventContext } from './types.ts';
+
+function context(signal: AbortSignal = new AbortController().signal): EventContext {
+  return {
+    group: 'billing',
+    record: { topic: 'orders.order', partition: 2, offset: '41', key: 'o-1', value: null, headers: {}, timestamp: 0 },
+    attempt: 1,
+    signal,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('timeout', () => {
+  it('lets a handler that finishes in time through', async () => {
+    const ctx = context();
+    const incoming = ctx.signal;
+    await timeout({ ms: 200 })(async (inner) => {
+      await sleep(5);
+      inner.outcome = 'deduplicated';
+    })(ctx);
+    expect(ctx.outcome).toBe('deduplicated');
+    expect(ctx.signal).toBe(incoming);
+  });
+
+  it('passes a handler failure on unchanged', async () => {
+    const failure = new JunctionError('event.invalid', 'bad');
+    await expect(
+      timeout({ ms: 200 })(async () => {
+        throw failure;
+      })(context()),
+    ).rejects.toBe(failure);
+  });
+
+  it('aborts the handler signal and rejects with a retriable timeout naming the record and the limit', async () => {
+    let seen: AbortSignal | undefined;
+    const error = await timeout({ ms: 20 })(async (ctx) => {
+      seen = ctx.signal;
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    })(context()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JunctionError);
+    expect(error).toMatchObject({
+      code: 'timeout',
+      retriable: true,
+      context: { topic: 'orders.order', partition: 2, offset: '41', timeoutMs: 20 },
+    });
+    expect((error as Error).message).toContain('orders.order[2]@41');
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('does not wait for a handler that ignores its signal', async () => {
+    const started = Date.now();
+    let finished = false;
+    const call = timeout({ ms: 20 })(async () => {
+      await sleep(300);
+      finished = true;
+      throw new Error('late, and nobody hears it');
+    })(context());
+    await expect(call).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(finished).toBe(false);
+    await sleep(320);
+    expect(finished).toBe(true);
+  });
+
+  it('combines the incoming signal: a shutdown aborts the handler before the limit', async () => {
+    const shutdown = new AbortController();
+    let reason: unknown;
+    const call = timeout({ ms: 10_000 })(async (ctx) => {
+      await new Promise<void>((resolve) =>
+        ctx.signal.addEventListener('abort', () => {
+          reason = ctx.signal.reason;
+          resolve();
+        }),
+      );
+    })(context(shutdown.signal));
+    shutdown.abort('stopping');
+    await call;
+    expect(reason).toBe('stopping');
+  });
+
+  it('refuses a limit that is not positive', () => {
+    expect(() => timeout({ ms: 0 })).toThrow(expect.objectContaining({ code: 'config.invalid', retriable: false }));
+  });
+});

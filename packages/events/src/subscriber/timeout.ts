@@ -1,0 +1,51 @@
+import { JunctionError } from '@junction/observability';
+import type { Middleware } from './types.ts';
+
+/** Options of {@link timeout}. */
+export interface TimeoutOptions {
+  /** How long one handler call may take, in milliseconds. */
+  ms: number;
+}
+
+/**
+ * Bounds a handler's time: the handler sees `ctx.signal` aborted after `ms` (or when the
+ * incoming signal aborts), and the middleware rejects with a retriable `timeout` error at that
+ * moment whether or not the handler listens. A handler that ignores its signal keeps running
+ * in the background; its eventual result is dropped, never reported twice.
+ *
+ * `ctx.signal` is swapped in place (not on a copy, so what inner middlewares write into the
+ * context, such as `outcome`, reaches the subscriber) and put back when the call ends, so a
+ * per-try timeout inside an in-place retry gives each try a fresh limit. A handler that wants
+ * its own limit should read `ctx.signal` when it starts, not later.
+ */
+export function timeout(options: TimeoutOptions): Middleware {
+  if (!Number.isFinite(options.ms) || options.ms <= 0) {
+    throw new JunctionError('config.invalid', `timeout: ms must be a positive number, got ${options.ms}`);
+  }
+  const { ms } = options;
+  return (next) => async (ctx) => {
+    const incoming = ctx.signal;
+    const limit = new AbortController();
+    ctx.signal = AbortSignal.any([incoming, limit.signal]);
+    const { topic, partition, offset } = ctx.record;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new JunctionError('timeout', `handler for ${topic}[${partition}]@${offset} did not finish within ${ms} ms`, {
+          context: { topic, partition, offset, group: ctx.group, timeoutMs: ms },
+        });
+        limit.abort(error);
+        reject(error);
+      }, ms);
+    });
+    const running = next(ctx);
+    // The loser of the race must not surface as an unhandled rejection.
+    running.catch(() => {});
+    try {
+      await Promise.race([running, expired]);
+    } finally {
+      clearTimeout(timer);
+      ctx.signal = incoming;
+    }
+  };
+}
