@@ -44,6 +44,11 @@ export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRel
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';
+export { type DeadLetterOptions, deadLetter } from './subscriber/dead-letter.ts';
+export { type DecodeOptions, decode } from './subscriber/decode.ts';
+export { type RetryTopicsOptions, retryStage, retryTopics } from './subscriber/retry-topics.ts';
+export { createSubscriber, type Subscriber, type SubscriberOptions, type SubscriberStats } from './subscriber/subscriber.ts';
+export type { Outcome, RecordSink } from './subscriber/types.ts';
 export {
   chain,
   type DecodedEvent,

@@ -46,7 +46,21 @@ export interface EventContext<T = unknown> {
    * its effects with it commits them together with the inbox row, so an effect happens exactly once.
    */
   tx?: Queryable;
+  /**
+   * What became of the record, set by the middleware that decided it: `retried` (sent to a retry
+   * topic), `dead-lettered`, `deduplicated`, `skipped` (no handler for its type). Unset means handled.
+   */
+  outcome?: Outcome;
 }
+
+/** What became of a record, for metrics and the demo's live line. */
+export type Outcome = 'handled' | 'retried' | 'dead-lettered' | 'deduplicated' | 'skipped';
+
+/** Writes one record to a topic and resolves once Kafka acknowledged it (acks=all); used for retry and dead-letter topics. */
+export type RecordSink = (
+  topic: string,
+  record: { key: string | null; value: Buffer | null; headers: Record<string, string> },
+) => Promise<void>;
 
 /** Handles one record; resolves when it is done, throws (a JunctionError, ideally) when it failed. */
 export type Handler<T = unknown> = (context: EventContext<T>) => Promise<void>;

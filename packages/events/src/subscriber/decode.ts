@@ -1,0 +1,58 @@
+import { JunctionError } from '@junction/observability';
+import type { AvroCodec } from '../codec.ts';
+import { type Catalog, eventVersion } from '../contracts/catalog.ts';
+import type { Middleware } from './types.ts';
+
+/** Options of {@link decode}. */
+export interface DecodeOptions {
+  codec: AvroCodec;
+  /** The catalog the service was built with: its latest version of each type is the reader schema. */
+  catalog: Catalog;
+  /** The event types the subscriber handles; a record of another type is skipped, not failed. */
+  handled: ReadonlySet<string>;
+}
+
+const CE_TYPE = /^(.+)\.v(\d+)$/;
+
+/**
+ * Reads the record's Avro value with the writer's schema from the registry and resolves it to the
+ * reader schema the service was built with, into `ctx.event`. Bad bytes, an unknown schema id or
+ * a writer schema the reader cannot resolve fail at once and for good (non-retriable: they go to
+ * the dead-letter topic); a registry that does not answer fails retriably.
+ */
+export function decode(options: DecodeOptions): Middleware {
+  const readers = new Map(options.catalog.events.map((event) => [event.type, eventVersion(event).schema]));
+  return (next) => async (ctx) => {
+    const { record } = ctx;
+    if (!record.value) throw new JunctionError('event.undecodable', 'record has no value', { context: at(ctx.record) });
+    if (record.value.length < 5 || record.value[0] !== 0) {
+      throw new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
+        context: { ...at(record), bytes: record.value.length },
+      });
+    }
+    const schemaId = record.value.readInt32BE(1);
+    const writer = await options.codec.schema(schemaId);
+    const type = fullname(writer);
+    if (!options.handled.has(type)) {
+      ctx.outcome = 'skipped';
+      return;
+    }
+    const reader = readers.get(type);
+    if (!reader)
+      throw new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } });
+    const decoded = await options.codec.decode(record.value, reader);
+    const version = Number(CE_TYPE.exec(record.headers.ce_type ?? '')?.[2] ?? 0);
+    ctx.event = { id: record.headers.ce_id ?? '', type, version, schemaId, data: decoded.value };
+    await next(ctx);
+  };
+}
+
+/** `namespace.name` of a record schema as the registry holds it. */
+function fullname(schema: Record<string, unknown>): string {
+  const name = String(schema.name ?? '');
+  return name.includes('.') || !schema.namespace ? name : `${String(schema.namespace)}.${name}`;
+}
+
+function at(record: { topic: string; partition: number; offset: string }): Record<string, unknown> {
+  return { topic: record.topic, partition: record.partition, offset: record.offset };
+}

@@ -1,0 +1,102 @@
+/**
+ * Work in lanes: each lane runs its items one at a time, in order; different lanes run at once,
+ * at most `limit` together. A lane is a partition (`partition` ordering) or a key within a
+ * partition (`key` ordering), so order holds where it must and nowhere else.
+ */
+export class Lanes<T> {
+  readonly #limit: number;
+  readonly #run: (item: T) => Promise<void>;
+  readonly #lanes = new Map<string, T[]>();
+  /** Lanes with work and no slot yet, in the order they asked. */
+  readonly #ready: string[] = [];
+  readonly #running = new Set<string>();
+  #size = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(limit: number, run: (item: T) => Promise<void>) {
+    this.#limit = limit;
+    this.#run = run;
+  }
+
+  /** Items queued or running. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Queues `item` at the end of `lane`. */
+  push(lane: string, item: T): void {
+    let queue = this.#lanes.get(lane);
+    if (!queue) {
+      queue = [];
+      this.#lanes.set(lane, queue);
+    }
+    queue.push(item);
+    this.#size += 1;
+    if (!this.#running.has(lane) && queue.length === 1) this.#ready.push(lane);
+    this.#fill();
+  }
+
+  /** Removes the queued (not running) items `drop` selects, and returns them. */
+  remove(drop: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    for (const [lane, queue] of this.#lanes) {
+      // The head of a running lane is the item running: it stays.
+      const start = this.#running.has(lane) ? 1 : 0;
+      for (let i = queue.length - 1; i >= start; i -= 1) {
+        if (drop(queue[i] as T)) removed.push(...queue.splice(i, 1));
+      }
+      if (!queue.length) {
+        this.#lanes.delete(lane);
+        const waiting = this.#ready.indexOf(lane);
+        if (waiting >= 0) this.#ready.splice(waiting, 1);
+      }
+    }
+    this.#size -= removed.length;
+    this.#settleIdle();
+    return removed;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.#size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #fill(): void {
+    while (this.#running.size < this.#limit && this.#ready.length) {
+      const lane = this.#ready.shift() as string;
+      this.#running.add(lane);
+      void this.#drain(lane);
+    }
+  }
+
+  async #drain(lane: string): Promise<void> {
+    for (;;) {
+      const queue = this.#lanes.get(lane);
+      const item = queue?.[0];
+      if (!queue || item === undefined) break;
+      try {
+        await this.#run(item);
+      } finally {
+        queue.shift();
+        this.#size -= 1;
+      }
+      // Give other lanes their turn when slots are scarce: go to the back of the line.
+      if (queue.length && this.#ready.length) {
+        this.#ready.push(lane);
+        break;
+      }
+    }
+    if (!this.#lanes.get(lane)?.length) this.#lanes.delete(lane);
+    this.#running.delete(lane);
+    this.#fill();
+    this.#settleIdle();
+  }
+
+  #settleIdle(): void {
+    if (this.#size !== 0) return;
+    const waiting = this.#idle;
+    this.#idle = [];
+    for (const resolve of waiting) resolve();
+  }
+}

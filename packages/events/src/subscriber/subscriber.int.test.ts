@@ -1,0 +1,197 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { JunctionError } from '@junction/observability';
+import { stackFromEnv } from '@junction/stack';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventContract } from '../contracts/catalog.ts';
+import { createPublisher, type Publisher } from '../publisher/publisher.ts';
+import { type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
+import { sampleEvent } from '../testing/samples.ts';
+import { createSubscriber, type Subscriber } from './subscriber.ts';
+import { DLQ_HEADERS, deadLetterTopic, type EventContext, RETRY_HEADERS } from './types.ts';
+
+// Against the real broker and registry; each test has its own topics and consumer group.
+
+const { brokers, schemaRegistryUrl } = stackFromEnv();
+const ORDER = 'com.junction.orders.OrderPlaced';
+const CANCELLED = 'com.junction.orders.OrderCancelled';
+
+let contracts: PrivateContracts;
+let publisher: Publisher;
+const running: Subscriber[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+// Each test gets topics of its own, so no test sees another's records.
+beforeEach(async () => {
+  contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
+  publisher = createPublisher({ service: 'orders', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+  const [ownContracts, ownPublisher] = [contracts, publisher];
+  cleanups.push(async () => {
+    await ownPublisher.close();
+    await ownContracts.cleanup();
+  });
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop({ deadlineMs: 5000 })));
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+const group = () => `test-${randomBytes(4).toString('hex')}`;
+
+async function until(check: () => boolean, timeoutMs = 30_000, what = 'the condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function start(subscriber: Subscriber): Promise<void> {
+  running.push(subscriber);
+  return subscriber.start();
+}
+
+describe('a subscriber', () => {
+  it('sets poison records aside in the dead-letter topic, with their story, and goes on with the others', async () => {
+    const name = group();
+    const topic = eventContract(contracts.catalog, ORDER).topic;
+    const handled: string[] = [];
+    const subscriber = createSubscriber({
+      group: name,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      handlers: {
+        [ORDER]: async (ctx: EventContext) => {
+          handled.push((ctx.event?.data as { orderId: string }).orderId);
+        },
+      },
+    });
+    await start(subscriber);
+    const raw = new Kafka({ clientId: 'poison', brokers, logLevel: logLevel.NOTHING }).producer();
+    await raw.connect();
+    const poisonKey = randomUUID();
+    await raw.send({
+      topic,
+      messages: [
+        { key: poisonKey, value: Buffer.from('{"not":"avro"}'), headers: { ce_id: 'bad-bytes' } },
+        { key: poisonKey, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]), headers: { ce_id: 'unknown-schema' } },
+      ],
+    });
+    await raw.disconnect();
+    const good = Array.from({ length: 5 }, () => randomUUID());
+    for (const orderId of good) await publisher.publish(ORDER, sampleEvent(ORDER, orderId));
+
+    await until(() => good.every((id) => handled.includes(id)), 30_000, 'the good events');
+    const dead = await readRecords(contracts.kafka, [deadLetterTopic(name, topic)], 2);
+    const byId = new Map(dead.map((r) => [r.headers.ce_id, r]));
+    expect(byId.get('bad-bytes')?.headers).toMatchObject({
+      [DLQ_HEADERS.originalTopic]: topic,
+      [DLQ_HEADERS.group]: name,
+      [DLQ_HEADERS.errorCode]: 'event.undecodable',
+      [DLQ_HEADERS.attempts]: '1',
+    });
+    expect(byId.get('unknown-schema')?.headers).toMatchObject({ [DLQ_HEADERS.errorCode]: 'schema.unknown' });
+    for (const record of dead) {
+      expect(record.key).toBe(poisonKey);
+      for (const header of Object.values(DLQ_HEADERS)) expect(record.headers[header], header).toBeDefined();
+    }
+    expect(byId.get('bad-bytes')?.value.toString()).toBe('{"not":"avro"}');
+    expect(subscriber.stats.outcomes['dead-lettered']).toBe(2);
+  });
+
+  it('retries a transient failure through its retry topics, honouring their delays, until it succeeds', async () => {
+    const name = group();
+    const attempts: Array<{ attempt: number; at: number; topic: string }> = [];
+    const subscriber = createSubscriber({
+      group: name,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { delaysMs: [300, 1500] },
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          attempts.push({ attempt: ctx.attempt, at: Date.now(), topic: ctx.record.topic });
+          if (ctx.attempt < 3) throw new JunctionError('broker.unavailable', 'the payment provider is down (a stand-in for one)');
+        },
+      },
+    });
+    await start(subscriber);
+    await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
+    await until(() => attempts.length === 3, 30_000, 'three attempts');
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    expect(attempts[1]?.topic).toMatch(new RegExp(`^${name}\\..+\\.retry\\.1$`));
+    expect(attempts[2]?.topic).toMatch(new RegExp(`^${name}\\..+\\.retry\\.2$`));
+    // Each stage waits at least its delay after the failure that sent the record there.
+    expect((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(300);
+    expect((attempts[2]?.at ?? 0) - (attempts[1]?.at ?? 0)).toBeGreaterThanOrEqual(1500);
+    await until(() => subscriber.stats.outcomes.handled === 1, 10_000, 'the success to be counted');
+    expect(subscriber.stats.outcomes.retried).toBe(2);
+  });
+
+  it('dead-letters a record whose retries ran out, with the attempts and its original coordinates', async () => {
+    const name = group();
+    const topic = eventContract(contracts.catalog, CANCELLED).topic;
+    const subscriber = createSubscriber({
+      group: name,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { delaysMs: [100] },
+      handlers: {
+        [CANCELLED]: async () => {
+          throw new JunctionError('timeout', 'the warehouse system did not answer');
+        },
+      },
+    });
+    await start(subscriber);
+    const sent = await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
+    const [dead] = await readRecords(contracts.kafka, [deadLetterTopic(name, topic)], 1);
+    expect(dead?.headers).toMatchObject({
+      ce_id: sent.id,
+      [DLQ_HEADERS.originalTopic]: topic,
+      [DLQ_HEADERS.originalPartition]: String(sent.partition),
+      [DLQ_HEADERS.originalOffset]: sent.offset,
+      [DLQ_HEADERS.errorCode]: 'timeout',
+      [DLQ_HEADERS.attempts]: '2',
+    });
+    expect(dead?.headers[RETRY_HEADERS.dueAt]).toBeUndefined();
+  });
+
+  it('in key mode runs keys at once and keeps each key in order', async () => {
+    const name = group();
+    const keys: string[] = Array.from({ length: 40 }, () => randomUUID());
+    const seen = new Map<string, number[]>();
+    let concurrent = 0;
+    let most = 0;
+    const subscriber = createSubscriber({
+      group: name,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      ordering: 'key',
+      maxConcurrency: 32,
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          concurrent += 1;
+          most = Math.max(most, concurrent);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const key = ctx.record.key as string;
+          seen.set(key, [...(seen.get(key) ?? []), Number(ctx.record.headers['x-seq'])]);
+          concurrent -= 1;
+        },
+      },
+    });
+    await start(subscriber);
+    await Promise.all(
+      Array.from({ length: 800 }, (_, i) =>
+        publisher.publish(CANCELLED, sampleEvent(CANCELLED, keys[i % keys.length]), { headers: { 'x-seq': String(i) } }),
+      ),
+    );
+    await until(() => [...seen.values()].reduce((n, list) => n + list.length, 0) >= 800, 60_000, '800 events');
+    for (const list of seen.values()) expect(list).toEqual(list.toSorted((a, b) => a - b));
+    expect(most).toBeGreaterThan(3);
+    expect(most).toBeLessThanOrEqual(32);
+  });
+});

@@ -1,0 +1,355 @@
+import { JunctionError, type Logger } from '@junction/observability';
+import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import { backoffDelay } from '../backoff.ts';
+import { type AvroCodec, createAvroCodec } from '../codec.ts';
+import type { Catalog } from '../contracts/catalog.ts';
+import { createTopicsReady } from '../contracts/topics.ts';
+import { deadLetter } from './dead-letter.ts';
+import { decode } from './decode.ts';
+import { Lanes } from './lanes.ts';
+import { PartitionOffsets } from './offsets.ts';
+import { retryStage, retryTopics } from './retry-topics.ts';
+import {
+  chain,
+  deadLetterTopic,
+  type EventContext,
+  type Handler,
+  type InboundRecord,
+  type Middleware,
+  type Outcome,
+  RETRY_HEADERS,
+  type RecordSink,
+  retryTopic,
+} from './types.ts';
+
+/** Options of {@link createSubscriber}. */
+export interface SubscriberOptions<Events> {
+  /** The consumer group: the subscribing service, e.g. `billing`. Retry and dead-letter topics are named after it. */
+  group: string;
+  kafka: Kafka | { brokers: string[] };
+  registry: { url: string } | AvroCodec;
+  catalog: Catalog;
+  /** A handler per event type (record fullname); types without one are skipped and counted. */
+  handlers: { [T in keyof Events]?: Handler<Events[T]> };
+  /** `partition` (default): one record at a time per partition. `key`: different keys at once, each key in order. */
+  ordering?: 'partition' | 'key';
+  /** Handlers running at once, at most (key ordering; partition ordering runs one per partition). Default 16. */
+  maxConcurrency?: number;
+  /**
+   * Retry topics and their delays (default `[1000, 10_000]`). `mode: 'blocking'` keeps order
+   * instead: no retry topics, failures go to the dead-letter topic once the middlewares given in
+   * `middlewares` (e.g. in-place retries) gave up.
+   */
+  retry?: { mode?: 'topics' | 'blocking'; delaysMs?: number[] };
+  /**
+   * More middlewares (timeout, in-place retry, circuit breaker, idempotency …), outermost first;
+   * they run inside dead-lettering and retry topics and outside decoding.
+   */
+  middlewares?: Middleware[];
+  /** In-flight work above which fetching pauses: records and bytes. Resumes below half of both. */
+  maxInFlight?: { records?: number; bytes?: number };
+  /** How often finished offsets are committed. Default 1000 ms. */
+  commitIntervalMs?: number;
+  /** Called for every record when it is done, with what became of it. */
+  onOutcome?: (outcome: Outcome, ctx: EventContext) => void;
+  logger?: Logger;
+}
+
+/** A running subscriber. */
+export interface Subscriber {
+  /** Connects, subscribes and starts consuming; resolves once the consumer runs. */
+  start(): Promise<void>;
+  /** Stops fetching, lets running work finish (at most `deadlineMs`, default 30 s), commits and disconnects. */
+  stop(options?: { deadlineMs?: number }): Promise<void>;
+  readonly stats: SubscriberStats;
+}
+
+/** Counters of a subscriber. */
+export interface SubscriberStats {
+  inFlightRecords: number;
+  inFlightBytes: number;
+  outcomes: Record<Outcome, number>;
+  /** Partitions currently paused (backpressure or a retry record not yet due). */
+  pausedPartitions: number;
+}
+
+interface Work {
+  record: InboundRecord;
+  bytes: number;
+  generation: number;
+}
+
+const DEFAULT_DELAYS = [1000, 10_000];
+const SINK_TIMEOUT_MS = 30_000;
+
+function toRecord(topic: string, partition: number, message: KafkaMessage): InboundRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined && first !== null) headers[name] = first.toString();
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+/**
+ * Consumes the topics of the handled event types, and their retry topics, as consumer group
+ * `group`. Each record runs through dead-lettering, retry topics, the given middlewares,
+ * decoding and its handler. Fetching is decoupled from handling: records are taken into bounded
+ * in-flight work (fetching pauses above the bound), so a slow handler never holds up heartbeats;
+ * offsets are committed only below the lowest unfinished record of each partition.
+ */
+export function createSubscriber<Events = Record<string, Record<string, unknown>>>(options: SubscriberOptions<Events>): Subscriber {
+  const { group, catalog } = options;
+  const kafka =
+    options.kafka instanceof Kafka
+      ? options.kafka
+      : new Kafka({ clientId: `junction-${group}`, brokers: options.kafka.brokers, logLevel: logLevel.NOTHING });
+  const codec = 'url' in options.registry ? createAvroCodec({ registryUrl: options.registry.url }) : options.registry;
+  const handled = new Set(Object.keys(options.handlers));
+  const topics = [...new Set(catalog.events.filter((event) => handled.has(event.type)).map((event) => event.topic))];
+  const blocking = options.retry?.mode === 'blocking';
+  const delays = options.retry?.delaysMs ?? DEFAULT_DELAYS;
+  const retryTopicNames = blocking ? [] : topics.flatMap((topic) => delays.map((_, i) => retryTopic(group, topic, i + 1)));
+  const maxRecords = options.maxInFlight?.records ?? 1000;
+  const maxBytes = options.maxInFlight?.bytes ?? 64 * 1024 * 1024;
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+  });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const sink: RecordSink = async (topic, record) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        producer.send({ topic, acks: -1, messages: [{ key: record.key, value: record.value, headers: record.headers }] }),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new JunctionError('timeout', `Kafka did not acknowledge a record for ${topic} within ${SINK_TIMEOUT_MS} ms`)),
+            SINK_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const outcomes: Record<Outcome, number> = { handled: 0, retried: 0, 'dead-lettered': 0, deduplicated: 0, skipped: 0 };
+  const dispatch = (ctx: EventContext): Promise<void> => {
+    const type = ctx.event?.type ?? '';
+    const handler = options.handlers[type as keyof Events] as Handler | undefined;
+    if (!handler) {
+      ctx.outcome = 'skipped';
+      return Promise.resolve();
+    }
+    return handler(ctx);
+  };
+  const pipeline = chain(
+    [
+      deadLetter({ sink }),
+      ...(blocking ? [] : [retryTopics({ delaysMs: delays, sink })]),
+      ...(options.middlewares ?? []),
+      decode({ codec, catalog, handled }),
+    ],
+    dispatch,
+  );
+
+  const offsets = new Map<string, PartitionOffsets>();
+  const slot = (topic: string, partition: number) => `${topic}\0${partition}`;
+  const held = new Map<string, NodeJS.Timeout>();
+  let generation = 0;
+  let inFlightBytes = 0;
+  let pausedForPressure = false;
+  let stopping = false;
+  const abort = new AbortController();
+
+  const run = async (work: Work): Promise<void> => {
+    const { record } = work;
+    const ctx: EventContext = {
+      group,
+      record,
+      attempt: Number(record.headers[RETRY_HEADERS.attempts] ?? 0) + 1,
+      signal: abort.signal,
+    };
+    for (let failures = 0; ; failures += 1) {
+      try {
+        await pipeline(ctx);
+        break;
+      } catch (error) {
+        // Only a failed dead-letter write gets here: the record cannot be set aside, so it is
+        // tried again (this lane waits; its offset is not committed) until it can, or until stop.
+        options.logger?.error('record could not be handled or dead-lettered; trying again', {
+          topic: record.topic,
+          offset: record.offset,
+          error: String(error),
+        });
+        if (stopping || work.generation !== generation) return finish(work, undefined);
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoffDelay(failures, { initialMs: 500, multiplier: 2, maxMs: 30_000, jitter: 0.2 })),
+        );
+      }
+    }
+    const outcome = ctx.outcome ?? 'handled';
+    outcomes[outcome] += 1;
+    options.onOutcome?.(outcome, ctx);
+    finish(work, ctx);
+  };
+
+  const finish = (work: Work, ctx: EventContext | undefined): void => {
+    inFlightBytes -= work.bytes;
+    // Work of an older generation (before a rebalance) no longer owns its partition: it commits nothing.
+    if (ctx && work.generation === generation)
+      offsets.get(slot(work.record.topic, work.record.partition))?.finish(Number(work.record.offset));
+    if (pausedForPressure && lanes.size <= maxRecords / 2 && inFlightBytes <= maxBytes / 2) {
+      pausedForPressure = false;
+      resumeAll();
+    }
+  };
+
+  const ordering = options.ordering ?? 'partition';
+  const lanes = new Lanes<Work>(ordering === 'key' ? (options.maxConcurrency ?? 16) : Number.POSITIVE_INFINITY, run);
+  const laneOf = (record: InboundRecord) => `${record.topic}\0${record.partition}${ordering === 'key' ? `\0${record.key ?? ''}` : ''}`;
+
+  const subscribed = () => [...topics, ...retryTopicNames];
+  const pauseAll = () => consumer.pause(subscribed().map((topic) => ({ topic })));
+  /** Resumes every topic, then pauses again the partitions waiting for a retry record to fall due. */
+  const resumeAll = () => {
+    consumer.resume(subscribed().map((topic) => ({ topic })));
+    for (const key of held.keys()) {
+      const [topic = '', partition = '0'] = key.split('\0');
+      consumer.pause([{ topic, partitions: [Number(partition)] }]);
+    }
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
+    const key = slot(batch.topic, batch.partition);
+    let tracker = offsets.get(key);
+    if (!tracker) {
+      tracker = new PartitionOffsets();
+      offsets.set(key, tracker);
+    }
+    for (const message of batch.messages) {
+      if (stopping || held.has(key)) break;
+      const record = toRecord(batch.topic, batch.partition, message);
+      const dueAt = Number(record.headers[RETRY_HEADERS.dueAt] ?? 0);
+      if (retryStage(batch.topic, group) > 0 && dueAt > Date.now()) {
+        // Not due yet: wait without fetching, by pausing this partition until then, and read it again.
+        consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: message.offset });
+        held.set(
+          key,
+          setTimeout(() => {
+            held.delete(key);
+            if (!pausedForPressure && !stopping) consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
+          }, dueAt - Date.now()),
+        );
+        break;
+      }
+      const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
+      tracker.start(Number(message.offset));
+      inFlightBytes += bytes;
+      lanes.push(laneOf(record), { record, bytes, generation });
+      // Taken on: kafkajs fetches on from here; the commit waits for the record to finish.
+      resolveOffset(message.offset);
+    }
+    if (!pausedForPressure && (lanes.size >= maxRecords || inFlightBytes >= maxBytes)) {
+      pausedForPressure = true;
+      pauseAll();
+    }
+    await heartbeat();
+  };
+
+  const commit = async (): Promise<void> => {
+    const entries = [...offsets.entries()].flatMap(([key, tracker]) => {
+      const point = tracker.commitPoint();
+      if (point === undefined) return [];
+      const [topic = '', partition = '0'] = key.split('\0');
+      return [{ topic, partition: Number(partition), offset: String(point), tracker, point }];
+    });
+    if (!entries.length) return;
+    try {
+      await consumer.commitOffsets(entries.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      for (const entry of entries) entry.tracker.committed(entry.point);
+    } catch (error) {
+      // During a rebalance commits fail; the next owner starts from the last commit, and handlers are idempotent.
+      options.logger?.warn('offset commit failed; will try again', { error: String(error) });
+    }
+  };
+
+  /** Creates the group's retry and dead-letter topics that are missing, with the partitions of their original topic. */
+  const ensureOwnTopics = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const wanted = topics.flatMap((topic) => {
+        const partitions = catalog.topics.find((t) => t.name === topic)?.partitions ?? 1;
+        return [...(blocking ? [] : delays.map((_, i) => retryTopic(group, topic, i + 1))), deadLetterTopic(group, topic)].map((name) => ({
+          topic: name,
+          numPartitions: partitions,
+        }));
+      });
+      const missing = wanted.filter((t) => !existing.has(t.topic));
+      if (missing.length) await createTopicsReady(admin, missing);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  let committer: NodeJS.Timeout | undefined;
+  return {
+    async start() {
+      consumer.on(consumer.events.REBALANCING, () => {
+        // Partitions may move: queued work is dropped (the next owner reads it again), running
+        // work finishes but commits nothing, and tracking starts afresh with the new assignment.
+        generation += 1;
+        for (const work of lanes.remove(() => true)) inFlightBytes -= work.bytes;
+        for (const timer of held.values()) clearTimeout(timer);
+        held.clear();
+        offsets.clear();
+        pausedForPressure = false;
+      });
+      await Promise.all([consumer.connect(), producer.connect()]);
+      await ensureOwnTopics();
+      await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      committer = setInterval(() => void commit(), options.commitIntervalMs ?? 1000);
+    },
+    async stop({ deadlineMs = 30_000 } = {}) {
+      stopping = true;
+      clearInterval(committer);
+      pauseAll();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        lanes.idle(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, deadlineMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      abort.abort(new JunctionError('timeout', 'the subscriber is stopping'));
+      await commit();
+      for (const timer of held.values()) clearTimeout(timer);
+      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    },
+    get stats() {
+      return {
+        inFlightRecords: lanes.size,
+        inFlightBytes,
+        outcomes: { ...outcomes },
+        pausedPartitions: pausedForPressure ? offsets.size : held.size,
+      };
+    },
+  };
+}
