@@ -1,0 +1,153 @@
+import { JunctionError } from '@junction/observability';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type CircuitState, circuitBreaker } from './circuit-breaker.ts';
+import type { EventContext, Handler } from './types.ts';
+
+function context(offset = 0): EventContext {
+  return {
+    group: 'billing',
+    record: { topic: 'orders.order', partition: 1, offset: String(offset), key: 'o-1', value: null, headers: {}, timestamp: 0 },
+    attempt: 1,
+    signal: new AbortController().signal,
+  };
+}
+
+/** A dependency whose health the test switches; counts the calls that reached it. */
+function dependency() {
+  const dep = { healthy: true, calls: 0, failure: () => new JunctionError('broker.unavailable', 'down') as Error };
+  const handler: Handler = async () => {
+    dep.calls += 1;
+    if (!dep.healthy) throw dep.failure();
+  };
+  return Object.assign(dep, { handler });
+}
+
+const settle = (call: Promise<void>) =>
+  call.then(
+    () => 'ok' as const,
+    (error: unknown) => error,
+  );
+
+describe('circuitBreaker', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('opens after consecutive retriable failures, then fails fast without calling the handler', async () => {
+    const changes: Array<[CircuitState, CircuitState]> = [];
+    const breaker = circuitBreaker({ failureThreshold: 3, openMs: 1_000, onStateChange: (s, p) => changes.push([s, p]) });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    dep.healthy = false;
+    for (let i = 0; i < 3; i += 1) await settle(handle(context(i)));
+    expect(breaker.state()).toBe('open');
+    expect(changes).toEqual([['open', 'closed']]);
+    vi.advanceTimersByTime(400);
+    const refused = await settle(handle(context(9)));
+    expect(dep.calls).toBe(3);
+    expect(refused).toBeInstanceOf(JunctionError);
+    expect(refused).toMatchObject({ code: 'circuit.open', retriable: true, context: { retryAfterMs: 600, offset: '9' } });
+    expect(breaker.retryAfterMs()).toBe(600);
+  });
+
+  it('a success in between resets the consecutive count', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 2, openMs: 1_000 });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    for (const healthy of [false, true, false, true, false]) {
+      dep.healthy = healthy;
+      await settle(handle(context()));
+    }
+    expect(breaker.state()).toBe('closed');
+  });
+
+  it('does not count non-retriable failures: bad data says nothing about the dependency', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 2, openMs: 1_000 });
+    const dep = dependency();
+    dep.healthy = false;
+    dep.failure = () => new JunctionError('event.invalid', 'bad data');
+    for (let i = 0; i < 5; i += 1) await settle(breaker.middleware(dep.handler)(context()));
+    dep.failure = () => new TypeError('a bug');
+    for (let i = 0; i < 5; i += 1) await settle(breaker.middleware(dep.handler)(context()));
+    expect(breaker.state()).toBe('closed');
+    expect(dep.calls).toBe(10);
+  });
+
+  it('after openMs a timer makes it half-open; a successful probe closes it', async () => {
+    const changes: CircuitState[] = [];
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 500, onStateChange: (s) => changes.push(s) });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    dep.healthy = false;
+    await settle(handle(context()));
+    vi.advanceTimersByTime(500);
+    // No call was needed: a paused subscriber learns it may resume.
+    expect(breaker.state()).toBe('half-open');
+    dep.healthy = true;
+    expect(await settle(handle(context()))).toBe('ok');
+    expect(breaker.state()).toBe('closed');
+    expect(changes).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('a failed probe opens it again for another openMs', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 500 });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    dep.healthy = false;
+    await settle(handle(context()));
+    vi.advanceTimersByTime(500);
+    await settle(handle(context()));
+    expect(breaker.state()).toBe('open');
+    expect(breaker.retryAfterMs()).toBe(500);
+    expect(dep.calls).toBe(2);
+  });
+
+  it('lets only halfOpenProbes calls through at once while half-open', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 100, halfOpenProbes: 2 });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    let failing = true;
+    const handle = breaker.middleware(async () => {
+      calls += 1;
+      if (failing) throw new JunctionError('timeout', 'slow');
+      await gate;
+    });
+    await settle(handle(context()));
+    failing = false;
+    vi.advanceTimersByTime(100);
+    const probes = [handle(context(1)), handle(context(2))];
+    const third = await settle(handle(context(3)));
+    expect(third).toMatchObject({ code: 'circuit.open', context: { retryAfterMs: 0 } });
+    release();
+    await Promise.all(probes);
+    expect(calls).toBe(3);
+    expect(breaker.state()).toBe('closed');
+  });
+
+  it('with windowMs, counts failures inside the window only', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 3, windowMs: 1_000, openMs: 500 });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    for (const healthy of [false, true, false]) {
+      dep.healthy = healthy;
+      await settle(handle(context()));
+    }
+    vi.advanceTimersByTime(1_500);
+    dep.healthy = false;
+    await settle(handle(context()));
+    await settle(handle(context()));
+    expect(breaker.state()).toBe('closed');
+    await settle(handle(context()));
+    expect(breaker.state()).toBe('open');
+  });
+
+  it('reports every invalid option at once', () => {
+    expect(() => circuitBreaker({ failureThreshold: 0, openMs: -1 })).toThrow(/failureThreshold.*openMs/);
+  });
+});
