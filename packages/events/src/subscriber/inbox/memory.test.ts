@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { memoryInbox } from './memory.ts';
+
+describe('memoryInbox (tests only)', () => {
+  const key = (eventId: string, ttlMs = 1_000) => ({ group: 'g', eventId, ttlMs });
+  const noop = async () => {};
+
+  it('remembers an event for its TTL only', async () => {
+    let clock = 0;
+    const store = memoryInbox({ now: () => clock });
+    expect(await store.run(key('a'), noop)).toBe('processed');
+    clock = 999;
+    expect(await store.run(key('a'), noop)).toBe('duplicate');
+    clock = 1_000;
+    expect(await store.run(key('a'), noop)).toBe('processed');
+  });
+
+  it('is bounded: past maxEntries the oldest are forgotten', async () => {
+    const store = memoryInbox({ maxEntries: 2 });
+    for (const id of ['a', 'b', 'c']) await store.run(key(id), noop);
+    expect(await store.run(key('c'), noop)).toBe('duplicate');
+    expect(await store.run(key('a'), noop)).toBe('processed');
+  });
+
+  it('refuses, retriably, a duplicate that arrives while the first copy runs', async () => {
+    const store = memoryInbox();
+    let release = () => {};
+    const first = store.run(key('a'), () => new Promise<void>((resolve) => (release = resolve)));
+    await expect(store.run(key('a'), noop)).rejects.toMatchObject({ code: 'inbox.unavailable', retriable: true });
+    release();
+    expect(await first).toBe('processed');
+  });
+});
