@@ -79,7 +79,13 @@ describe('idempotency', () => {
 
   it('gives the handler the store transaction as ctx.tx, only for the call', async () => {
     const tx: Queryable = { query: async () => ({ rows: [] }) };
-    const store: InboxStore = { run: async (_key, work) => (await work(tx), 'processed'), close: async () => {} };
+    const store: InboxStore = {
+      run: async (_key, work) => {
+        await work(tx);
+        return 'processed';
+      },
+      close: async () => {},
+    };
     let seen: Queryable | undefined;
     const ctx = context({ eventId: 'e-5' });
     await idempotency({ store, ttlMs: 1_000 })(async (inner) => {
