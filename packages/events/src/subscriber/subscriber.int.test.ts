@@ -194,4 +194,56 @@ describe('a subscriber', () => {
     expect(most).toBeGreaterThan(3);
     expect(most).toBeLessThanOrEqual(32);
   });
+
+  it("reads an old writer's event with the reader schema it was built with", async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    await start(
+      createSubscriber({
+        group: group(),
+        kafka: { brokers },
+        registry: { url: schemaRegistryUrl },
+        catalog: contracts.catalog,
+        handlers: {
+          [ORDER]: async (ctx: EventContext) => {
+            seen.push({ version: ctx.event?.version, ...(ctx.event?.data as object) });
+          },
+        },
+      }),
+    );
+    const { couponCode: _, ...v1 } = sampleEvent(ORDER);
+    await publisher.publish(ORDER, v1, { version: 1 });
+    await until(() => seen.length === 1, 30_000, 'the v1 event');
+    expect(seen[0]).toMatchObject({ version: 1, couponCode: null, orderId: v1.orderId, total: '44.48' });
+    expect(seen[0]?.placedAt).toBeInstanceOf(Date);
+  });
+
+  it('on stop, lets running work finish, commits it, and the group resumes after it', async () => {
+    const name = group();
+    const handled: string[] = [];
+    const make = () =>
+      createSubscriber({
+        group: name,
+        kafka: { brokers },
+        registry: { url: schemaRegistryUrl },
+        catalog: contracts.catalog,
+        handlers: {
+          [CANCELLED]: async (ctx: EventContext) => {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            handled.push(ctx.event?.id ?? '');
+          },
+        },
+      });
+    const first = make();
+    await first.start();
+    const sent = await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
+    await until(() => first.stats.inFlightRecords === 1, 30_000, 'the event to be taken on');
+    await first.stop({ deadlineMs: 10_000 });
+    expect(handled).toEqual([sent.id]);
+    // A new member of the group starts after the committed offset: the event is not handled again.
+    const second = make();
+    await start(second);
+    const next = await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
+    await until(() => handled.length === 2, 30_000, 'the next event');
+    expect(handled).toEqual([sent.id, next.id]);
+  });
 });

@@ -48,6 +48,8 @@ export interface SubscriberOptions<Events> {
   middlewares?: Middleware[];
   /** In-flight work above which fetching pauses: records and bytes. Resumes below half of both. */
   maxInFlight?: { records?: number; bytes?: number };
+  /** The group session timeout; handlers may take longer, as fetching (and heartbeating) goes on without them. Default 30 s. */
+  sessionTimeoutMs?: number;
   /** How often finished offsets are committed. Default 1000 ms. */
   commitIntervalMs?: number;
   /** Called for every record when it is done, with what became of it. */
@@ -71,6 +73,8 @@ export interface SubscriberStats {
   outcomes: Record<Outcome, number>;
   /** Partitions currently paused (backpressure or a retry record not yet due). */
   pausedPartitions: number;
+  /** Rebalances this subscriber went through since it started. */
+  rebalances: number;
 }
 
 interface Work {
@@ -121,11 +125,12 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const maxRecords = options.maxInFlight?.records ?? 1000;
   const maxBytes = options.maxInFlight?.bytes ?? 64 * 1024 * 1024;
 
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = kafka.consumer({
     groupId: group,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const sink: RecordSink = async (topic, record) => {
@@ -169,6 +174,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const slot = (topic: string, partition: number) => `${topic}\0${partition}`;
   const held = new Map<string, NodeJS.Timeout>();
   let generation = 0;
+  let rebalances = 0;
   let inFlightBytes = 0;
   let pausedForPressure = false;
   let stopping = false;
@@ -314,6 +320,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         // Partitions may move: queued work is dropped (the next owner reads it again), running
         // work finishes but commits nothing, and tracking starts afresh with the new assignment.
         generation += 1;
+        rebalances += 1;
         for (const work of lanes.remove(() => true)) inFlightBytes -= work.bytes;
         for (const timer of held.values()) clearTimeout(timer);
         held.clear();
@@ -349,6 +356,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         inFlightBytes,
         outcomes: { ...outcomes },
         pausedPartitions: pausedForPressure ? offsets.size : held.size,
+        rebalances,
       };
     },
   };

@@ -1,0 +1,108 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { stackFromEnv } from '@junction/stack';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPublisher, type Publisher } from '../publisher/publisher.ts';
+import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
+import { sampleEvent } from '../testing/samples.ts';
+import { createSubscriber, type Subscriber } from './subscriber.ts';
+import type { EventContext } from './types.ts';
+
+// A slow handler under a fast producer: in-flight work and memory stay bounded, and a handler
+// slower than the session timeout causes no rebalance.
+
+const { brokers, schemaRegistryUrl } = stackFromEnv();
+const CANCELLED = 'com.junction.orders.OrderCancelled';
+
+let contracts: PrivateContracts;
+let publisher: Publisher;
+let subscriber: Subscriber | undefined;
+
+beforeEach(async () => {
+  contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
+  publisher = createPublisher({ service: 'orders', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+});
+
+afterEach(async () => {
+  await subscriber?.stop({ deadlineMs: 2000 });
+  subscriber = undefined;
+  await publisher.close();
+  await contracts.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('backpressure', () => {
+  it('pauses fetching above the in-flight bound and keeps memory flat while the producer outpaces the handler', {
+    timeout: 120_000,
+  }, async () => {
+    const maxRecords = 200;
+    let handled = 0;
+    subscriber = createSubscriber({
+      group: `test-${randomBytes(4).toString('hex')}`,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      maxInFlight: { records: maxRecords },
+      handlers: {
+        [CANCELLED]: async () => {
+          await sleep(20);
+          handled += 1;
+        },
+      },
+    });
+    await subscriber.start();
+    globalThis.gc?.();
+    const before = process.memoryUsage();
+    let highest = 0;
+    let paused = false;
+    const sampler = setInterval(() => {
+      highest = Math.max(highest, subscriber?.stats.inFlightRecords ?? 0);
+      paused ||= (subscriber?.stats.pausedPartitions ?? 0) > 0;
+    }, 10);
+    // 12,000 events of ~4 KiB (~48 MB) in a few seconds; the handler manages ~150 a second.
+    const reason = 'r'.repeat(4000);
+    const keys = Array.from({ length: 30 }, () => randomUUID());
+    for (let at = 0; at < 12_000; at += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          publisher.publish(CANCELLED, { ...sampleEvent(CANCELLED, keys[(at + i) % keys.length]), reason }),
+        ),
+      );
+    }
+    await sleep(3000);
+    clearInterval(sampler);
+    globalThis.gc?.();
+    const after = process.memoryUsage();
+
+    expect(paused).toBe(true);
+    // At most the bound plus one fetched batch per partition (kafkajs hands over whole batches).
+    expect(highest).toBeLessThanOrEqual(maxRecords + 3 * 300);
+    expect(handled).toBeLessThan(12_000);
+    expect(after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers)).toBeLessThan(40 * 1024 * 1024);
+    expect(subscriber.stats.rebalances).toBe(0);
+  });
+
+  it('lets a handler run longer than the session timeout without a rebalance', { timeout: 120_000 }, async () => {
+    const done: string[] = [];
+    subscriber = createSubscriber({
+      group: `test-${randomBytes(4).toString('hex')}`,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      sessionTimeoutMs: 6000,
+      ordering: 'key',
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          await sleep(9000);
+          done.push(ctx.event?.id ?? '');
+        },
+      },
+    });
+    await subscriber.start();
+    const sent = await Promise.all(Array.from({ length: 3 }, () => publisher.publish(CANCELLED, sampleEvent(CANCELLED))));
+    const deadline = Date.now() + 60_000;
+    while (done.length < 3 && Date.now() < deadline) await sleep(200);
+    expect(done.toSorted()).toEqual(sent.map((s) => s.id).toSorted());
+    expect(subscriber.stats.rebalances).toBe(0);
+  });
+});
