@@ -8,7 +8,7 @@ interface Migration {
 }
 
 /**
- * The outbox's tables. Append, never edit: a database that applied version N never runs it
+ * The outbox's and the inbox's tables. Append, never edit: a database that applied version N never runs it
  * again. The same SQL runs on PGlite and on PostgreSQL.
  */
 const MIGRATIONS: Migration[] = [
@@ -38,12 +38,28 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX junction_outbox_sent ON junction_outbox (sent_at) WHERE sent_at IS NOT NULL',
     ],
   },
+  {
+    version: 2,
+    name: 'inbox',
+    sql: [
+      // The idempotency middleware's memory: one row per event a group processed. Event ids are
+      // text, not uuid: a `ce_id` from outside Junction may be any string.
+      `CREATE TABLE junction_inbox (
+        group_name text NOT NULL,
+        event_id text NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (group_name, event_id)
+      )`,
+      'CREATE INDEX junction_inbox_expires ON junction_inbox (expires_at)',
+    ],
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock that keeps two processes from migrating at once. */
 const MIGRATION_LOCK = 4_242_001;
 
-/** Applies the migrations `db` lacks; safe to call from many processes at once. Returns the versions applied. */
+/** Applies the migrations `db` lacks (the outbox's and the inbox's tables); safe to call from many processes at once. Returns the versions applied. */
 export async function migrateOutbox(db: Database): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);

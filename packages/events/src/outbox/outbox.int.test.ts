@@ -112,7 +112,7 @@ describe.each([
     outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
     database = await makeDatabase();
     db = await database.open();
-    expect(await migrateOutbox(db)).toEqual([1]);
+    expect(await migrateOutbox(db)).toEqual([1, 2]);
     expect(await migrateOutbox(db)).toEqual([]);
     await db.query('CREATE TABLE orders (id uuid PRIMARY KEY, status text NOT NULL)');
   });

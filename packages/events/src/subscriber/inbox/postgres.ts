@@ -1,0 +1,73 @@
+import { JunctionError } from '@junction/observability';
+import type { Database } from '../../outbox/database.ts';
+import type { InboxStore } from './store.ts';
+
+/** Options of {@link postgresInbox}. */
+export interface PostgresInboxOptions {
+  /** How often, at most, expired rows are deleted (one chunk each time). Default one minute. */
+  purgeEveryMs?: number;
+  /** Rows deleted per purge, so a backlog never becomes one long delete. Default 1,000. */
+  purgeChunk?: number;
+}
+
+// An expired row counts as absent: the upsert takes it over. On PostgreSQL a second copy of an
+// event blocks on the first one's row until that transaction ends, then sees it (duplicate) or,
+// after a rollback, inserts it itself: concurrent duplicates run the handler once.
+const CLAIM = `INSERT INTO junction_inbox (group_name, event_id, expires_at)
+  VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond')
+  ON CONFLICT (group_name, event_id) DO UPDATE
+    SET processed_at = now(), expires_at = excluded.expires_at
+    WHERE junction_inbox.expires_at <= now()
+  RETURNING event_id`;
+
+const PURGE = `DELETE FROM junction_inbox WHERE (group_name, event_id) IN (
+  SELECT group_name, event_id FROM junction_inbox WHERE expires_at <= now() LIMIT $1)`;
+
+/**
+ * The inbox in PostgreSQL or PGlite (table `junction_inbox`, made by `migrateOutbox`). In one
+ * transaction it claims the event's row and runs the handler with that transaction: the row
+ * and every write the handler makes through `ctx.tx` commit together, or not at all when the
+ * handler throws, so a retry finds the event unprocessed. Exactly-once effects, as far as the
+ * handler writes to this database.
+ */
+export function postgresInbox(db: Database, options: PostgresInboxOptions = {}): InboxStore {
+  const purgeEveryMs = options.purgeEveryMs ?? 60_000;
+  const purgeChunk = options.purgeChunk ?? 1_000;
+  let lastPurge = Date.now();
+
+  const purge = async () => {
+    if (Date.now() - lastPurge < purgeEveryMs) return;
+    lastPurge = Date.now();
+    // Housekeeping: a failure here must not fail a record that was processed.
+    await db.query(PURGE, [purgeChunk]).catch(() => {});
+  };
+
+  return {
+    async run(key, work) {
+      let handlerFailed = false;
+      let verdict: 'processed' | 'duplicate';
+      try {
+        verdict = await db.transaction(async (tx) => {
+          const claimed = await tx.query(CLAIM, [key.group, key.eventId, key.ttlMs]);
+          if (claimed.rows.length === 0) return 'duplicate';
+          try {
+            await work(tx);
+          } catch (error) {
+            handlerFailed = true;
+            throw error;
+          }
+          return 'processed';
+        });
+      } catch (error) {
+        if (handlerFailed) throw error;
+        throw new JunctionError('inbox.unavailable', `the ${db.kind} inbox failed for event ${key.eventId}: ${(error as Error).message}`, {
+          cause: error,
+          context: { group: key.group, eventId: key.eventId, store: db.kind },
+        });
+      }
+      await purge();
+      return verdict;
+    },
+    async close() {},
+  };
+}
