@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { type Stack, startStack, stopStack } from '@junction/stack';
 
 /**
- * Vitest global setup: one Kafka, registry and PostgreSQL for the whole run, shared by every
+ * Vitest global setup: one Kafka, registry, PostgreSQL and Redis for the whole run, shared by every
  * project.
  *
  * With JUNCTION_KAFKA_BROKERS and JUNCTION_SCHEMA_REGISTRY_URL set, that stack is used and
- * nothing starts; JUNCTION_POSTGRES_URL names its PostgreSQL (tests that need one fail, saying
- * so, when it is unset). With JUNCTION_TEST_STACK=off (unit runs) nothing starts either, and any
+ * nothing starts; JUNCTION_POSTGRES_URL and JUNCTION_REDIS_URL name its PostgreSQL and Redis
+ * (tests that need one fail, saying so, when it is unset). With JUNCTION_TEST_STACK=off (unit runs) nothing starts either, and any
  * test that needs a broker fails saying so. Otherwise a throwaway stack starts on free ports
- * under `.junction/test-stacks/` (in-memory registry, PostgreSQL) and is stopped and deleted
+ * under `.junction/test-stacks/` (in-memory registry, PostgreSQL, Redis) and is stopped and deleted
  * when the run ends.
  *
  * Workers are forked after this runs, so the addresses reach them through the environment.
@@ -50,6 +50,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   process.env.JUNCTION_KAFKA_BROKERS = stack.brokers.join(',');
   process.env.JUNCTION_SCHEMA_REGISTRY_URL = stack.schemaRegistryUrl;
   if (stack.postgresUrl) process.env.JUNCTION_POSTGRES_URL = stack.postgresUrl;
+  if (stack.redisUrl) process.env.JUNCTION_REDIS_URL = stack.redisUrl;
   const owned = shared;
   return async () => {
     owned.users -= 1;

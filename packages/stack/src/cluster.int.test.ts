@@ -22,7 +22,13 @@ describe('a three-node cluster', () => {
   // This caught a kafkajs 2.2.4 bug (patched in patches/kafkajs@2.2.4.patch): a send whose
   // partition leader died mid-request resolved without writing that partition's messages.
   it('loses no message acknowledged with acks=all when a broker is killed -9, and writes none twice', { timeout: 240_000 }, async () => {
-    stack = await startStack({ stateDir: await mkdtemp(join(tmpdir(), 'junction-cluster-')), brokers: 3, ports: 'auto', registry: false });
+    stack = await startStack({
+      stateDir: await mkdtemp(join(tmpdir(), 'junction-cluster-')),
+      brokers: 3,
+      ports: 'auto',
+      registry: false,
+      redis: false,
+    });
     const kafka = new Kafka({
       clientId: 'failover-test',
       brokers: stack.brokers,

@@ -42,3 +42,17 @@ export function postgresFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   }
   return url;
 }
+
+/**
+ * The Redis named by `JUNCTION_REDIS_URL`, e.g. `redis://127.0.0.1:6379`. Like
+ * {@link stackFromEnv}, it fails loudly when none is named.
+ */
+export function redisFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const url = env.JUNCTION_REDIS_URL?.trim();
+  if (!url) {
+    throw new StackError('stack-missing', 'no Redis is named: JUNCTION_REDIS_URL not set', {
+      hint: 'run the tests with ./junction test (it starts Redis with the stack), or point it at a running one (./junction stack up)',
+    });
+  }
+  return url;
+}

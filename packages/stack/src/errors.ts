@@ -5,6 +5,7 @@ export type StackErrorCode =
   | 'java-missing'
   | 'maven-missing'
   | 'postgres-missing'
+  | 'redis-missing'
   | 'permission-denied'
   | 'download-failed'
   | 'port-in-use'

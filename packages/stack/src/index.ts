@@ -1,4 +1,4 @@
-export { postgresFromEnv, type StackEndpoints, stackFromEnv } from './endpoints.ts';
+export { postgresFromEnv, redisFromEnv, type StackEndpoints, stackFromEnv } from './endpoints.ts';
 export { StackError, type StackErrorCode, type StackErrorOptions } from './errors.ts';
 export { followFile, tailFile } from './internal/logs.ts';
 export { isPortFree } from './internal/ports.ts';

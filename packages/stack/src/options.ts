@@ -42,9 +42,9 @@ export interface StackOptions {
    * `auto` picks free ports (for throwaway stacks). Otherwise the first broker listens on
    * `kafka` (default 9092) with its controller on the next port, the next broker two above,
    * and so on; the registry listens on `registry` (default 8081) with its management port next,
-   * and PostgreSQL on `postgres` (default 5432).
+   * PostgreSQL on `postgres` (default 5432) and Redis on `redis` (default 6379).
    */
-  ports?: 'auto' | { kafka?: number; registry?: number; postgres?: number };
+  ports?: 'auto' | { kafka?: number; registry?: number; postgres?: number; redis?: number };
   /** `false` runs Kafka alone. */
   registry?: false | RegistryOptions;
   /**
@@ -53,6 +53,12 @@ export interface StackOptions {
    * the stack ran PostgreSQL.
    */
   postgres?: boolean;
+  /**
+   * Redis (the machine's `redis-server`) for shared rate limits and the Redis dedupe store.
+   * `false`: none this time. Default: as the state directory was made, and on for a new stack
+   * or one made before the stack ran Redis.
+   */
+  redis?: boolean;
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */
   kafkaConfig?: Record<string, string>;
   /** Maximum Java heap of each Kafka node, e.g. `512m`. */
@@ -76,7 +82,10 @@ const optionsSchema = z.object({
   cacheDir: z.string().min(1).optional(),
   brokers: z.number().int().min(1).max(5).optional(),
   ports: z
-    .union([z.literal('auto'), z.object({ kafka: port.optional(), registry: port.optional(), postgres: port.optional() }).strict()])
+    .union([
+      z.literal('auto'),
+      z.object({ kafka: port.optional(), registry: port.optional(), postgres: port.optional(), redis: port.optional() }).strict(),
+    ])
     .optional(),
   registry: z
     .union([
@@ -85,6 +94,7 @@ const optionsSchema = z.object({
     ])
     .optional(),
   postgres: z.boolean().optional(),
+  redis: z.boolean().optional(),
   kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
   kafkaHeap: z
     .string()
@@ -103,11 +113,13 @@ export interface ResolvedOptions {
   cacheDir: string;
   /** Undefined: keep what the state directory holds, or 1 for a new one. */
   brokers: number | undefined;
-  ports: 'auto' | { kafka: number | undefined; registry: number | undefined; postgres: number | undefined };
+  ports: 'auto' | { kafka: number | undefined; registry: number | undefined; postgres: number | undefined; redis: number | undefined };
   /** Undefined: keep what the state directory holds, or a kafkasql registry for a new one. */
   registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility | undefined } | undefined;
   /** Undefined: keep what the state directory holds, or PostgreSQL for a new one. */
   postgres: boolean | undefined;
+  /** Undefined: keep what the state directory holds, or Redis for a new one. */
+  redis: boolean | undefined;
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
@@ -143,10 +155,16 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
     ports:
       options.ports === 'auto'
         ? 'auto'
-        : { kafka: options.ports?.kafka, registry: options.ports?.registry, postgres: options.ports?.postgres },
+        : {
+            kafka: options.ports?.kafka,
+            registry: options.ports?.registry,
+            postgres: options.ports?.postgres,
+            redis: options.ports?.redis,
+          },
     registry:
       registry === false || registry === undefined ? registry : { storage: registry.storage, compatibility: registry.compatibility },
     postgres: options.postgres,
+    redis: options.redis,
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,

@@ -57,7 +57,7 @@ describe('PostgreSQL in the stack', () => {
 
   it('starts with Kafka, as the postgres user when we are root, and answers on its URL', async () => {
     const stateDir = await newStateDir();
-    stack = await startStack({ stateDir, ports: 'auto', registry: false });
+    stack = await startStack({ stateDir, ports: 'auto', registry: false, redis: false });
     expect(stack.started).toEqual(['kafka-1', 'postgres']);
     expect(stack.postgresUrl).toMatch(/^postgres:\/\/junction@127\.0\.0\.1:\d+\/junction$/);
 
@@ -116,7 +116,7 @@ describe('a state directory the server user cannot reach', () => {
     const stateDir = join(parent, 'state');
     await mkdir(stateDir);
     stateDirs.push(stateDir);
-    const result = await startStack({ stateDir, ports: 'auto', registry: false }).then(
+    const result = await startStack({ stateDir, ports: 'auto', registry: false, redis: false }).then(
       (s) => s,
       (e: unknown) => e,
     );

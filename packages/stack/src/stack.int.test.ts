@@ -28,6 +28,7 @@ describe('a Kafka node that fails to start', () => {
       ports: 'auto',
       registry: false,
       postgres: false,
+      redis: false,
       kafkaConfig: { 'num.network.threads': 'zero' },
     }).then(
       () => undefined,
@@ -42,7 +43,7 @@ describe('a Kafka node that fails to start', () => {
 
   it('that does not answer in time is stopped, with nothing left running', async () => {
     const stateDir = await newStateDir();
-    const error = await startStack({ stateDir, ports: 'auto', registry: false, postgres: false, readyTimeoutMs: 1 }).then(
+    const error = await startStack({ stateDir, ports: 'auto', registry: false, postgres: false, redis: false, readyTimeoutMs: 1 }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -59,7 +60,7 @@ describe('a running stack', () => {
 
   it('starts once; a second start reports it running and starts nothing', async () => {
     const stateDir = await newStateDir();
-    stack = await startStack({ stateDir, ports: 'auto', registry: false, postgres: false });
+    stack = await startStack({ stateDir, ports: 'auto', registry: false, postgres: false, redis: false });
     expect(stack.alreadyRunning).toBe(false);
     expect(stack.started).toEqual(['kafka-1']);
     const pid = stack.nodes[0]?.pid;

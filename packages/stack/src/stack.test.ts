@@ -30,7 +30,7 @@ describe('startStack refuses clearly', () => {
     if (address === null || typeof address === 'string') throw new Error('no address');
     try {
       const error = await failure(
-        startStack({ stateDir: await scratch(), ports: { kafka: address.port }, registry: false, postgres: false }),
+        startStack({ stateDir: await scratch(), ports: { kafka: address.port }, registry: false, postgres: false, redis: false }),
       );
       expect(error.code).toBe('port-in-use');
       expect(error.message).toContain(`port ${address.port}`);
@@ -43,7 +43,15 @@ describe('startStack refuses clearly', () => {
 
   it('when there is no Java', async () => {
     const error = await failure(
-      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, postgres: false, env: { PATH: '' }, javaRoots: [] }),
+      startStack({
+        stateDir: await scratch(),
+        ports: 'auto',
+        registry: false,
+        postgres: false,
+        redis: false,
+        env: { PATH: '' },
+        javaRoots: [],
+      }),
     );
     expect(error.code).toBe('java-missing');
     expect(error.message).toContain('needs Java 17 or newer; found no Java at all');
@@ -73,6 +81,7 @@ describe('startStack refuses clearly', () => {
         ports: 'auto',
         registry: false,
         postgres: false,
+        redis: false,
         env: { PATH: '', JAVA_HOME: home },
         javaRoots: [],
       }),
@@ -91,6 +100,7 @@ describe('startStack refuses clearly', () => {
         ports: 'auto',
         registry: false,
         postgres: false,
+        redis: false,
         env: { PATH: '', JAVA_HOME: java.home },
       }),
     );
@@ -113,6 +123,7 @@ describe('startStack refuses clearly', () => {
         ports: 'auto',
         registry: false,
         postgres: false,
+        redis: false,
         env: { ...process.env, JUNCTION_MVN: offline },
       }),
     );

@@ -4,7 +4,7 @@ import { StackError } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
 import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
-import { checkLayout, planPostgres, planRecord } from './internal/layout.ts';
+import { checkLayout, planPostgres, planRecord, planRedis } from './internal/layout.ts';
 import { tailFile } from './internal/logs.ts';
 import { isPortFree } from './internal/ports.ts';
 import {
@@ -19,6 +19,7 @@ import {
 } from './internal/postgres.ts';
 import { describeInstalls, findPostgres, listPostgresInstalls, type PostgresBinaries } from './internal/postgres-binaries.ts';
 import { signal, stopProcesses } from './internal/processes.ts';
+import { findRedis, probeRedis, redisUrl, startRedis } from './internal/redis.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
 import {
   type ComponentRecord,
@@ -26,6 +27,7 @@ import {
   isRunning,
   ownedProcess,
   type PostgresRecord,
+  type RedisRecord,
   readRecord,
   type StackRecord,
   withStackLock,
@@ -56,6 +58,8 @@ export interface Stack {
   schemaRegistryUrl: string | undefined;
   /** `postgres://junction@127.0.0.1:<port>/junction`; undefined when the stack runs without PostgreSQL. */
   postgresUrl: string | undefined;
+  /** `redis://127.0.0.1:<port>`; undefined when the stack runs without Redis. */
+  redisUrl: string | undefined;
   /** True when everything already ran and this call started nothing. */
   alreadyRunning: boolean;
   /** Names of the components this call started. */
@@ -85,6 +89,14 @@ async function portFreesUp(port: number): Promise<boolean> {
   }
 }
 
+/** The CLI flag that moves each kind of component. */
+const PORT_FLAG: Record<ComponentRecord['kind'], string> = {
+  kafka: '--kafka-port / --registry-port',
+  registry: '--kafka-port / --registry-port',
+  postgres: '--postgres-port',
+  redis: '--redis-port',
+};
+
 async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
   for (const component of wanted) {
     const ports =
@@ -98,7 +110,7 @@ async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
       const free = component.pid === undefined ? await isPortFree(port) : await portFreesUp(port);
       if (!free) {
         throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
-          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with ${component.kind === 'postgres' ? '--postgres-port' : '--kafka-port / --registry-port'}`,
+          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with ${PORT_FLAG[component.kind]}`,
         });
       }
     }
@@ -192,7 +204,13 @@ async function waitReady({ what, watch, launches, deadline, probe }: WaitOptions
   }
 }
 
-function handle(stateDir: string, record: StackRecord, postgres: PostgresRecord | null, started: string[]): Stack {
+/** The components a call runs, beyond Kafka and the registry. */
+interface Extras {
+  postgres: PostgresRecord | null;
+  redis: RedisRecord | null;
+}
+
+function handle(stateDir: string, record: StackRecord, { postgres, redis }: Extras, started: string[]): Stack {
   return {
     stateDir,
     brokers: record.kafka.map(brokerAddress),
@@ -200,6 +218,7 @@ function handle(stateDir: string, record: StackRecord, postgres: PostgresRecord 
     registryUrl: record.registry ? registryUrl(record.registry) : undefined,
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
     postgresUrl: postgres ? postgresUrl(postgres) : undefined,
+    redisUrl: redis ? redisUrl(redis) : undefined,
     alreadyRunning: started.length === 0,
     started,
     stop: async () => {
@@ -218,9 +237,9 @@ function handle(stateDir: string, record: StackRecord, postgres: PostgresRecord 
 
 /**
  * Starts the local stack, or reports the one already running in the same state directory:
- * Kafka nodes first, then the registry; PostgreSQL alongside. Returns once Kafka answers a
- * metadata request from every node, the registry answers with the compatibility set and
- * PostgreSQL accepts connections to its database. Components that died are started again
+ * Kafka nodes first, then the registry; PostgreSQL and Redis alongside. Returns once Kafka
+ * answers a metadata request from every node, the registry answers with the compatibility set,
+ * PostgreSQL accepts connections to its database and Redis answers PING. Components that died are started again
  * with their data; a failed start stops whatever this call started.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -237,22 +256,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const wantPostgres = resolved.postgres ?? record.postgres !== null;
     if (wantPostgres && !record.postgres) record.postgres = await planPostgres(resolved);
     const postgres = wantPostgres ? (record.postgres ?? null) : null;
+    const wantRedis = resolved.redis ?? record.redis !== null;
+    if (wantRedis && !record.redis) record.redis = await planRedis(resolved);
+    const redis = wantRedis ? (record.redis ?? null) : null;
+    const extras = { postgres, redis };
 
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;
     const postgresToStart = postgres && !isRunning(postgres) ? postgres : undefined;
-    if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart) {
+    const redisToStart = redis && !isRunning(redis) ? redis : undefined;
+    if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart && !redisToStart) {
       if (registry && compatibility) {
         await setGlobalCompatibility(registry, compatibility);
         await writeRecord(stateDir, record);
       }
-      return handle(stateDir, record, postgres, []);
+      return handle(stateDir, record, extras, []);
     }
 
-    await assertPortsFree([...kafkaToStart, ...(registryToStart ? [registryToStart] : []), ...(postgresToStart ? [postgresToStart] : [])]);
+    await assertPortsFree([
+      ...kafkaToStart,
+      ...(registryToStart ? [registryToStart] : []),
+      ...(postgresToStart ? [postgresToStart] : []),
+      ...(redisToStart ? [redisToStart] : []),
+    ]);
     // Checked before anything starts: a missing server (or postgres user) fails in a moment.
     const postgresBin = postgresToStart ? await requirePostgres(resolved, postgresToStart) : undefined;
     const postgresUser = postgresToStart ? await serverUser(resolved.env) : undefined;
+    const redisBin = redisToStart ? await findRedis(resolved.env) : undefined;
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
     const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
     const [libs, apicurio, registryRuntime] = await Promise.all([
@@ -272,6 +302,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await preparePostgres({ bin: postgresBin, record: postgresToStart, user: postgresUser });
         launches.add(postgresToStart, startPostgres(postgresBin, postgresToStart, postgresUser));
         started.push(postgresToStart);
+        await writeRecord(stateDir, record);
+      }
+      if (redisToStart && redisBin) {
+        resolved.progress(`starting Redis ${redisBin.version} (${redisBin.path})…`);
+        launches.add(redisToStart, await startRedis(redisBin, redisToStart));
+        started.push(redisToStart);
         await writeRecord(stateDir, record);
       }
       if (kafkaJava && libs) {
@@ -343,11 +379,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         });
         await ensureDatabase(postgresToStart);
       }
+      if (redisToStart) {
+        await waitReady({
+          what: redisToStart,
+          watch: started,
+          launches,
+          deadline,
+          probe: () => probeRedis(redisToStart, PROBE_TIMEOUT_MS),
+        });
+      }
       await writeRecord(stateDir, record);
       return handle(
         stateDir,
         record,
-        postgres,
+        extras,
         // In component order, whatever order they started in.
         components(record)
           .filter((c) => started.includes(c))

@@ -2,6 +2,7 @@ import { brokerAddress, probeKafka } from './internal/kafka.ts';
 import { tailFile } from './internal/logs.ts';
 import { postgresUrl, probePostgres } from './internal/postgres.ts';
 import { isOurs } from './internal/processes.ts';
+import { probeRedis, redisUrl } from './internal/redis.ts';
 import { ccompatUrl, probeRegistry } from './internal/registry.ts';
 import { type ComponentRecord, components, ownedProcess, readRecord } from './internal/state.ts';
 import { resolveOptions } from './options.ts';
@@ -34,6 +35,7 @@ export interface StackStatus {
   brokers: string[];
   schemaRegistryUrl: string | undefined;
   postgresUrl: string | undefined;
+  redisUrl: string | undefined;
 }
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -63,6 +65,10 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
     const probe = await probePostgres(component, PROBE_TIMEOUT_MS);
     return { ...base, healthy: probe.ok, detail: probe.ok ? `accepts connections in ${probe.ms} ms` : (probe.error ?? 'no answer') };
   }
+  if (component.kind === 'redis') {
+    const probe = await probeRedis(component, PROBE_TIMEOUT_MS);
+    return { ...base, healthy: probe.ok, detail: probe.ok ? `PONG in ${probe.ms} ms` : (probe.error ?? 'no answer') };
+  }
   const probe = await probeRegistry(component, PROBE_TIMEOUT_MS);
   return {
     ...base,
@@ -76,7 +82,17 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
 export async function stackStatus(options: { stateDir?: string } = {}): Promise<StackStatus> {
   const { stateDir } = resolveOptions(options.stateDir ? { stateDir: options.stateDir } : {});
   const record = await readRecord(stateDir);
-  if (!record) return { stateDir, exists: false, components: [], brokers: [], schemaRegistryUrl: undefined, postgresUrl: undefined };
+  if (!record) {
+    return {
+      stateDir,
+      exists: false,
+      components: [],
+      brokers: [],
+      schemaRegistryUrl: undefined,
+      postgresUrl: undefined,
+      redisUrl: undefined,
+    };
+  }
   return {
     stateDir,
     exists: true,
@@ -84,6 +100,7 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
     brokers: record.kafka.map(brokerAddress),
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
     postgresUrl: record.postgres ? postgresUrl(record.postgres) : undefined,
+    redisUrl: record.redis ? redisUrl(record.redis) : undefined,
   };
 }
 

@@ -43,8 +43,11 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
         .filter((p) => p !== undefined);
     // The registry first: it stores into Kafka and would log errors while Kafka goes away.
     await stopProcesses(processes(record.registry ? [record.registry] : []), graceMs);
-    // Kafka and PostgreSQL need nothing of each other: they stop together.
-    await stopProcesses(processes([...record.kafka, ...(record.postgres ? [record.postgres] : [])]), graceMs);
+    // Kafka, PostgreSQL and Redis need nothing of each other: they stop together.
+    await stopProcesses(
+      processes([...record.kafka, ...(record.postgres ? [record.postgres] : []), ...(record.redis ? [record.redis] : [])]),
+      graceMs,
+    );
     for (const component of components(record).filter(chosen)) {
       component.pid = undefined;
       component.startedAt = undefined;

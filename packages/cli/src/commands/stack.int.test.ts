@@ -16,6 +16,7 @@ describe('junction stack up | status | logs | down', () => {
   let kafkaPort: number;
   let registryPort: number;
   let postgresPort: number;
+  let redisPort: number;
   let pids: number[];
 
   beforeAll(async () => {
@@ -23,6 +24,7 @@ describe('junction stack up | status | logs | down', () => {
     kafkaPort = await freePortPair();
     registryPort = await freePortPair();
     postgresPort = await freePortPair();
+    redisPort = await freePortPair();
   });
 
   afterAll(async () => {
@@ -44,20 +46,24 @@ describe('junction stack up | status | logs | down', () => {
       String(registryPort),
       '--postgres-port',
       String(postgresPort),
+      '--redis-port',
+      String(redisPort),
       '--registry-storage',
       'memory',
     ]);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Started kafka-1, registry, postgres.');
+    expect(result.stdout).toContain('Started kafka-1, registry, postgres, redis.');
     expect(result.stdout).toContain(`127.0.0.1:${kafkaPort}`);
     expect(result.stdout).toContain(`http://127.0.0.1:${registryPort}/apis/ccompat/v7`);
     expect(result.stdout).toContain(`postgres://junction@127.0.0.1:${postgresPort}/junction`);
+    expect(result.stdout).toContain(`redis://127.0.0.1:${redisPort}`);
     const now = await status();
     expect(now.components.map((c) => [c.name, c.state, c.version, c.healthy])).toEqual([
       ['kafka-1', 'running', '4.3.1', true],
       ['registry', 'running', '3.3.3', true],
       ['postgres', 'running', expect.stringMatching(/^\d+\.\d+$/), true],
+      ['redis', 'running', expect.stringMatching(/^\d+\.\d+\.\d+$/), true],
     ]);
     pids = now.components.map((c) => c.pid ?? 0);
     expect(processesMentioning(stateDir).sort()).toEqual([...pids].sort());
@@ -93,6 +99,9 @@ describe('junction stack up | status | logs | down', () => {
     expect(lines[3]).toMatch(
       new RegExp(`^postgres\\s+running\\s+${pids[2]}\\s+${postgresPort}\\s+\\d+\\.\\d+\\s+ok \\(accepts connections`),
     );
+    expect(lines[4]).toMatch(
+      new RegExp(`^redis\\s+running\\s+${pids[3]}\\s+${redisPort}\\s+\\d+\\.\\d+\\.\\d+\\s+ok \\(PONG in \\d+ ms\\)$`),
+    );
   });
 
   it('logs shows the last lines of a component, and names the components on a typo', async () => {
@@ -101,7 +110,7 @@ describe('junction stack up | status | logs | down', () => {
     expect(result.stdout.trim().split('\n')).toHaveLength(5);
     const typo = await runCli(['stack', 'logs', 'kafak-1', '--state-dir', stateDir]);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry, postgres');
+    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry, postgres, redis');
     const postgres = await runCli(['stack', 'logs', 'postgres', '-n', '50', '--state-dir', stateDir]);
     expect(postgres.code).toBe(0);
     expect(postgres.stdout).toContain('database system is ready to accept connections');
@@ -134,9 +143,10 @@ describe('junction stack up | status | logs | down', () => {
   it('down stops every process it started and leaves no port behind', async () => {
     const result = await runCli(['stack', 'down', '--state-dir', stateDir]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Stopped kafka-1, registry, postgres');
+    expect(result.stdout).toContain('Stopped kafka-1, registry, postgres, redis');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1, postgresPort]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1, postgresPort, redisPort])
+      expect(await isPortFree(port)).toBe(true);
     const after = await runCli(['stack', 'status', '--state-dir', stateDir]);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/kafka-1\s+stopped/);

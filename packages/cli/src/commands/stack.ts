@@ -24,8 +24,10 @@ export interface StackUpFlags {
   kafkaPort?: number;
   registryPort?: number;
   postgresPort?: number;
+  redisPort?: number;
   registry: boolean;
   postgres: boolean;
+  redis: boolean;
   registryStorage?: RegistryStorage;
   compatibility?: Compatibility;
 }
@@ -38,8 +40,10 @@ export function withStackFlags(command: Command): Command {
     .option('--kafka-port <port>', 'client port of the first broker (default 9092)', portNumber)
     .option('--registry-port <port>', 'port of the schema registry (default 8081)', portNumber)
     .option('--postgres-port <port>', 'port of PostgreSQL (default 5432)', portNumber)
+    .option('--redis-port <port>', 'port of Redis (default 6379)', portNumber)
     .option('--no-registry', 'run Kafka without the schema registry')
     .option('--no-postgres', 'run without PostgreSQL (the outbox and inbox need it)')
+    .option('--no-redis', 'run without Redis (shared rate limits and the Redis dedupe store need it)')
     .addOption(
       new Option('--registry-storage <kind>', 'where the registry keeps schemas (default kafkasql)').choices(['kafkasql', 'memory']),
     )
@@ -54,6 +58,7 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
     ...(flags.kafkaPort ? { kafka: flags.kafkaPort } : {}),
     ...(flags.registryPort ? { registry: flags.registryPort } : {}),
     ...(flags.postgresPort ? { postgres: flags.postgresPort } : {}),
+    ...(flags.redisPort ? { redis: flags.redisPort } : {}),
   };
   return {
     stateDir: stateDir(flags.stateDir),
@@ -67,6 +72,7 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
       : false,
     // Without the flag, the stack decides: PostgreSQL unless it was made without.
     ...(flags.postgres ? {} : { postgres: false }),
+    ...(flags.redis ? {} : { redis: false }),
     onProgress: progress,
   };
 }
@@ -104,17 +110,18 @@ export async function printStatus(dir: string): Promise<boolean> {
 }
 
 /** Prints where clients connect. */
-export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'stateDir'>): void {
+export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'redisUrl' | 'stateDir'>): void {
   console.log('');
   console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}`);
   if (stack.schemaRegistryUrl) console.log(`  Schema registry   ${style('bold', stack.schemaRegistryUrl)}`);
   if (stack.postgresUrl) console.log(`  PostgreSQL        ${style('bold', stack.postgresUrl)}`);
+  if (stack.redisUrl) console.log(`  Redis             ${style('bold', stack.redisUrl)}`);
   console.log(`  State and logs    ${stack.stateDir}`);
 }
 
 /** `junction stack …`: the local infrastructure. */
 export function stackCommand(): Command {
-  const stack = new Command('stack').description('start, stop and inspect the local Kafka, schema registry and PostgreSQL');
+  const stack = new Command('stack').description('start, stop and inspect the local Kafka, schema registry, PostgreSQL and Redis');
 
   withStackFlags(
     stack.command('up').description('start the local stack (or report the one already running) and return when it answers'),
@@ -162,7 +169,7 @@ export function stackCommand(): Command {
   stack
     .command('logs')
     .description("show the last lines of the components' logs")
-    .argument('[component]', 'kafka-1, kafka-2, …, registry or postgres (default: all)')
+    .argument('[component]', 'kafka-1, kafka-2, …, registry, postgres or redis (default: all)')
     .option('--state-dir <dir>', 'the stack to read (default: .junction in the repository)')
     .option('-n, --lines <n>', 'lines per component', integer(1, 100_000), 40)
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')

@@ -17,6 +17,7 @@ describe('junction up', () => {
     const kafkaPort = await freePortPair();
     const registryPort = await freePortPair();
     const postgresPort = await freePortPair();
+    const redisPort = await freePortPair();
     const up = startCli([
       'up',
       '--state-dir',
@@ -27,10 +28,12 @@ describe('junction up', () => {
       String(registryPort),
       '--postgres-port',
       String(postgresPort),
+      '--redis-port',
+      String(redisPort),
     ]);
     await up.waitFor('Junction is up.', 240_000);
     const output = up.output();
-    expect(output).toContain('Started kafka-1, registry, postgres.');
+    expect(output).toContain('Started kafka-1, registry, postgres, redis.');
     expect(output).toContain('Published an Avro event and consumed it back:');
     expect(output).toMatch(/topic\s+demo\.greeting \(partition \d, offset \d+\)/);
     expect(output).toContain('ce_type     com.junction.demo.Greeting.v1');
@@ -48,7 +51,7 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort, postgresPort]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, registryPort, postgresPort, redisPort]) expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
     const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);
@@ -91,6 +94,7 @@ describe('junction up', () => {
       ['kafka-1', 'running'],
       ['registry', 'stopped'],
       ['postgres', 'running'],
+      ['redis', 'running'],
     ]);
     expect(after.components[0]?.pid).toBe(before.components[0]?.pid);
   });

@@ -40,7 +40,8 @@ export function upCommand(): Command {
     }
 
     printEndpoints(stack);
-    const owned = stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0) + (stack.postgresUrl ? 1 : 0);
+    const owned =
+      stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0) + (stack.postgresUrl ? 1 : 0) + (stack.redisUrl ? 1 : 0);
     const onExit = owned
       ? 'Ctrl-C stops the stack.'
       : stack.alreadyRunning

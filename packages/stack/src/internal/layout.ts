@@ -5,7 +5,7 @@ import type { ResolvedOptions } from '../options.ts';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../versions.ts';
 import { newClusterId } from './kafka.ts';
 import { freePorts } from './ports.ts';
-import type { KafkaNodeRecord, PostgresRecord, RegistryRecord, StackRecord } from './state.ts';
+import type { KafkaNodeRecord, PostgresRecord, RedisRecord, RegistryRecord, StackRecord } from './state.ts';
 
 /** Until started, a PostgreSQL record knows no version: the machine's server decides it. */
 const POSTGRES_VERSION_UNKNOWN = 'unknown';
@@ -32,17 +32,40 @@ export async function planPostgres(options: ResolvedOptions, port?: number): Pro
   };
 }
 
+/** Until started, a Redis record knows no version: the machine's server decides it. */
+const REDIS_VERSION_UNKNOWN = 'unknown';
+
+/**
+ * Lays out Redis for a stack: for a new one, or for one made before the stack ran Redis.
+ * Port 6379 unless told. The marker shows in its process title (see `startRedis`).
+ */
+export async function planRedis(options: ResolvedOptions, port?: number): Promise<RedisRecord> {
+  const dir = join(options.stateDir, 'redis');
+  const chosen = port ?? (options.ports === 'auto' ? ((await freePorts(1))[0] ?? 0) : (options.ports.redis ?? 6379));
+  return {
+    kind: 'redis',
+    name: 'redis',
+    port: chosen,
+    dir,
+    logFile: join(dir, 'redis.log'),
+    marker: `junction.component=${dir}`,
+    version: REDIS_VERSION_UNKNOWN,
+  };
+}
+
 /** Lays out a new stack: ports, directories and markers of each component, and a cluster id. */
 export async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
   const count = options.brokers ?? 1;
   let kafkaPorts: number[];
   let registryPorts: [number, number];
   let postgresPort: number | undefined;
+  let redisPort: number | undefined;
   if (options.ports === 'auto') {
-    const free = await freePorts(2 * count + 3);
+    const free = await freePorts(2 * count + 4);
     kafkaPorts = free.slice(0, 2 * count);
     registryPorts = [free[2 * count] ?? 0, free[2 * count + 1] ?? 0];
     postgresPort = free[2 * count + 2];
+    redisPort = free[2 * count + 3];
   } else {
     const base = options.ports.kafka ?? 9092;
     kafkaPorts = Array.from({ length: 2 * count }, (_, i) => base + i);
@@ -81,7 +104,8 @@ export async function planRecord(options: ResolvedOptions): Promise<StackRecord>
           version: APICURIO_VERSION,
         };
   const postgres = options.postgres === false ? null : await planPostgres(options, postgresPort);
-  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres };
+  const redis = options.redis === false ? null : await planRedis(options, redisPort);
+  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres, redis };
 }
 
 /** The layout of a state directory is fixed when it is created; asking for another is an error. */
@@ -103,6 +127,9 @@ export function checkLayout(record: StackRecord, options: ResolvedOptions): void
     options.ports.postgres !== record.postgres.port
   ) {
     conflicts.push(`its PostgreSQL listens on ${record.postgres.port}, ${options.ports.postgres} was asked for`);
+  }
+  if (options.ports !== 'auto' && options.ports.redis !== undefined && record.redis && options.ports.redis !== record.redis.port) {
+    conflicts.push(`its Redis listens on ${record.redis.port}, ${options.ports.redis} was asked for`);
   }
   if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
   const storage = options.registry ? options.registry.storage : undefined;

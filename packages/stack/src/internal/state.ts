@@ -50,8 +50,14 @@ export interface PostgresRecord extends ComponentBase {
   bindir?: string | undefined;
 }
 
+/** Redis, for rate limits shared by replicas and the optional dedupe store. */
+export interface RedisRecord extends ComponentBase {
+  kind: 'redis';
+  port: number;
+}
+
 /** Any component of the stack. */
-export type ComponentRecord = KafkaNodeRecord | RegistryRecord | PostgresRecord;
+export type ComponentRecord = KafkaNodeRecord | RegistryRecord | PostgresRecord | RedisRecord;
 
 /** What `stack.json` in a state directory records: the layout, fixed at creation, and the pids. */
 export interface StackRecord {
@@ -62,13 +68,20 @@ export interface StackRecord {
   registry: RegistryRecord | null;
   /** Null: made without PostgreSQL. Absent: recorded before the stack ran PostgreSQL. */
   postgres?: PostgresRecord | null;
+  /** Null: made without Redis. Absent: recorded before the stack ran Redis. */
+  redis?: RedisRecord | null;
 }
 
 const FILE = 'stack.json';
 
-/** The components in start order: Kafka first, the registry (which stores into Kafka), then PostgreSQL. */
+/** The components in start order: Kafka first, the registry (which stores into Kafka), then PostgreSQL and Redis. */
 export function components(record: StackRecord): ComponentRecord[] {
-  return [...record.kafka, ...(record.registry ? [record.registry] : []), ...(record.postgres ? [record.postgres] : [])];
+  return [
+    ...record.kafka,
+    ...(record.registry ? [record.registry] : []),
+    ...(record.postgres ? [record.postgres] : []),
+    ...(record.redis ? [record.redis] : []),
+  ];
 }
 
 /** The process of a component, when one was recorded. */
