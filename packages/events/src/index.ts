@@ -44,10 +44,18 @@ export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRel
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';
+export { type CircuitBreaker, type CircuitBreakerOptions, type CircuitState, circuitBreaker } from './subscriber/circuit-breaker.ts';
 export { type DeadLetterOptions, deadLetter } from './subscriber/dead-letter.ts';
 export { type DecodeOptions, decode } from './subscriber/decode.ts';
+export { type IdempotencyOptions, idempotency } from './subscriber/idempotency.ts';
+export { type MemoryInboxOptions, memoryInbox } from './subscriber/inbox/memory.ts';
+export { type PostgresInboxOptions, postgresInbox } from './subscriber/inbox/postgres.ts';
+export { type RedisInboxOptions, redisInbox } from './subscriber/inbox/redis.ts';
+export type { InboxKey, InboxStore, InboxVerdict } from './subscriber/inbox/store.ts';
+export { type RetryInPlaceOptions, type RetrySleep, retryInPlace } from './subscriber/retry.ts';
 export { type RetryTopicsOptions, retryStage, retryTopics } from './subscriber/retry-topics.ts';
 export { createSubscriber, type Subscriber, type SubscriberOptions, type SubscriberStats } from './subscriber/subscriber.ts';
+export { type TimeoutOptions, timeout } from './subscriber/timeout.ts';
 export type { Outcome, RecordSink } from './subscriber/types.ts';
 export {
   chain,

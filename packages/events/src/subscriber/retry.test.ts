@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
-import { retryInPlace, type Sleep } from './retry.ts';
+import { type RetrySleep, retryInPlace } from './retry.ts';
 import type { EventContext, Handler } from './types.ts';
 
 function context(signal: AbortSignal = new AbortController().signal): EventContext {
@@ -59,7 +59,7 @@ describe('retryInPlace', () => {
 
   it('waits the backoff delays, exponential and capped', async () => {
     const waits: number[] = [];
-    const sleep: Sleep = async (ms) => {
+    const sleep: RetrySleep = async (ms) => {
       waits.push(ms);
     };
     const options = { retries: 4, backoff: { initialMs: 10, multiplier: 2, maxMs: 50, jitter: 0.2 }, sleep, random: () => 0.5 };

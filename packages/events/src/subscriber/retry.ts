@@ -3,7 +3,7 @@ import { type BackoffOptions, backoffDelay } from '../backoff.ts';
 import type { Middleware } from './types.ts';
 
 /** Waits `ms`, or less when `signal` aborts; it never rejects. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type RetrySleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
 /** Options of {@link retryInPlace}. */
 export interface RetryInPlaceOptions {
@@ -12,12 +12,12 @@ export interface RetryInPlaceOptions {
   /** Delay before retry n (from 0): `initialMs × multiplier^n`, capped at `maxMs`, ± `jitter`. */
   backoff: BackoffOptions;
   /** For tests; default a timer that ends early when the signal aborts. */
-  sleep?: Sleep;
+  sleep?: RetrySleep;
   /** For tests: the jitter's random source. */
   random?: () => number;
 }
 
-const timerSleep: Sleep = (ms, signal) =>
+const timerSleep: RetrySleep = (ms, signal) =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => {
