@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { dlqCommand } from './commands/dlq.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
     .addCommand(schemasCommand())
     .addCommand(testCommand())
     .addCommand(benchCommand())
+    .addCommand(dlqCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
 }

@@ -1,0 +1,41 @@
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+
+const START_HINT = 'start the local stack with ./junction up (or ./junction stack up), or point --brokers at a running one';
+
+/** The CLI's Kafka client: quiet, and quick to give up on a broker that does not answer. */
+export function cliKafka(brokers: string[]): Kafka {
+  return new Kafka({
+    clientId: 'junction-cli-dlq',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 15_000,
+    retry: { retries: 2, initialRetryTime: 200 },
+  });
+}
+
+/** An error for people: one line of what went wrong and what to do. */
+export const unreachable = (brokers: string[], cause: unknown): Error =>
+  new Error(`Kafka at ${brokers.join(',')} does not answer → ${START_HINT}`, { cause });
+
+/** Connects an admin client, failing with one line when Kafka does not answer; call `disconnect` when done. */
+export async function connectAdmin(kafka: Kafka, brokers: string[]): Promise<Admin> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    // connect() can succeed against a half-started broker; a metadata call proves it answers.
+    await admin.listTopics();
+  } catch (error) {
+    await admin.disconnect().catch(() => {});
+    throw unreachable(brokers, error);
+  }
+  return admin;
+}
+
+/** Fails with one line when `topic` is not in the cluster, saying how to find the right name. */
+export async function requireTopic(admin: Admin, topic: string, what: string): Promise<void> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) {
+    throw new Error(`there is no topic ${topic} → ${what}`);
+  }
+}
