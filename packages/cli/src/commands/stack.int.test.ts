@@ -34,7 +34,7 @@ describe('junction stack up | status | logs | down', () => {
   const status = async (): Promise<StatusJson> =>
     JSON.parse((await runCli(['stack', 'status', '--json', '--state-dir', stateDir])).stdout) as StatusJson;
 
-  it('up starts Kafka 4.3.1, Apicurio 3.3.3 and PostgreSQL and returns once all answer', async () => {
+  it('up starts Kafka 4.3.1, Apicurio 3.3.3, PostgreSQL and Redis and returns once all answer', async () => {
     const result = await runCli([
       'stack',
       'up',
@@ -114,6 +114,9 @@ describe('junction stack up | status | logs | down', () => {
     const postgres = await runCli(['stack', 'logs', 'postgres', '-n', '50', '--state-dir', stateDir]);
     expect(postgres.code).toBe(0);
     expect(postgres.stdout).toContain('database system is ready to accept connections');
+    const redis = await runCli(['stack', 'logs', 'redis', '-n', '50', '--state-dir', stateDir]);
+    expect(redis.code).toBe(0);
+    expect(redis.stdout).toContain('Ready to accept connections');
   });
 
   it('refuses a port held by another process in one line that says what to do', async () => {
