@@ -28,7 +28,8 @@ const PURGE = `DELETE FROM junction_inbox WHERE (group_name, event_id) IN (
  * transaction it claims the event's row and runs the handler with that transaction: the row
  * and every write the handler makes through `ctx.tx` commit together, or not at all when the
  * handler throws, so a retry finds the event unprocessed. Exactly-once effects, as far as the
- * handler writes to this database.
+ * handler writes to this database. The handler must write through `ctx.tx`, not through `db`:
+ * PGlite has one connection, and the open transaction holds it.
  */
 export function postgresInbox(db: Database, options: PostgresInboxOptions = {}): InboxStore {
   const purgeEveryMs = options.purgeEveryMs ?? 60_000;
