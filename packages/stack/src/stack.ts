@@ -1,11 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { StackError } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
 import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
+import { Launches, waitReady } from './internal/launches.ts';
 import { checkLayout, planPostgres, planRecord, planRedis } from './internal/layout.ts';
-import { tailFile } from './internal/logs.ts';
 import { isPortFree } from './internal/ports.ts';
 import {
   dataDir,
@@ -73,7 +72,6 @@ export interface Stack {
 }
 
 const PROBE_TIMEOUT_MS = 3000;
-const LOG_TAIL_LINES = 20;
 const PORT_RELEASE_MS = 5000;
 
 /**
@@ -152,56 +150,6 @@ async function requirePostgres(options: ResolvedOptions, record: PostgresRecord)
   throw new StackError('postgres-missing', `the stack needs PostgreSQL ${POSTGRES_MIN_VERSION} or newer; found ${installs}`, {
     hint: "install Debian's server (apt-get install postgresql), or run without it (--no-postgres)",
   });
-}
-
-/** Watches the processes this call started, so a crash ends the wait at once. */
-class Launches {
-  readonly #exits = new Map<string, string>();
-
-  add(component: ComponentRecord, child: ChildProcess): void {
-    child.once('error', (error) => this.#exits.set(component.name, error.message));
-    child.once('exit', (code, sig) => this.#exits.set(component.name, sig ? `killed by ${sig}` : `exited with code ${code}`));
-    component.pid = child.pid;
-    component.startedAt = new Date().toISOString();
-  }
-
-  async assertAlive(components: ComponentRecord[]): Promise<void> {
-    for (const component of components) {
-      const exit = this.#exits.get(component.name);
-      if (exit === undefined) continue;
-      const tail = await tailFile(component.logFile, LOG_TAIL_LINES);
-      throw new StackError('component-exited', `${component.name} ${exit} while starting`, {
-        hint: `read its log: ${component.logFile}`,
-        logTail: tail,
-      });
-    }
-  }
-}
-
-/** Options for {@link waitReady}. */
-interface WaitOptions {
-  what: ComponentRecord;
-  watch: ComponentRecord[];
-  launches: Launches;
-  deadline: number;
-  probe: () => Promise<{ ok: boolean; error?: string }>;
-}
-
-async function waitReady({ what, watch, launches, deadline, probe }: WaitOptions): Promise<void> {
-  let last = 'no answer yet';
-  for (;;) {
-    await launches.assertAlive(watch);
-    const result = await probe();
-    if (result.ok) return;
-    last = result.error ?? last;
-    if (Date.now() > deadline) {
-      throw new StackError('component-not-ready', `${what.name} did not become ready in time (last answer: ${last})`, {
-        hint: `read its log: ${what.logFile}`,
-        logTail: await tailFile(what.logFile, LOG_TAIL_LINES),
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
 }
 
 /** The components a call runs, beyond Kafka and the registry. */
