@@ -24,6 +24,11 @@ interface Written {
   replayCount?: number;
 }
 
+/** A port nothing listens on (below the ephemeral range, like the other CLI tests). */
+async function freePort(): Promise<number> {
+  for (let port = 21_000 + Math.floor(Math.random() * 4000); ; port += 1) if (await isPortFree(port)) return port;
+}
+
 describe('junction dlq --help', () => {
   it.each(['list', 'show', 'replay'])('%s --help says what it does', async (sub) => {
     const result = await runCli(['dlq', sub, '--help']);
@@ -95,12 +100,14 @@ describe('junction dlq (real stack)', () => {
     const total = offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
     expect(total).toBe(expected);
     if (!total) return [];
-    const consumer = kafka.consumer({ groupId: `dlq-cli-test-${randomBytes(4).toString('hex')}` });
+    const groupId = `dlq-cli-test-${randomBytes(4).toString('hex')}`;
+    const consumer = kafka.consumer({ groupId });
     const records: Array<{ key: string; value: Buffer; headers: Record<string, string> }> = [];
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const done = new Promise<void>((resolve) => {
       void consumer.run({
+        autoCommit: false,
         eachMessage: async ({ message }) => {
           records.push({
             key: message.key?.toString() ?? '',
@@ -113,6 +120,7 @@ describe('junction dlq (real stack)', () => {
     });
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 20_000))]);
     await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => {});
     return records.sort((a, b) => a.key.localeCompare(b.key));
   }
 
@@ -315,14 +323,17 @@ describe('junction dlq (real stack)', () => {
     );
   });
 
+  it('show fails with one line when the registry does not answer', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;
+    const result = await runCli(['dlq', 'show', dlq, '--key', 'k1', '--registry', url, ...flags]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `junction: error: the schema registry at ${url} does not answer → start the local stack with ./junction up, or point --registry at a running one`,
+    ]);
+  });
+
   it('fails with one line when Kafka does not answer', async () => {
-    let port = 1;
-    for (let p = 21_000 + Math.floor(Math.random() * 4000); ; p += 1) {
-      if (await isPortFree(p)) {
-        port = p;
-        break;
-      }
-    }
+    const port = await freePort();
     for (const args of [['list'], ['show', dlq], ['replay', dlq]]) {
       const result = await runCli(['dlq', ...args, '--brokers', `127.0.0.1:${port}`]);
       expect(result.code).toBe(1);
