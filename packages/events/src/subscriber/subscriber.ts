@@ -131,6 +131,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     allowAutoTopicCreation: false,
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+    // kafkajs heartbeats between fetches: a fetch may not wait long enough to starve the session.
+    maxWaitTimeInMs: Math.min(5000, Math.floor(sessionTimeout / 4)),
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const sink: RecordSink = async (topic, record) => {
@@ -313,19 +315,56 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     }
   };
 
+  /** Forgets the work and offsets of the partitions held so far; see the GROUP_JOIN handler in start(). */
+  const revoke = (): void => {
+    generation += 1;
+    for (const work of lanes.remove(() => true)) inFlightBytes -= work.bytes;
+    for (const timer of held.values()) clearTimeout(timer);
+    held.clear();
+    offsets.clear();
+    if (pausedForPressure) {
+      pausedForPressure = false;
+      resumeAll();
+    }
+  };
+
   let committer: NodeJS.Timeout | undefined;
+  let stopped: Promise<void> | undefined;
+  /** Stops fetching, waits for running work up to the deadline, aborts what is left, commits, disconnects. */
+  const drain = async (deadlineMs: number): Promise<void> => {
+    stopping = true;
+    clearInterval(committer);
+    try {
+      pauseAll();
+    } catch {
+      // Never started, or already disconnected: nothing to pause.
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      lanes.idle(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    abort.abort(new JunctionError('timeout', 'the subscriber is stopping'));
+    await commit();
+    for (const wait of held.values()) clearTimeout(wait);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+  };
   return {
     async start() {
-      consumer.on(consumer.events.REBALANCING, () => {
-        // Partitions may move: queued work is dropped (the next owner reads it again), running
-        // work finishes but commits nothing, and tracking starts afresh with the new assignment.
-        generation += 1;
-        rebalances += 1;
-        for (const work of lanes.remove(() => true)) inFlightBytes -= work.bytes;
-        for (const timer of held.values()) clearTimeout(timer);
-        held.clear();
-        offsets.clear();
-        pausedForPressure = false;
+      // Partitions may move: queued work is dropped (whoever owns the partition next reads it
+      // again from the last commit), running work finishes but commits nothing, and tracking starts
+      // afresh. kafkajs says "rebalancing" only on some paths; every join after the first is one.
+      let joins = 0;
+      consumer.on(consumer.events.REBALANCING, () => revoke());
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joins += 1;
+        if (joins > 1) {
+          rebalances += 1;
+          revoke();
+        }
       });
       await Promise.all([consumer.connect(), producer.connect()]);
       await ensureOwnTopics();
@@ -333,22 +372,10 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
       committer = setInterval(() => void commit(), options.commitIntervalMs ?? 1000);
     },
-    async stop({ deadlineMs = 30_000 } = {}) {
-      stopping = true;
-      clearInterval(committer);
-      pauseAll();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        lanes.idle(),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, deadlineMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      abort.abort(new JunctionError('timeout', 'the subscriber is stopping'));
-      await commit();
-      for (const timer of held.values()) clearTimeout(timer);
-      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    stop({ deadlineMs = 30_000 } = {}) {
+      // Stopping twice (a SIGTERM during a stop, a test's clean-up) waits for the one stop.
+      stopped ??= drain(deadlineMs);
+      return stopped;
     },
     get stats() {
       return {

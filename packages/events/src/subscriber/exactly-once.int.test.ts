@@ -1,0 +1,178 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { postgresFromEnv, stackFromEnv } from '@junction/stack';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Database, fromPgPool } from '../outbox/database.ts';
+import { migrateOutbox } from '../outbox/migrations.ts';
+import { createPublisher, type Publisher } from '../publisher/publisher.ts';
+import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
+import { sampleEvent } from '../testing/samples.ts';
+import { idempotency } from './idempotency.ts';
+import { postgresInbox } from './inbox/postgres.ts';
+import { createSubscriber, type Subscriber } from './subscriber.ts';
+import type { EventContext } from './types.ts';
+
+// Effects counted in PostgreSQL: with the inbox, each event's effect is applied exactly once,
+// through a kill -9 in the middle of a handler and through a member leaving its group.
+
+const { brokers, schemaRegistryUrl } = stackFromEnv();
+const CANCELLED = 'com.junction.orders.OrderCancelled';
+const SUBSCRIBER_PROCESS = resolve(import.meta.dirname, '../testing/subscriber-process.ts');
+
+let contracts: PrivateContracts;
+let publisher: Publisher;
+let admin: pg.Client;
+const databases: string[] = [];
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: postgresFromEnv() });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+  await admin?.end();
+});
+
+// Each test has topics of its own.
+beforeEach(async () => {
+  contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
+  publisher = createPublisher({ service: 'orders', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+});
+
+afterEach(async () => {
+  await publisher.close();
+  await contracts.cleanup();
+});
+
+/** A fresh database with the inbox and an `effects` table that would show a double effect. */
+async function effectsDatabase(): Promise<{
+  url: string;
+  pool: pg.Pool;
+  db: Database;
+  effects(): Promise<{ total: number; distinct: number }>;
+}> {
+  const name = `effects_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  databases.push(name);
+  const url = new URL(postgresFromEnv());
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 8 });
+  pool.on('error', () => {});
+  const db = fromPgPool(pool);
+  await migrateOutbox(db);
+  await db.query('CREATE TABLE effects (n bigserial PRIMARY KEY, event_id text NOT NULL, pid integer)');
+  return {
+    url: url.toString(),
+    pool,
+    db,
+    effects: async () => {
+      const { rows } = await db.query('SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct FROM effects');
+      return rows[0] as { total: number; distinct: number };
+    },
+  };
+}
+
+async function publishMany(count: number): Promise<Set<string>> {
+  const keys = Array.from({ length: 40 }, () => randomUUID());
+  const sent = await Promise.all(
+    Array.from({ length: count }, (_, i) => publisher.publish(CANCELLED, sampleEvent(CANCELLED, keys[i % keys.length]))),
+  );
+  return new Set(sent.map((s) => s.id));
+}
+
+function subscriberProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  const child = spawn(process.execPath, ['--conditions=junction-source', '--no-warnings', SUBSCRIBER_PROCESS], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  return { child, exited };
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+}
+
+describe('exactly-once effects with the PostgreSQL inbox', () => {
+  it('after a kill -9 in the middle of a handler, every event has its effect exactly once', { timeout: 180_000 }, async () => {
+    const store = await effectsDatabase();
+    const ids = await publishMany(400);
+    const env = {
+      SUB_DB: `postgres:${store.url}`,
+      SUB_GROUP: `crash-${randomBytes(4).toString('hex')}`,
+      RELAY_TOPIC_SUFFIX: contracts.suffix,
+    };
+
+    const crashing = subscriberProcess({ ...env, SUB_CRASH_AFTER: '150' });
+    const crash = await crashing.exited;
+    expect(crash.signal).toBe('SIGKILL');
+    const afterCrash = await store.effects();
+    expect(afterCrash.total).toBeLessThan(400);
+    expect(afterCrash.total).toBe(afterCrash.distinct);
+
+    const resumed = subscriberProcess(env);
+    try {
+      await until(async () => (await store.effects()).total >= 400, 90_000, '400 effects');
+      await new Promise((settle) => setTimeout(settle, 1000)); // time for a double effect to show, if there were one
+    } finally {
+      resumed.child.kill('SIGTERM');
+      await resumed.exited;
+    }
+    expect(await store.effects()).toEqual({ total: 400, distinct: 400 });
+    const { rows } = await store.db.query('SELECT event_id FROM effects');
+    expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(ids);
+    await store.pool.end();
+  });
+
+  it('when one of two members leaves mid-stream, nothing is lost and nothing is done twice', { timeout: 180_000 }, async () => {
+    const store = await effectsDatabase();
+    const group = `pair-${randomBytes(4).toString('hex')}`;
+    const member = (): Subscriber =>
+      createSubscriber({
+        group,
+        kafka: { brokers },
+        registry: { url: schemaRegistryUrl },
+        catalog: contracts.catalog,
+        ordering: 'key',
+        commitIntervalMs: 200,
+        middlewares: [idempotency({ store: postgresInbox(store.db), ttlMs: 3_600_000 })],
+        handlers: {
+          [CANCELLED]: async (ctx: EventContext) => {
+            await new Promise((wait) => setTimeout(wait, 2));
+            await ctx.tx?.query('INSERT INTO effects (event_id) VALUES ($1)', [ctx.event?.id]);
+          },
+        },
+      });
+    const [first, second] = [member(), member()];
+    await first.start();
+    await second.start();
+    const ids = await publishMany(600);
+    try {
+      await until(async () => (await store.effects()).total >= 150, 60_000, '150 effects');
+      await first.stop({ deadlineMs: 10_000 });
+      await until(async () => (await store.effects()).total >= 600, 90_000, '600 effects');
+      await new Promise((settle) => setTimeout(settle, 1000));
+      // The member that stayed took over the leaver's partitions.
+      expect(second.stats.rebalances).toBeGreaterThan(0);
+    } finally {
+      await first.stop({ deadlineMs: 1000 }).catch(() => {});
+      await second.stop({ deadlineMs: 5000 });
+    }
+    expect(await store.effects()).toEqual({ total: 600, distinct: 600 });
+    const { rows } = await store.db.query('SELECT event_id FROM effects');
+    expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(ids);
+    await store.pool.end();
+  });
+});
