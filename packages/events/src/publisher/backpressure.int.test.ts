@@ -25,7 +25,7 @@ let publisher: Publisher;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'junction-backpressure-'));
-  stack = await startStack({ stateDir: dir, ports: 'auto', registry: { storage: 'memory' }, postgres: false });
+  stack = await startStack({ stateDir: dir, ports: 'auto', registry: { storage: 'memory' }, postgres: false, redis: false });
   contracts = await privateContracts({ brokers: stack.brokers, registryUrl: stack.schemaRegistryUrl as string, partitions: 3 });
   publisher = createPublisher({
     service: 'orders',

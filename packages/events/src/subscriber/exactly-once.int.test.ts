@@ -9,7 +9,6 @@ import { migrateOutbox } from '../outbox/migrations.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
 import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
-import { idempotency } from './idempotency.ts';
 import { postgresInbox } from './inbox/postgres.ts';
 import { createSubscriber, type Subscriber } from './subscriber.ts';
 import type { EventContext } from './types.ts';
@@ -147,7 +146,7 @@ describe('exactly-once effects with the PostgreSQL inbox', () => {
         catalog: contracts.catalog,
         ordering: 'key',
         commitIntervalMs: 200,
-        middlewares: [idempotency({ store: postgresInbox(store.db), ttlMs: 3_600_000 })],
+        idempotency: { store: postgresInbox(store.db), ttlMs: 3_600_000 },
         handlers: {
           [CANCELLED]: async (ctx: EventContext) => {
             await new Promise((wait) => setTimeout(wait, 2));

@@ -64,7 +64,7 @@ describe('a subscriber', () => {
       catalog: contracts.catalog,
       handlers: {
         [ORDER]: async (ctx: EventContext) => {
-          handled.push((ctx.event?.data as { orderId: string }).orderId);
+          handled.push((ctx.event?.data as { orderId: string } | undefined)?.orderId ?? '');
         },
       },
     });
@@ -109,7 +109,7 @@ describe('a subscriber', () => {
       kafka: { brokers },
       registry: { url: schemaRegistryUrl },
       catalog: contracts.catalog,
-      retry: { delaysMs: [300, 1500] },
+      retry: { delaysMs: [300, 1500], inPlace: { retries: 0 } },
       handlers: {
         [CANCELLED]: async (ctx: EventContext) => {
           attempts.push({ attempt: ctx.attempt, at: Date.now(), topic: ctx.record.topic });
@@ -138,7 +138,7 @@ describe('a subscriber', () => {
       kafka: { brokers },
       registry: { url: schemaRegistryUrl },
       catalog: contracts.catalog,
-      retry: { delaysMs: [100] },
+      retry: { delaysMs: [100], inPlace: { retries: 0 } },
       handlers: {
         [CANCELLED]: async () => {
           throw new JunctionError('timeout', 'the warehouse system did not answer');
@@ -245,5 +245,61 @@ describe('a subscriber', () => {
     const next = await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
     await until(() => handled.length === 2, 30_000, 'the next event');
     expect(handled).toEqual([sent.id, next.id]);
+  });
+
+  it('retries a transient failure in place first, without a retry topic', async () => {
+    const attempts: number[] = [];
+    const subscriber = createSubscriber({
+      group: group(),
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { inPlace: { retries: 2, backoff: { initialMs: 20, multiplier: 2, maxMs: 100, jitter: 0 } } },
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt < 2) throw new JunctionError('timeout', 'the warehouse was slow once');
+        },
+      },
+    });
+    await start(subscriber);
+    await publisher.publish(CANCELLED, sampleEvent(CANCELLED));
+    await until(() => subscriber.stats.outcomes.handled === 1, 30_000, 'the event');
+    expect(attempts).toEqual([1, 2]);
+    expect(subscriber.stats.outcomes.retried).toBe(0);
+  });
+
+  it('pauses while its circuit breaker is open and handles everything once the dependency is back', async () => {
+    let dependencyUp = false;
+    const handled = new Set<string>();
+    let sawPause = false;
+    const subscriber = createSubscriber({
+      group: group(),
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { inPlace: { retries: 0 } },
+      breaker: { failureThreshold: 3, openMs: 500 },
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          if (!dependencyUp) throw new JunctionError('broker.unavailable', 'the payment provider is down (a stand-in for one)');
+          handled.add(ctx.event?.id ?? '');
+        },
+      },
+    });
+    await start(subscriber);
+    const sent = await Promise.all(Array.from({ length: 20 }, () => publisher.publish(CANCELLED, sampleEvent(CANCELLED))));
+    const watch = setInterval(() => {
+      sawPause ||= subscriber.stats.pausedPartitions > 0;
+    }, 10);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    dependencyUp = true;
+    await until(() => handled.size === 20, 30_000, 'all 20 events').finally(() => clearInterval(watch));
+    expect(handled).toEqual(new Set(sent.map((s) => s.id)));
+    expect(sawPause).toBe(true);
+    // Only the failures before the circuit opened, and each failed probe, went to a retry topic;
+    // without the breaker every one of the 20 would have, again and again. None was dead-lettered.
+    expect(subscriber.stats.outcomes['dead-lettered']).toBe(0);
+    expect(subscriber.stats.outcomes.retried).toBeLessThan(10);
   });
 });

@@ -1,14 +1,18 @@
 import { JunctionError, type Logger } from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
-import { backoffDelay } from '../backoff.ts';
+import { type BackoffOptions, backoffDelay } from '../backoff.ts';
 import { type AvroCodec, createAvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
+import { type CircuitBreakerOptions, circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
+import { type IdempotencyOptions, idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
 import { PartitionOffsets } from './offsets.ts';
+import { retryInPlace } from './retry.ts';
 import { retryStage, retryTopics } from './retry-topics.ts';
+import { timeout } from './timeout.ts';
 import {
   chain,
   deadLetterTopic,
@@ -36,15 +40,19 @@ export interface SubscriberOptions<Events> {
   /** Handlers running at once, at most (key ordering; partition ordering runs one per partition). Default 16. */
   maxConcurrency?: number;
   /**
-   * Retry topics and their delays (default `[1000, 10_000]`). `mode: 'blocking'` keeps order
-   * instead: no retry topics, failures go to the dead-letter topic once the middlewares given in
-   * `middlewares` (e.g. in-place retries) gave up.
+   * Retries. In place first (`inPlace`, default 2 retries from 100 ms, for retriable errors only),
+   * then through retry topics with `delaysMs` (default `[1000, 10_000]`), then the dead-letter
+   * topic. Retry topics give up order for the records they take; `mode: 'blocking'` keeps order
+   * instead: no retry topics, the partition (or key) waits while a record is retried in place.
    */
-  retry?: { mode?: 'topics' | 'blocking'; delaysMs?: number[] };
-  /**
-   * More middlewares (timeout, in-place retry, circuit breaker, idempotency …), outermost first;
-   * they run inside dead-lettering and retry topics and outside decoding.
-   */
+  retry?: { mode?: 'topics' | 'blocking'; delaysMs?: number[]; inPlace?: { retries: number; backoff?: BackoffOptions } };
+  /** How long one handler call may take (its signal aborts, it fails retriably). Default 30 s. */
+  timeoutMs?: number;
+  /** A circuit breaker around the handler: while open, fetching pauses instead of burning retries. */
+  breaker?: Omit<CircuitBreakerOptions, 'onStateChange'>;
+  /** Deduplication on `ce_id`; with a PostgreSQL/PGlite inbox the handler's `ctx.tx` makes effects exactly once. */
+  idempotency?: IdempotencyOptions;
+  /** More middlewares of your own, outermost first; they run inside the breaker, outside deduplication. */
   middlewares?: Middleware[];
   /** In-flight work above which fetching pauses: records and bytes. Resumes below half of both. */
   maxInFlight?: { records?: number; bytes?: number };
@@ -162,11 +170,30 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     }
     return handler(ctx);
   };
+  // Outermost first. Dead-lettering and retry topics see only what in-place retries gave up on;
+  // each in-place attempt has its own timeout; the breaker counts every attempt; deduplication
+  // wraps decoding and the handler, so its transaction holds the handler's effects.
+  let breakerOpen = false;
+  const breaker = options.breaker
+    ? circuitBreaker({
+        ...options.breaker,
+        onStateChange: (state) => {
+          breakerOpen = state === 'open';
+          if (breakerOpen) pauseAll();
+          else if (!pausedForPressure && !stopping) resumeAll();
+        },
+      })
+    : undefined;
+  const inPlace = options.retry?.inPlace ?? { retries: 2 };
   const pipeline = chain(
     [
       deadLetter({ sink }),
       ...(blocking ? [] : [retryTopics({ delaysMs: delays, sink })]),
+      retryInPlace({ retries: inPlace.retries, backoff: inPlace.backoff ?? { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } }),
+      ...(breaker ? [breaker.middleware] : []),
+      timeout({ ms: options.timeoutMs ?? 30_000 }),
       ...(options.middlewares ?? []),
+      ...(options.idempotency ? [idempotency(options.idempotency)] : []),
       decode({ codec, catalog, handled }),
     ],
     dispatch,
@@ -195,6 +222,14 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         await pipeline(ctx);
         break;
       } catch (error) {
+        if (error instanceof JunctionError && error.code === 'circuit.open') {
+          // The dependency is down: wait for the breaker's probe time and run the record again,
+          // rather than spend its retries (fetching is paused meanwhile).
+          if (stopping || work.generation !== generation) return finish(work, undefined);
+          await new Promise((resolve) => setTimeout(resolve, Math.max(50, Number(error.context.retryAfterMs ?? 1000))));
+          failures = -1;
+          continue;
+        }
         // Only a failed dead-letter write gets here: the record cannot be set aside, so it is
         // tried again (this lane waits; its offset is not committed) until it can, or until stop.
         options.logger?.error('record could not be handled or dead-lettered; trying again', {
@@ -233,6 +268,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const pauseAll = () => consumer.pause(subscribed().map((topic) => ({ topic })));
   /** Resumes every topic, then pauses again the partitions waiting for a retry record to fall due. */
   const resumeAll = () => {
+    if (breakerOpen) return;
     consumer.resume(subscribed().map((topic) => ({ topic })));
     for (const key of held.keys()) {
       const [topic = '', partition = '0'] = key.split('\0');
@@ -350,6 +386,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     abort.abort(new JunctionError('timeout', 'the subscriber is stopping'));
     await commit();
     for (const wait of held.values()) clearTimeout(wait);
+    breaker?.dispose();
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
   };
   return {
@@ -382,7 +419,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         inFlightRecords: lanes.size,
         inFlightBytes,
         outcomes: { ...outcomes },
-        pausedPartitions: pausedForPressure ? offsets.size : held.size,
+        pausedPartitions: pausedForPressure || breakerOpen ? offsets.size : held.size,
         rebalances,
       };
     },

@@ -13,7 +13,6 @@ import pg from 'pg';
 import { renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
 import { fromPgPool } from '../outbox/database.ts';
-import { idempotency } from '../subscriber/idempotency.ts';
 import { postgresInbox } from '../subscriber/inbox/postgres.ts';
 import { createSubscriber } from '../subscriber/subscriber.ts';
 import type { EventContext } from '../subscriber/types.ts';
@@ -36,7 +35,7 @@ const subscriber = createSubscriber({
   ordering: 'key',
   maxConcurrency: 8,
   commitIntervalMs: 200,
-  middlewares: [idempotency({ store: postgresInbox(db), ttlMs: 3_600_000 })],
+  idempotency: { store: postgresInbox(db), ttlMs: 3_600_000 },
   handlers: {
     'com.junction.orders.OrderCancelled': async (ctx: EventContext) => {
       await ctx.tx?.query('INSERT INTO effects (event_id, pid) VALUES ($1, $2)', [ctx.event?.id, process.pid]);
