@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '@junction/events';
-import { type Stack, startStack } from '@junction/stack';
+import { startStack } from '@junction/stack';
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
+import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot } from '../internal/paths.ts';
@@ -65,28 +66,8 @@ const row = (r: RunResult): string[] => [
 ];
 
 async function produce(flags: ProduceFlags): Promise<void> {
-  const given = flags.brokers !== undefined || flags.registry !== undefined;
-  let brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS).split(',').map((b) => b.trim());
-  let registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
-  let temporary: { stack: Stack; dir: string } | undefined;
-  if (!(await answers(brokers, registryUrl))) {
-    if (given)
-      throw new Error(
-        `Kafka at ${brokers.join(',')} or the registry at ${registryUrl} does not answer → check the addresses, or leave them out to bench a throwaway stack`,
-      );
-    const dir = await mkdtemp(join(tmpdir(), 'junction-bench-'));
-    progress(`no stack answers at ${brokers.join(',')}; starting a throwaway one in ${dir}`);
-    const stack = await startStack({
-      stateDir: dir,
-      ports: 'auto',
-      registry: { storage: 'memory' },
-      postgres: false,
-      onProgress: progress,
-    });
-    temporary = { stack, dir };
-    brokers = stack.brokers;
-    registryUrl = stack.schemaRegistryUrl as string;
-  }
+  const stack = await benchStack(flags);
+  const { brokers, registryUrl } = stack;
   try {
     const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
     progress(
@@ -124,11 +105,91 @@ async function produce(flags: ProduceFlags): Promise<void> {
       ),
     );
   } finally {
-    if (temporary) {
+    await stack.done();
+  }
+}
+
+interface ConsumeFlags {
+  events: number;
+  slowEvents: number;
+  keys: number;
+  brokers?: string;
+  registry?: string;
+}
+
+/** Kafka and the registry to bench against: the given or running ones, else a throwaway stack (stopped by `done`). */
+async function benchStack(flags: {
+  brokers?: string;
+  registry?: string;
+}): Promise<{ brokers: string[]; registryUrl: string; done(): Promise<void> }> {
+  const given = flags.brokers !== undefined || flags.registry !== undefined;
+  const brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS).split(',').map((b) => b.trim());
+  const registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
+  if (await answers(brokers, registryUrl)) return { brokers, registryUrl, done: async () => {} };
+  if (given) {
+    throw new Error(
+      `Kafka at ${brokers.join(',')} or the registry at ${registryUrl} does not answer → check the addresses, or leave them out to bench a throwaway stack`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'junction-bench-'));
+  progress(`no stack answers at ${brokers.join(',')}; starting a throwaway one in ${dir}`);
+  const stack = await startStack({
+    stateDir: dir,
+    ports: 'auto',
+    registry: { storage: 'memory' },
+    postgres: false,
+    redis: false,
+    onProgress: progress,
+  });
+  return {
+    brokers: stack.brokers,
+    registryUrl: stack.schemaRegistryUrl as string,
+    done: async () => {
       progress('stopping the throwaway stack');
-      await temporary.stack.stop();
-      await rm(temporary.dir, { recursive: true, force: true });
-    }
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const CONSUME_TARGET = 0.85;
+const KEY_MODE_TARGET = 10;
+
+async function consume(flags: ConsumeFlags): Promise<void> {
+  const stack = await benchStack(flags);
+  try {
+    const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
+    const result = await runConsumeBench({
+      brokers: stack.brokers,
+      registryUrl: stack.registryUrl,
+      catalog,
+      events: flags.events,
+      slowEvents: flags.slowEvents,
+      keys: flags.keys,
+      onProgress: progress,
+    });
+    const line = (r: ConsumeRun) => [
+      r.name,
+      r.events.toLocaleString('en'),
+      r.seconds.toFixed(2),
+      Math.round(r.eventsPerSecond).toLocaleString('en'),
+    ];
+    console.log('');
+    console.log(
+      table(
+        ['RUN', 'EVENTS', 'SECONDS', 'EVENTS/S'],
+        [line(result.raw), line(result.junction), line(result.partitionMode), line(result.keyMode)],
+      ),
+    );
+    const verdict = (value: number, target: number) =>
+      value >= target ? style('green', `meets the target of ${target}×`) : style('red', `below the target of ${target}×`);
+    console.log(`\nJunction / raw kafkajs: ${style('bold', `${result.ratio.toFixed(2)}×`)} (${verdict(result.ratio, CONSUME_TARGET)})`);
+    console.log(
+      `key mode / partition mode with a 5 ms handler on 3 partitions: ${style('bold', `${result.speedup.toFixed(1)}×`)} (${verdict(result.speedup, KEY_MODE_TARGET)})`,
+    );
+    if (result.ratio < CONSUME_TARGET || result.speedup < KEY_MODE_TARGET) process.exitCode = 1;
+  } finally {
+    await stack.done();
   }
 }
 
@@ -155,5 +216,22 @@ export function benchCommand(): Command {
       `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
     )
     .action(produce);
+  bench
+    .command('consume')
+    .description(
+      'consume keyed Avro events with raw kafkajs eachBatch and with a Junction subscriber (decode, dedupe, commit); then key against partition ordering with a 5 ms handler (exit 1 below 0.85× or 10×)',
+    )
+    .option('--events <n>', 'events in the throughput comparison', positive(10_000_000), 50_000)
+    .option('--slow-events <n>', 'events in the ordering comparison (5 ms each)', positive(1_000_000), 3000)
+    .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
+    .option(
+      '--brokers <list>',
+      `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS}; a throwaway stack when nothing answers)`,
+    )
+    .option(
+      '--registry <url>',
+      `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
+    )
+    .action(consume);
   return bench;
 }

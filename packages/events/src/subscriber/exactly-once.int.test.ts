@@ -138,7 +138,8 @@ describe('exactly-once effects with the PostgreSQL inbox', () => {
   it('when one of two members leaves mid-stream, nothing is lost and nothing is done twice', { timeout: 180_000 }, async () => {
     const store = await effectsDatabase();
     const group = `pair-${randomBytes(4).toString('hex')}`;
-    const member = (): Subscriber =>
+    const handledBy = { first: 0, second: 0 };
+    const member = (name: keyof typeof handledBy): Subscriber =>
       createSubscriber({
         group,
         kafka: { brokers },
@@ -151,25 +152,29 @@ describe('exactly-once effects with the PostgreSQL inbox', () => {
           [CANCELLED]: async (ctx: EventContext) => {
             await new Promise((wait) => setTimeout(wait, 2));
             await ctx.tx?.query('INSERT INTO effects (event_id) VALUES ($1)', [ctx.event?.id]);
+            handledBy[name] += 1;
           },
         },
       });
-    const [first, second] = [member(), member()];
+    const [first, second] = [member('first'), member('second')];
     await first.start();
     await second.start();
     const ids = await publishMany(600);
     try {
-      await until(async () => (await store.effects()).total >= 150, 60_000, '150 effects');
+      // Both members have partitions and work before one leaves.
+      await until(async () => handledBy.first > 50 && handledBy.second > 50, 60_000, 'both members to handle events');
       await first.stop({ deadlineMs: 10_000 });
-      await until(async () => (await store.effects()).total >= 600, 90_000, '600 effects');
+      // Events published after the leave land on the leaver's partitions too: the member that
+      // stayed must take them over.
+      for (const id of await publishMany(200)) ids.add(id);
+      await until(async () => (await store.effects()).total >= 800, 90_000, '800 effects');
       await new Promise((settle) => setTimeout(settle, 1000));
-      // The member that stayed took over the leaver's partitions.
       expect(second.stats.rebalances).toBeGreaterThan(0);
     } finally {
       await first.stop({ deadlineMs: 1000 }).catch(() => {});
       await second.stop({ deadlineMs: 5000 });
     }
-    expect(await store.effects()).toEqual({ total: 600, distinct: 600 });
+    expect(await store.effects()).toEqual({ total: 800, distinct: 800 });
     const { rows } = await store.db.query('SELECT event_id FROM effects');
     expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(ids);
     await store.pool.end();

@@ -28,3 +28,18 @@ describe('PartitionOffsets', () => {
     expect(offsets.commitPoint()).toBe(2);
   });
 });
+
+describe('PartitionOffsets over many records', () => {
+  it('keeps the commit point right when records finish in and out of order', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 5000; offset += 1) offsets.start(offset);
+    for (let offset = 0; offset < 3000; offset += 2) offsets.finish(offset + 1);
+    expect(offsets.commitPoint()).toBe(0);
+    for (let offset = 0; offset < 3000; offset += 2) offsets.finish(offset);
+    expect(offsets.commitPoint()).toBe(3000);
+    expect(offsets.pending).toBe(2000);
+    for (let offset = 3000; offset < 5000; offset += 1) offsets.finish(offset);
+    expect(offsets.commitPoint()).toBe(5000);
+    expect(offsets.pending).toBe(0);
+  });
+});

@@ -54,7 +54,7 @@ export interface SubscriberOptions<Events> {
   idempotency?: IdempotencyOptions;
   /** More middlewares of your own, outermost first; they run inside the breaker, outside deduplication. */
   middlewares?: Middleware[];
-  /** In-flight work above which fetching pauses: records and bytes. Resumes below half of both. */
+  /** In-flight work above which fetching pauses: records (default 5,000) and bytes (64 MiB). Resumes below half of both. */
   maxInFlight?: { records?: number; bytes?: number };
   /** The group session timeout; handlers may take longer, as fetching (and heartbeating) goes on without them. Default 30 s. */
   sessionTimeoutMs?: number;
@@ -130,7 +130,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const blocking = options.retry?.mode === 'blocking';
   const delays = options.retry?.delaysMs ?? DEFAULT_DELAYS;
   const retryTopicNames = blocking ? [] : topics.flatMap((topic) => delays.map((_, i) => retryTopic(group, topic, i + 1)));
-  const maxRecords = options.maxInFlight?.records ?? 1000;
+  const maxRecords = options.maxInFlight?.records ?? 5000;
   const maxBytes = options.maxInFlight?.bytes ?? 64 * 1024 * 1024;
 
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
@@ -140,7 +140,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     // kafkajs heartbeats between fetches: a fetch may not wait long enough to starve the session.
-    maxWaitTimeInMs: Math.min(5000, Math.floor(sessionTimeout / 4)),
+    // kafkajs also sleeps this long when every partition is paused (an open breaker).
+    maxWaitTimeInMs: Math.min(1000, Math.floor(sessionTimeout / 4)),
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const sink: RecordSink = async (topic, record) => {
@@ -180,7 +181,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         onStateChange: (state) => {
           breakerOpen = state === 'open';
           if (breakerOpen) pauseAll();
-          else if (!pausedForPressure && !stopping) resumeAll();
+          else if (!stopping) resumeAll();
         },
       })
     : undefined;
@@ -254,9 +255,35 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     // Work of an older generation (before a rebalance) no longer owns its partition: it commits nothing.
     if (ctx && work.generation === generation)
       offsets.get(slot(work.record.topic, work.record.partition))?.finish(Number(work.record.offset));
-    if (pausedForPressure && lanes.size <= maxRecords / 2 && inFlightBytes <= maxBytes / 2) {
+    if (drained && belowLowWatermark()) drained();
+  };
+
+  const belowLowWatermark = () => lanes.size <= maxRecords / 2 && inFlightBytes <= maxBytes / 2;
+  /** Wakes the fetch loop held for backpressure. */
+  let drained: (() => void) | undefined;
+
+  /**
+   * Backpressure: above the high watermark, fetching stops by holding kafkajs's batch loop here —
+   * heartbeating all the while — until the work drains below the low watermark. (Pausing every
+   * partition instead would make kafkajs sleep a whole fetch wait before it looks again.)
+   */
+  const holdWhileFull = async (heartbeat: () => Promise<void>, since: number): Promise<void> => {
+    if (lanes.size < maxRecords && inFlightBytes < maxBytes) return;
+    pausedForPressure = true;
+    try {
+      while (!belowLowWatermark() && !stopping && since === generation) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        drained = undefined;
+        await heartbeat();
+      }
+    } finally {
       pausedForPressure = false;
-      resumeAll();
     }
   };
 
@@ -295,7 +322,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
           key,
           setTimeout(() => {
             held.delete(key);
-            if (!pausedForPressure && !stopping) consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
+            if (!breakerOpen && !stopping) consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
           }, dueAt - Date.now()),
         );
         break;
@@ -307,11 +334,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       // Taken on: kafkajs fetches on from here; the commit waits for the record to finish.
       resolveOffset(message.offset);
     }
-    if (!pausedForPressure && (lanes.size >= maxRecords || inFlightBytes >= maxBytes)) {
-      pausedForPressure = true;
-      pauseAll();
-    }
     await heartbeat();
+    await holdWhileFull(heartbeat, generation);
   };
 
   const commit = async (): Promise<void> => {
@@ -358,10 +382,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     for (const timer of held.values()) clearTimeout(timer);
     held.clear();
     offsets.clear();
-    if (pausedForPressure) {
-      pausedForPressure = false;
-      resumeAll();
-    }
+    drained?.();
   };
 
   let committer: NodeJS.Timeout | undefined;
@@ -394,17 +415,23 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       // Partitions may move: queued work is dropped (whoever owns the partition next reads it
       // again from the last commit), running work finishes but commits nothing, and tracking starts
       // afresh. kafkajs says "rebalancing" only on some paths; every join after the first is one.
-      let joins = 0;
+      // kafkajs may also rejoin a few times right after it starts, with the same assignment: the
+      // work is dropped all the same (fetching restarts from the commit), but only a changed
+      // assignment counts as a rebalance.
+      let assignment: string | undefined;
       consumer.on(consumer.events.REBALANCING, () => revoke());
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        joins += 1;
-        if (joins > 1) {
-          rebalances += 1;
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const joined = JSON.stringify(event.payload.memberAssignment);
+        if (assignment !== undefined) {
+          if (joined !== assignment) rebalances += 1;
           revoke();
         }
+        assignment = joined;
       });
-      await Promise.all([consumer.connect(), producer.connect()]);
+      // The group's own topics exist before the consumer looks: a subscribed topic appearing
+      // later changes the group's metadata, and every change is a rebalance.
       await ensureOwnTopics();
+      await Promise.all([consumer.connect(), producer.connect()]);
       await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
       committer = setInterval(() => void commit(), options.commitIntervalMs ?? 1000);

@@ -26,7 +26,12 @@ export function timeout(options: TimeoutOptions): Middleware {
   return (next) => async (ctx) => {
     const incoming = ctx.signal;
     const limit = new AbortController();
-    ctx.signal = AbortSignal.any([incoming, limit.signal]);
+    // Not AbortSignal.any: it registers every per-record signal with the subscriber's long-lived one
+    // until garbage collection, which costs more per record the more records went by.
+    const forward = () => limit.abort(incoming.reason);
+    if (incoming.aborted) forward();
+    else incoming.addEventListener('abort', forward, { once: true });
+    ctx.signal = limit.signal;
     const { topic, partition, offset } = ctx.record;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -45,6 +50,7 @@ export function timeout(options: TimeoutOptions): Middleware {
       await Promise.race([running, expired]);
     } finally {
       clearTimeout(timer);
+      incoming.removeEventListener('abort', forward);
       ctx.signal = incoming;
     }
   };

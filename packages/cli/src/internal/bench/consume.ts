@@ -1,0 +1,201 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  type Catalog,
+  createPublisher,
+  createSubscriber,
+  createTopicsReady,
+  eventContract,
+  memoryInbox,
+  renameTopics,
+  type Subscriber,
+} from '@junction/events';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** What `bench consume` measures. */
+export interface ConsumeBenchOptions {
+  brokers: string[];
+  registryUrl: string;
+  catalog: Catalog;
+  /** Events in the throughput comparison. */
+  events: number;
+  /** Events in the ordering comparison (5 ms handler). */
+  slowEvents: number;
+  keys: number;
+  onProgress?: (message: string) => void;
+}
+
+/** One consumption run. */
+export interface ConsumeRun {
+  name: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+/** Both comparisons. */
+export interface ConsumeBenchResult {
+  raw: ConsumeRun;
+  junction: ConsumeRun;
+  /** Junction's throughput over raw kafkajs's. */
+  ratio: number;
+  partitionMode: ConsumeRun;
+  keyMode: ConsumeRun;
+  /** Key mode's throughput over partition mode's, with an I/O-bound handler. */
+  speedup: number;
+}
+
+const TYPE = 'com.junction.orders.OrderCancelled';
+
+const run = (name: string, events: number, started: number): ConsumeRun => {
+  const seconds = (performance.now() - started) / 1000;
+  return { name, events, seconds, eventsPerSecond: events / seconds };
+};
+
+async function waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not finish within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A fresh topic filled with `count` keyed events, and its catalog. */
+async function filledTopic(
+  options: ConsumeBenchOptions,
+  partitions: number,
+  count: number,
+): Promise<{ catalog: Catalog; topic: string; drop(): Promise<void> }> {
+  const suffix = randomBytes(4).toString('hex');
+  const catalog = renameTopics(options.catalog, (name) => `bench.${name.replace(/\./g, '-')}-${suffix}`);
+  const topic = eventContract(catalog, TYPE).topic;
+  const kafka = new Kafka({ clientId: 'junction-bench-fill', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await createTopicsReady(admin, [{ topic, numPartitions: partitions }]);
+  const publisher = createPublisher({ service: 'bench', kafka, registry: { url: options.registryUrl }, catalog, autoRegister: true });
+  const keys = Array.from({ length: options.keys }, () => randomUUID());
+  for (let at = 0; at < count; at += 1000) {
+    await Promise.all(
+      Array.from({ length: Math.min(1000, count - at) }, (_, i) =>
+        publisher.publish(TYPE, {
+          orderId: keys[(at + i) % keys.length],
+          reason: 'x'.repeat(900),
+          cancelledBy: 'bench',
+          cancelledAt: new Date(),
+        }),
+      ),
+    );
+    options.onProgress?.(`filled ${Math.min(count, at + 1000).toLocaleString('en')} of ${count.toLocaleString('en')} events`);
+  }
+  await publisher.close();
+  return {
+    catalog,
+    topic,
+    drop: async () => {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    },
+  };
+}
+
+/** Raw kafkajs: `eachBatch` over every message, resolving and committing, nothing else. */
+async function rawRun(options: ConsumeBenchOptions, topic: string, count: number): Promise<ConsumeRun> {
+  const kafka = new Kafka({ clientId: 'junction-bench-raw', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomBytes(4).toString('hex')}` });
+  let seen = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const started = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+      for (const message of batch.messages) {
+        seen += message.value ? 1 : 0;
+        resolveOffset(message.offset);
+      }
+      await commitOffsetsIfNecessary();
+    },
+  });
+  await waitFor(() => seen >= count, 300_000, 'raw kafkajs');
+  const result = run('raw kafkajs (eachBatch)', count, started);
+  await consumer.disconnect();
+  return result;
+}
+
+/** A Junction subscriber with `handler`, until `count` records are done. */
+async function junctionRun(
+  options: ConsumeBenchOptions,
+  name: string,
+  catalog: Catalog,
+  count: number,
+  extra: { ordering?: 'partition' | 'key'; handlerMs?: number; dedupe?: boolean },
+): Promise<ConsumeRun> {
+  let done = 0;
+  const subscriber: Subscriber = createSubscriber({
+    group: `bench-${randomBytes(4).toString('hex')}`,
+    kafka: { brokers: options.brokers },
+    registry: { url: options.registryUrl },
+    catalog,
+    ordering: extra.ordering ?? 'partition',
+    maxConcurrency: 64,
+    ...(extra.dedupe ? { idempotency: { store: memoryInbox({ maxEntries: count * 2 }), ttlMs: 3_600_000 } } : {}),
+    handlers: {
+      [TYPE]: async () => {
+        if (extra.handlerMs) await new Promise((resolve) => setTimeout(resolve, extra.handlerMs));
+      },
+    },
+    onOutcome: () => {
+      done += 1;
+    },
+  });
+  await subscriber.start();
+  const started = performance.now();
+  await waitFor(() => done >= count, 300_000, name);
+  const result = run(name, count, started);
+  await subscriber.stop({ deadlineMs: 5000 });
+  return result;
+}
+
+/**
+ * Two comparisons in one run. Throughput: raw kafkajs `eachBatch` (iterate, resolve, commit)
+ * against a Junction subscriber that decodes every event with the registry, deduplicates it and
+ * commits. Ordering: a handler that waits 5 ms (I/O), in `partition` mode against `key` mode on
+ * 3 partitions.
+ */
+export async function runConsumeBench(options: ConsumeBenchOptions): Promise<ConsumeBenchResult> {
+  const fast = await filledTopic(options, 6, options.events);
+  let raw: ConsumeRun;
+  let junction: ConsumeRun;
+  try {
+    options.onProgress?.('raw kafkajs consuming');
+    raw = await rawRun(options, fast.topic, options.events);
+    options.onProgress?.('junction consuming');
+    junction = await junctionRun(options, 'junction (decode, dedupe, commit)', fast.catalog, options.events, { dedupe: true });
+  } finally {
+    await fast.drop();
+  }
+  const slow = await filledTopic(options, 3, options.slowEvents);
+  let partitionMode: ConsumeRun;
+  let keyMode: ConsumeRun;
+  try {
+    options.onProgress?.('partition mode, 5 ms handler');
+    partitionMode = await junctionRun(options, 'partition mode, 5 ms handler', slow.catalog, options.slowEvents, {
+      ordering: 'partition',
+      handlerMs: 5,
+    });
+    options.onProgress?.('key mode, 5 ms handler');
+    keyMode = await junctionRun(options, 'key mode (64 at once), 5 ms handler', slow.catalog, options.slowEvents, {
+      ordering: 'key',
+      handlerMs: 5,
+    });
+  } finally {
+    await slow.drop();
+  }
+  return {
+    raw,
+    junction,
+    ratio: junction.eventsPerSecond / raw.eventsPerSecond,
+    partitionMode,
+    keyMode,
+    speedup: keyMode.eventsPerSecond / partitionMode.eventsPerSecond,
+  };
+}
