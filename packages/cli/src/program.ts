@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
@@ -22,6 +23,7 @@ export function createProgram(): Command {
     .addCommand(upCommand())
     .addCommand(stackCommand())
     .addCommand(schemasCommand())
+    .addCommand(demoCommand())
     .addCommand(testCommand())
     .addCommand(benchCommand())
     .addCommand(dlqCommand())

@@ -1,4 +1,4 @@
-export type { FieldProblem } from '@junction/observability';
+export { type FieldProblem, JunctionError, type JunctionErrorCode } from '@junction/observability';
 export { type BackoffOptions, backoffDelay, type RetryOptions, retrying } from './backoff.ts';
 export { type CloudEventAttributes, cloudEventHeaders, headersToStrings, uuidv7 } from './cloudevents.ts';
 export { type AvroCodec, type AvroCodecOptions, createAvroCodec, type Decoded, frame, invalidEvent } from './codec.ts';
@@ -37,7 +37,7 @@ export {
   type RegistryAdminOptions,
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
-export { type Database, fromPGlite, fromPgPool, openPGlite, type Queryable } from './outbox/database.ts';
+export { type Database, fromPGlite, fromPgPool, openPGlite, openPostgres, type Queryable } from './outbox/database.ts';
 export { migrateOutbox } from './outbox/migrations.ts';
 export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from './outbox/outbox.ts';
 export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';

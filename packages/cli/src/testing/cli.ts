@@ -17,10 +17,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `junction <args>` to completion, killing it past `timeoutMs`. */
-export function runCli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
+/** Runs `junction <args>` to completion, killing it past `timeoutMs`; `env` adds to the environment. */
+export function runCli(args: string[], timeoutMs = 240_000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Pool, PoolClient } from 'pg';
+import pg, { type Pool, type PoolClient } from 'pg';
 
 /**
  * Anything that runs SQL with `$1` parameters: a pg `Pool` or `PoolClient`, PGlite, or the
@@ -50,6 +50,16 @@ export function fromPgPool(pool: Pool): Database {
     },
     async close() {},
   };
+}
+
+/**
+ * Opens a pool to the PostgreSQL at `url`, owned by the wrapper: `close` ends it. Connections
+ * time out after 5 s; an idle connection the server drops is replaced, not an error.
+ */
+export function openPostgres(url: string, options: { max?: number } = {}): Database {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5000 });
+  pool.on('error', () => {});
+  return { ...fromPgPool(pool), close: () => pool.end() };
 }
 
 /** Wraps a PGlite instance. `owned`: close it with the wrapper. */

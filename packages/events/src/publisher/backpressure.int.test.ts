@@ -102,7 +102,8 @@ describe('a request that fails mid-stream', () => {
     timeout: 120_000,
   }, async () => {
     const keys: string[] = Array.from({ length: 20 }, () => randomUUID());
-    const perKey = 100;
+    // Each key streams until `end`: before, during and after a three-second pause of the broker.
+    const end = Date.now() + 7000;
     const ids = new Map<string, string>();
     const streamer = createPublisher({
       service: 'orders',
@@ -118,8 +119,9 @@ describe('a request that fails mid-stream', () => {
     // event not acknowledged (same ce_id), as a careful caller does.
     const worker = async (key: string) => {
       let next = 0;
-      while (next < perKey) {
-        const window = Array.from({ length: Math.min(5, perKey - next) }, (_, i) => next + i);
+      let unacknowledged = false;
+      while (Date.now() < end || unacknowledged) {
+        const window = Array.from({ length: 5 }, (_, i) => next + i);
         const outcomes = await Promise.allSettled(
           window.map((seq) => {
             const id = ids.get(`${key}/${seq}`) ?? randomUUID();
@@ -128,6 +130,7 @@ describe('a request that fails mid-stream', () => {
           }),
         );
         const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+        unacknowledged = failed !== -1;
         if (failed === -1) next += window.length;
         else {
           failures += 1;
@@ -138,7 +141,7 @@ describe('a request that fails mid-stream', () => {
     };
     try {
       const running = Promise.all(keys.map(worker));
-      await new Promise((later) => setTimeout(later, 300));
+      await new Promise((later) => setTimeout(later, 1000));
       expect(stack.kill('kafka-1', 'SIGSTOP')).toBe(true);
       await new Promise((later) => setTimeout(later, 3000));
       expect(stack.kill('kafka-1', 'SIGCONT')).toBe(true);

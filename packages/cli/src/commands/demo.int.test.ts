@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stackFromEnv } from '@junction/stack';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../testing/cli.ts';
+
+describe('junction demo consume', () => {
+  it('--help says what it does', async () => {
+    const result = await runCli(['demo', 'consume', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: junction demo consume [options]');
+    expect(result.stdout).toContain('--flaky <fraction>');
+  });
+
+  it('refuses a bad --flaky in one line', async () => {
+    const result = await runCli(['demo', 'consume', '--flaky', '2']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('expected a fraction');
+  });
+
+  it('consumes published orders with the whole chain, counts their effects once, and stops cleanly', { timeout: 180_000 }, async () => {
+    const { brokers, schemaRegistryUrl } = stackFromEnv();
+    const state = await mkdtemp(join(tmpdir(), 'junction-demo-'));
+    try {
+      const flags = ['--brokers', brokers.join(','), '--registry', schemaRegistryUrl];
+      // orders.order must exist: the test stack is fresh, so register the contracts first.
+      const registered = await runCli(['schemas', 'register', ...flags]);
+      expect(registered.code, registered.stderr).toBe(0);
+      const result = await runCli(['demo', 'consume', '--publish', '12', '--stop-after', '12', '--flaky', '0.3', ...flags], 150_000, {
+        JUNCTION_STATE_DIR: state,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Consuming orders.order as group demo');
+      // The last line: every order handled once, its effect counted once, retries along the way.
+      const last =
+        result.stdout
+          .trim()
+          .split('\n')
+          .filter((line) => line.startsWith('consumed'))
+          .at(-1) ?? '';
+      expect(last).toMatch(/handled 12 /);
+      expect(last).toMatch(/effects 12$/);
+      expect(result.stdout).toContain('Stopped: running work finished and its offsets are committed.');
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+  });
+});
