@@ -42,6 +42,10 @@ export interface AvroCodec {
   encode(id: number, value: unknown): Promise<Buffer>;
   /** Reads a framed record with its writer schema, resolved to `readerSchema` when given. */
   decode<T>(buffer: Buffer, readerSchema?: AvroSchema): Promise<Decoded<T>>;
+  /** The schema of `id` if it was fetched already; undefined otherwise. For hot paths that skip a promise. */
+  schemaNow(id: number): AvroSchema | undefined;
+  /** Like {@link decode}, synchronously, when the writer schema was fetched already; undefined otherwise. */
+  decodeNow<T>(buffer: Buffer, readerSchema?: AvroSchema): Decoded<T> | undefined;
 }
 
 /** Confluent framing: magic byte 0, the schema id (4 bytes, big-endian), then the Avro body. */
@@ -70,13 +74,22 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     backoff: options.backoff ?? DEFAULT_BACKOFF,
   });
   const schemas = new Map<number, Promise<AvroSchema>>();
+  /** The same schemas once they arrived, for synchronous use. */
+  const known = new Map<number, AvroSchema>();
   const schema = (id: number): Promise<AvroSchema> => {
     let found = schemas.get(id);
     if (!found) {
-      if (schemas.size >= MAX_CACHED_SCHEMAS) schemas.delete(schemas.keys().next().value as number);
+      if (schemas.size >= MAX_CACHED_SCHEMAS) {
+        const oldest = schemas.keys().next().value as number;
+        schemas.delete(oldest);
+        known.delete(oldest);
+      }
       found = admin.schemaById(id);
       // A failed lookup is not remembered: the next call asks again.
-      found.catch(() => schemas.delete(id));
+      found.then(
+        (value) => known.set(id, value),
+        () => schemas.delete(id),
+      );
       schemas.set(id, found);
     }
     return found;
@@ -118,31 +131,42 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
       if (problems.length) throw invalidEvent(`the value for schema ${id}`, problems, { schemaId: id });
       return frame(id, avroType(writer).toBuffer(value));
     },
-    decode: async <T>(buffer: Buffer, readerSchema?: AvroSchema) => {
-      if (buffer.length < 5 || buffer[0] !== 0) {
-        throw new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
-          context: { bytes: buffer.length },
-        });
-      }
-      const schemaId = buffer.readInt32BE(1);
-      const writer = await schema(schemaId);
-      const body = buffer.subarray(5);
-      try {
-        const value = readerSchema
-          ? avroType(readerSchema).fromBuffer(body, resolver(readerSchema, schemaId, writer))
-          : avroType(writer).fromBuffer(body);
-        return { schemaId, value: value as T };
-      } catch (error) {
-        if (error instanceof JunctionError) throw error;
-        throw new JunctionError(
-          'event.undecodable',
-          `record does not decode with its writer schema ${schemaId}: ${(error as Error).message}`,
-          {
-            cause: error,
-            context: { schemaId },
-          },
-        );
-      }
+    schemaNow: (id) => known.get(id),
+    decodeNow: <T>(buffer: Buffer, readerSchema?: AvroSchema) => {
+      const writer = known.get(schemaIdOf(buffer));
+      return writer ? decodeWith<T>(buffer, writer, readerSchema) : undefined;
     },
+    decode: async <T>(buffer: Buffer, readerSchema?: AvroSchema) => decodeWith<T>(buffer, await schema(schemaIdOf(buffer)), readerSchema),
   };
+
+  /** The schema id of a framed record; `event.undecodable` when it is not in Confluent framing. */
+  function schemaIdOf(buffer: Buffer): number {
+    if (buffer.length < 5 || buffer[0] !== 0) {
+      throw new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
+        context: { bytes: buffer.length },
+      });
+    }
+    return buffer.readInt32BE(1);
+  }
+
+  function decodeWith<T>(buffer: Buffer, writer: AvroSchema, readerSchema: AvroSchema | undefined): Decoded<T> {
+    const schemaId = buffer.readInt32BE(1);
+    const body = buffer.subarray(5);
+    try {
+      const value = readerSchema
+        ? avroType(readerSchema).fromBuffer(body, resolver(readerSchema, schemaId, writer))
+        : avroType(writer).fromBuffer(body);
+      return { schemaId, value: value as T };
+    } catch (error) {
+      if (error instanceof JunctionError) throw error;
+      throw new JunctionError(
+        'event.undecodable',
+        `record does not decode with its writer schema ${schemaId}: ${(error as Error).message}`,
+        {
+          cause: error,
+          context: { schemaId },
+        },
+      );
+    }
+  }
 }

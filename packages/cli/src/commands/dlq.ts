@@ -101,6 +101,14 @@ async function show(
   const registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
   const codec = createAvroCodec({ registryUrl, retries: 1, timeoutMs: 5000 });
   const filter = filterOf(flags);
+  const registryAway = () =>
+    new Error(
+      `the schema registry at ${registryUrl} does not answer → start the local stack with ./junction up, or point --registry at a running one`,
+    );
+  // Asked first, so the answer does not depend on whether any record needs decoding.
+  await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(5000) }).catch((error: unknown) => {
+    throw Object.assign(registryAway(), { cause: error });
+  });
   await withKafka(flags, async (kafka, admin) => {
     await requireTopic(admin, topic, LIST_HINT);
     const found: DlqRecord[] = [];
@@ -117,10 +125,7 @@ async function show(
         shown = await decodeRecord(codec, record);
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'registry.unavailable') throw error;
-        throw new Error(
-          `the schema registry at ${registryUrl} does not answer → start the local stack with ./junction up, or point --registry at a running one`,
-          { cause: error },
-        );
+        throw Object.assign(registryAway(), { cause: error });
       }
       console.log(flags.json ? renderJson(shown) : `${renderText(shown)}\n`);
     }

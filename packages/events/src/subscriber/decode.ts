@@ -31,7 +31,8 @@ export function decode(options: DecodeOptions): Middleware {
       });
     }
     const schemaId = record.value.readInt32BE(1);
-    const writer = await options.codec.schema(schemaId);
+    // Once a schema is known, a record decodes without waiting on a promise: this runs per record.
+    const writer = options.codec.schemaNow(schemaId) ?? (await options.codec.schema(schemaId));
     const type = fullname(writer);
     if (!options.handled.has(type)) {
       ctx.outcome = 'skipped';
@@ -40,7 +41,7 @@ export function decode(options: DecodeOptions): Middleware {
     const reader = readers.get(type);
     if (!reader)
       throw new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } });
-    const decoded = await options.codec.decode(record.value, reader);
+    const decoded = options.codec.decodeNow(record.value, reader) ?? (await options.codec.decode(record.value, reader));
     const version = Number(CE_TYPE.exec(record.headers.ce_type ?? '')?.[2] ?? 0);
     ctx.event = { id: record.headers.ce_id ?? '', type, version, schemaId, data: decoded.value };
     await next(ctx);
