@@ -1,7 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
 import { deadLetter } from './dead-letter.ts';
-import { retryStage, retryTopics } from './retry-topics.ts';
 import { DLQ_HEADERS, type EventContext, RETRY_HEADERS, type RecordSink } from './types.ts';
 
 function context(topic = 'orders.order', headers: Record<string, string> = {}): EventContext {
@@ -77,35 +76,5 @@ describe('deadLetter', () => {
       [DLQ_HEADERS.firstFailure]: '2026-11-24T09:00:00.000Z',
     });
     expect(Object.keys(written[0]?.headers ?? {}).some((name) => name.startsWith('junction.retry.'))).toBe(false);
-  });
-});
-
-describe('retryTopics', () => {
-  it('sends a retriable failure to the next stage with its due time, and lets a non-retriable one through', async () => {
-    const { sink, written } = keeping();
-    const ctx = context();
-    const before = Date.now();
-    await retryTopics({ delaysMs: [1000, 5000], sink })(async () => {
-      throw new JunctionError('timeout', 'slow');
-    })(ctx);
-    expect(ctx.outcome).toBe('retried');
-    expect(written[0]?.topic).toBe('billing.orders.order.retry.1');
-    expect(Number(written[0]?.headers[RETRY_HEADERS.dueAt])).toBeGreaterThanOrEqual(before + 1000);
-    await expect(
-      retryTopics({ delaysMs: [1000], sink })(async () => {
-        throw new JunctionError('event.invalid', 'bad');
-      })(context()),
-    ).rejects.toMatchObject({ code: 'event.invalid' });
-  });
-
-  it('gives up after the last stage', async () => {
-    const { sink } = keeping();
-    await expect(
-      retryTopics({ delaysMs: [1000], sink })(async () => {
-        throw new JunctionError('timeout', 'slow');
-      })(context('billing.orders.order.retry.1', { [RETRY_HEADERS.originalTopic]: 'orders.order' })),
-    ).rejects.toMatchObject({ code: 'timeout' });
-    expect(retryStage('billing.orders.order.retry.3', 'billing')).toBe(3);
-    expect(retryStage('orders.order', 'billing')).toBe(0);
   });
 });

@@ -302,4 +302,36 @@ describe('a subscriber', () => {
     expect(subscriber.stats.outcomes['dead-lettered']).toBe(0);
     expect(subscriber.stats.outcomes.retried).toBeLessThan(10);
   });
+
+  it("in blocking mode retries in place, keeps the key's order, and makes no retry topics", async () => {
+    const name = group();
+    const key = randomUUID();
+    const order: number[] = [];
+    let failuresLeft = 2;
+    const subscriber = createSubscriber({
+      group: name,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      retry: { mode: 'blocking', inPlace: { retries: 3, backoff: { initialMs: 50, multiplier: 2, maxMs: 200, jitter: 0 } } },
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          const seq = Number(ctx.record.headers['x-seq']);
+          if (seq === 0 && failuresLeft > 0) {
+            failuresLeft -= 1;
+            throw new JunctionError('timeout', 'the warehouse was slow');
+          }
+          order.push(seq);
+        },
+      },
+    });
+    await start(subscriber);
+    for (let seq = 0; seq < 3; seq += 1)
+      await publisher.publish(CANCELLED, sampleEvent(CANCELLED, key), { headers: { 'x-seq': String(seq) } });
+    await until(() => order.length === 3, 30_000, 'three events');
+    expect(order).toEqual([0, 1, 2]);
+    expect(subscriber.stats.outcomes.retried).toBe(0);
+    const topics = await contracts.admin.listTopics();
+    expect(topics.filter((topic) => topic.startsWith(`${name}.`) && topic.includes('.retry.'))).toEqual([]);
+  });
 });
