@@ -54,7 +54,9 @@ export { type RedisInboxOptions, redisInbox } from './subscriber/inbox/redis.ts'
 export type { InboxKey, InboxStore, InboxVerdict } from './subscriber/inbox/store.ts';
 export { type RetryInPlaceOptions, type RetrySleep, retryInPlace } from './subscriber/retry.ts';
 export { type RetryTopicsOptions, retryStage, retryTopics } from './subscriber/retry-topics.ts';
-export { createSubscriber, type Subscriber, type SubscriberOptions, type SubscriberStats } from './subscriber/subscriber.ts';
+export { stopOnSignals } from './subscriber/signals.ts';
+export { createSubscriber } from './subscriber/subscriber.ts';
+export type { Subscriber, SubscriberOptions, SubscriberStats } from './subscriber/subscriber-options.ts';
 export { type TimeoutOptions, timeout } from './subscriber/timeout.ts';
 export type { Outcome, RecordSink } from './subscriber/types.ts';
 export {

@@ -193,11 +193,22 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   }
 }
 
+/** The flags naming Kafka and the registry to bench against. */
+const withEndpoints = (command: Command): Command =>
+  command
+    .option(
+      '--brokers <list>',
+      `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS}; a throwaway stack when nothing answers)`,
+    )
+    .option(
+      '--registry <url>',
+      `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
+    );
+
 /** `junction bench`: benchmarks that compare Junction with the raw client in the same run. */
 export function benchCommand(): Command {
   const bench = new Command('bench').description('measure Junction against raw kafkajs, in the same run (not part of the tests)');
-  bench
-    .command('produce')
+  withEndpoints(bench.command('produce'))
     .description(
       'publish keyed Avro events with acks=all through raw kafkajs and through Junction; print events/s, MB/s, p50/p99 and the ratio',
     )
@@ -207,31 +218,14 @@ export function benchCommand(): Command {
     .option('--window <n>', 'publishes outstanding at once (Junction) and messages per send (raw)', positive(100_000), 1000)
     .option('--partitions <n>', 'partitions of the bench topic', positive(1000), 6)
     .option('--rounds <n>', 'runs of each, alternating which goes first; the ratio is of the medians', positive(20), 5)
-    .option(
-      '--brokers <list>',
-      `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS}; a throwaway stack when nothing answers)`,
-    )
-    .option(
-      '--registry <url>',
-      `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
-    )
     .action(produce);
-  bench
-    .command('consume')
+  withEndpoints(bench.command('consume'))
     .description(
       'consume keyed Avro events with raw kafkajs eachBatch and with a Junction subscriber (decode, dedupe, commit); then key against partition ordering with a 5 ms handler (exit 1 below 0.85× or 10×)',
     )
     .option('--events <n>', 'events in the throughput comparison', positive(10_000_000), 50_000)
     .option('--slow-events <n>', 'events in the ordering comparison (5 ms each)', positive(1_000_000), 3000)
     .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
-    .option(
-      '--brokers <list>',
-      `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS}; a throwaway stack when nothing answers)`,
-    )
-    .option(
-      '--registry <url>',
-      `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
-    )
     .action(consume);
   return bench;
 }

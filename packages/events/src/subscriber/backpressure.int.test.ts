@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
 import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
-import { createSubscriber, type Subscriber } from './subscriber.ts';
+import { createSubscriber } from './subscriber.ts';
+import type { Subscriber } from './subscriber-options.ts';
 import type { EventContext } from './types.ts';
 
 // A slow handler under a fast producer: in-flight work and memory stay bounded, and a handler

@@ -1,35 +1,13 @@
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
+import { keepingSink, recordContext } from '../testing/contexts.ts';
 import { deadLetter } from './dead-letter.ts';
-import { DLQ_HEADERS, type EventContext, RETRY_HEADERS, type RecordSink } from './types.ts';
-
-function context(topic = 'orders.order', headers: Record<string, string> = {}): EventContext {
-  return {
-    group: 'billing',
-    record: {
-      topic,
-      partition: 2,
-      offset: '41',
-      key: 'k1',
-      value: Buffer.from('v'),
-      headers: { ce_id: 'e1', ...headers },
-      timestamp: 1_700_000_000_000,
-    },
-    attempt: 1,
-    signal: new AbortController().signal,
-  };
-}
-
-/** A sink that keeps what it was given: these middlewares' contract is what they write, the broker part is in the int tests. */
-function keeping(): { sink: RecordSink; written: Array<{ topic: string; headers: Record<string, string> }> } {
-  const written: Array<{ topic: string; headers: Record<string, string> }> = [];
-  return { written, sink: async (topic, record) => void written.push({ topic, headers: record.headers }) };
-}
+import { DLQ_HEADERS, RETRY_HEADERS, type RecordSink } from './types.ts';
 
 describe('deadLetter', () => {
   it('writes a failed record to <group>.<topic>.dlq with its story and marks it dead-lettered', async () => {
-    const { sink, written } = keeping();
-    const ctx = context();
+    const { sink, written } = keepingSink();
+    const ctx = recordContext();
     await deadLetter({ sink })(async () => {
       throw new JunctionError('event.invalid', 'amount 12 is not a decimal string');
     })(ctx);
@@ -53,17 +31,17 @@ describe('deadLetter', () => {
     };
     const error = await deadLetter({ sink: failing })(async () => {
       throw new JunctionError('schema.unknown', 'no schema 9');
-    })(context()).catch((e: unknown) => e);
+    })(recordContext()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AggregateError);
     expect((error as AggregateError).errors.map((e) => (e as Error).message)).toEqual(['no schema 9', 'broker gone']);
   });
 
   it('names the original topic and coordinates of a record that came through retry topics', async () => {
-    const { sink, written } = keeping();
+    const { sink, written } = keepingSink();
     await deadLetter({ sink })(async () => {
       throw new JunctionError('timeout', 'slow');
     })(
-      context('billing.orders.order.retry.2', {
+      recordContext('billing.orders.order.retry.2', {
         [RETRY_HEADERS.originalTopic]: 'orders.order',
         [RETRY_HEADERS.originalPartition]: '0',
         [RETRY_HEADERS.originalOffset]: '7',

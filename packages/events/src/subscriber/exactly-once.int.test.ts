@@ -10,7 +10,8 @@ import { createPublisher, type Publisher } from '../publisher/publisher.ts';
 import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { postgresInbox } from './inbox/postgres.ts';
-import { createSubscriber, type Subscriber } from './subscriber.ts';
+import { createSubscriber } from './subscriber.ts';
+import type { Subscriber } from './subscriber-options.ts';
 import type { EventContext } from './types.ts';
 
 // Effects counted in PostgreSQL: with the inbox, each event's effect is applied exactly once,
@@ -127,8 +128,9 @@ describe('exactly-once effects with the PostgreSQL inbox', () => {
       await new Promise((settle) => setTimeout(settle, 1000)); // time for a double effect to show, if there were one
     } finally {
       resumed.child.kill('SIGTERM');
-      await resumed.exited;
     }
+    // SIGTERM drains, commits and disconnects, and the process exits cleanly.
+    expect(await resumed.exited).toEqual({ code: 0, signal: null });
     expect(await store.effects()).toEqual({ total: 400, distinct: 400 });
     const { rows } = await store.db.query('SELECT event_id FROM effects');
     expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(ids);

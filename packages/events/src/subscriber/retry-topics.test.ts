@@ -1,35 +1,13 @@
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
+import { keepingSink, recordContext } from '../testing/contexts.ts';
 import { retryStage, retryTopics } from './retry-topics.ts';
-import { type EventContext, RETRY_HEADERS, type RecordSink } from './types.ts';
-
-function context(topic = 'orders.order', headers: Record<string, string> = {}): EventContext {
-  return {
-    group: 'billing',
-    record: {
-      topic,
-      partition: 2,
-      offset: '41',
-      key: 'k1',
-      value: Buffer.from('v'),
-      headers: { ce_id: 'e1', ...headers },
-      timestamp: 1_700_000_000_000,
-    },
-    attempt: 1,
-    signal: new AbortController().signal,
-  };
-}
-
-/** A sink that keeps what it was given: the broker part is in the subscriber's int tests. */
-function keeping(): { sink: RecordSink; written: Array<{ topic: string; headers: Record<string, string> }> } {
-  const written: Array<{ topic: string; headers: Record<string, string> }> = [];
-  return { written, sink: async (topic, record) => void written.push({ topic, headers: record.headers }) };
-}
+import { RETRY_HEADERS } from './types.ts';
 
 describe('retryTopics', () => {
   it('sends a retriable failure to the next stage with its due time, and lets a non-retriable one through', async () => {
-    const { sink, written } = keeping();
-    const ctx = context();
+    const { sink, written } = keepingSink();
+    const ctx = recordContext();
     const before = Date.now();
     await retryTopics({ delaysMs: [1000, 5000], sink })(async () => {
       throw new JunctionError('timeout', 'slow');
@@ -40,16 +18,16 @@ describe('retryTopics', () => {
     await expect(
       retryTopics({ delaysMs: [1000], sink })(async () => {
         throw new JunctionError('event.invalid', 'bad');
-      })(context()),
+      })(recordContext()),
     ).rejects.toMatchObject({ code: 'event.invalid' });
   });
 
   it('gives up after the last stage', async () => {
-    const { sink } = keeping();
+    const { sink } = keepingSink();
     await expect(
       retryTopics({ delaysMs: [1000], sink })(async () => {
         throw new JunctionError('timeout', 'slow');
-      })(context('billing.orders.order.retry.1', { [RETRY_HEADERS.originalTopic]: 'orders.order' })),
+      })(recordContext('billing.orders.order.retry.1', { [RETRY_HEADERS.originalTopic]: 'orders.order' })),
     ).rejects.toMatchObject({ code: 'timeout' });
     expect(retryStage('billing.orders.order.retry.3', 'billing')).toBe(3);
     expect(retryStage('orders.order', 'billing')).toBe(0);
@@ -58,11 +36,11 @@ describe('retryTopics', () => {
 
 describe('retryTopics and an open circuit', () => {
   it('lets circuit.open through: the subscriber runs the record again rather than spend a stage', async () => {
-    const { sink, written } = keeping();
+    const { sink, written } = keepingSink();
     await expect(
       retryTopics({ delaysMs: [1000], sink })(async () => {
         throw new JunctionError('circuit.open', 'the breaker is open');
-      })(context()),
+      })(recordContext()),
     ).rejects.toMatchObject({ code: 'circuit.open' });
     expect(written).toEqual([]);
   });

@@ -7,7 +7,8 @@ import { eventContract } from '../contracts/catalog.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
 import { type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
-import { createSubscriber, type Subscriber } from './subscriber.ts';
+import { createSubscriber } from './subscriber.ts';
+import type { Subscriber } from './subscriber-options.ts';
 import { DLQ_HEADERS, deadLetterTopic, type EventContext, RETRY_HEADERS } from './types.ts';
 
 // Against the real broker and registry; each test has its own topics and consumer group.

@@ -1,17 +1,17 @@
-import { JunctionError, type Logger } from '@junction/observability';
+import { JunctionError } from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
-import { type BackoffOptions, backoffDelay } from '../backoff.ts';
-import { type AvroCodec, createAvroCodec } from '../codec.ts';
-import type { Catalog } from '../contracts/catalog.ts';
+import { backoffDelay } from '../backoff.ts';
+import { createAvroCodec } from '../codec.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
-import { type CircuitBreakerOptions, circuitBreaker } from './circuit-breaker.ts';
+import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
-import { type IdempotencyOptions, idempotency } from './idempotency.ts';
+import { idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
 import { PartitionOffsets } from './offsets.ts';
 import { retryInPlace } from './retry.ts';
 import { retryStage, retryTopics } from './retry-topics.ts';
+import type { Subscriber, SubscriberOptions } from './subscriber-options.ts';
 import { timeout } from './timeout.ts';
 import {
   chain,
@@ -19,71 +19,11 @@ import {
   type EventContext,
   type Handler,
   type InboundRecord,
-  type Middleware,
   type Outcome,
   RETRY_HEADERS,
   type RecordSink,
   retryTopic,
 } from './types.ts';
-
-/** Options of {@link createSubscriber}. */
-export interface SubscriberOptions<Events> {
-  /** The consumer group: the subscribing service, e.g. `billing`. Retry and dead-letter topics are named after it. */
-  group: string;
-  kafka: Kafka | { brokers: string[] };
-  registry: { url: string } | AvroCodec;
-  catalog: Catalog;
-  /** A handler per event type (record fullname); types without one are skipped and counted. */
-  handlers: { [T in keyof Events]?: Handler<Events[T]> };
-  /** `partition` (default): one record at a time per partition. `key`: different keys at once, each key in order. */
-  ordering?: 'partition' | 'key';
-  /** Handlers running at once, at most (key ordering; partition ordering runs one per partition). Default 16. */
-  maxConcurrency?: number;
-  /**
-   * Retries. In place first (`inPlace`, default 2 retries from 100 ms, for retriable errors only),
-   * then through retry topics with `delaysMs` (default `[1000, 10_000]`), then the dead-letter
-   * topic. Retry topics give up order for the records they take; `mode: 'blocking'` keeps order
-   * instead: no retry topics, the partition (or key) waits while a record is retried in place.
-   */
-  retry?: { mode?: 'topics' | 'blocking'; delaysMs?: number[]; inPlace?: { retries: number; backoff?: BackoffOptions } };
-  /** How long one handler call may take (its signal aborts, it fails retriably). Default 30 s. */
-  timeoutMs?: number;
-  /** A circuit breaker around the handler: while open, fetching pauses instead of burning retries. */
-  breaker?: Omit<CircuitBreakerOptions, 'onStateChange'>;
-  /** Deduplication on `ce_id`; with a PostgreSQL/PGlite inbox the handler's `ctx.tx` makes effects exactly once. */
-  idempotency?: IdempotencyOptions;
-  /** More middlewares of your own, outermost first; they run inside the breaker, outside deduplication. */
-  middlewares?: Middleware[];
-  /** In-flight work above which fetching pauses: records (default 5,000) and bytes (64 MiB). Resumes below half of both. */
-  maxInFlight?: { records?: number; bytes?: number };
-  /** The group session timeout; handlers may take longer, as fetching (and heartbeating) goes on without them. Default 30 s. */
-  sessionTimeoutMs?: number;
-  /** How often finished offsets are committed. Default 1000 ms. */
-  commitIntervalMs?: number;
-  /** Called for every record when it is done, with what became of it. */
-  onOutcome?: (outcome: Outcome, ctx: EventContext) => void;
-  logger?: Logger;
-}
-
-/** A running subscriber. */
-export interface Subscriber {
-  /** Connects, subscribes and starts consuming; resolves once the consumer runs. */
-  start(): Promise<void>;
-  /** Stops fetching, lets running work finish (at most `deadlineMs`, default 30 s), commits and disconnects. */
-  stop(options?: { deadlineMs?: number }): Promise<void>;
-  readonly stats: SubscriberStats;
-}
-
-/** Counters of a subscriber. */
-export interface SubscriberStats {
-  inFlightRecords: number;
-  inFlightBytes: number;
-  outcomes: Record<Outcome, number>;
-  /** Partitions currently paused (backpressure or a retry record not yet due). */
-  pausedPartitions: number;
-  /** Rebalances this subscriber went through since it started. */
-  rebalances: number;
-}
 
 interface Work {
   record: InboundRecord;
@@ -188,7 +128,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const inPlace = options.retry?.inPlace ?? { retries: 2 };
   const pipeline = chain(
     [
-      deadLetter({ sink }),
+      deadLetter({ ...options.deadLetter, sink }),
       ...(blocking ? [] : [retryTopics({ delaysMs: delays, sink })]),
       retryInPlace({ retries: inPlace.retries, backoff: inPlace.backoff ?? { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } }),
       ...(breaker ? [breaker.middleware] : []),

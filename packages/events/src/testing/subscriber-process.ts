@@ -14,6 +14,7 @@ import { renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
 import { fromPgPool } from '../outbox/database.ts';
 import { postgresInbox } from '../subscriber/inbox/postgres.ts';
+import { stopOnSignals } from '../subscriber/signals.ts';
 import { createSubscriber } from '../subscriber/subscriber.ts';
 import type { EventContext } from '../subscriber/types.ts';
 import { SCHEMAS_DIR } from './contracts.ts';
@@ -46,8 +47,4 @@ const subscriber = createSubscriber({
 });
 await subscriber.start();
 process.stdout.write('started\n');
-process.once('SIGTERM', async () => {
-  await subscriber.stop({ deadlineMs: 10_000 });
-  await pool.end();
-  process.exit(0);
-});
+stopOnSignals(subscriber, { deadlineMs: 10_000, afterStop: () => pool.end() });

@@ -65,7 +65,13 @@ export async function scanTopic(
   if (!ranges.size) return { scanned: 0, available, stopped: 'end' };
 
   const groupId = `junction-cli-dlq-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+  // A broker that just started answers "coordinator loading" for a few seconds: be patient with that.
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 3000 },
+  });
   let scanned = 0;
   let counted = 0;
   let stop!: (how: ScanResult['stopped']) => void;
@@ -78,6 +84,8 @@ export async function scanTopic(
     };
     fail = reject;
   });
+  // Awaited below; a crash before then must not surface as an unhandled rejection meanwhile.
+  ended.catch(() => {});
   const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
   consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
   try {
