@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
+import { brokersOf } from '../internal/kafka.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot } from '../internal/paths.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
@@ -123,7 +124,7 @@ async function benchStack(flags: {
   registry?: string;
 }): Promise<{ brokers: string[]; registryUrl: string; done(): Promise<void> }> {
   const given = flags.brokers !== undefined || flags.registry !== undefined;
-  const brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS).split(',').map((b) => b.trim());
+  const brokers = brokersOf(flags.brokers, DEFAULT_BROKERS);
   const registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
   if (await answers(brokers, registryUrl)) return { brokers, registryUrl, done: async () => {} };
   if (given) {

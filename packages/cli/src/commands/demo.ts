@@ -15,8 +15,9 @@ import {
   postgresInbox,
 } from '@junction/events';
 import { Command, InvalidArgumentError } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { sampleOrder } from '../internal/demo-orders.ts';
+import { brokersOf, cliKafka, connectAdmin, requireTopic } from '../internal/kafka.ts';
 import { progress, style } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
@@ -53,31 +54,17 @@ async function lagOf(admin: ReturnType<Kafka['admin']>, topic: string): Promise<
 }
 
 async function consume(flags: ConsumeFlags): Promise<void> {
-  const brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS).split(',').map((b) => b.trim());
+  const brokers = brokersOf(flags.brokers, DEFAULT_BROKERS);
   const registryUrl = flags.registry ?? process.env.JUNCTION_SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
   const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
   const topic = eventContract(catalog, ORDER_PLACED).topic;
-  const kafka = new Kafka({
-    clientId: 'junction-demo',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    retry: { retries: 2 },
-  });
-  const admin = kafka.admin();
+  const kafka = cliKafka(brokers);
+  const admin = await connectAdmin(kafka, brokers);
   try {
-    await admin.connect();
-    if (!(await admin.listTopics()).includes(topic)) {
-      throw new Error(
-        `topic ${topic} does not exist → start the stack with ./junction up (it registers schemas/), or run ./junction schemas register`,
-      );
-    }
+    await requireTopic(admin, topic, 'start the stack with ./junction up (it registers schemas/), or run ./junction schemas register');
   } catch (error) {
     await admin.disconnect().catch(() => {});
-    if (error instanceof Error && error.message.startsWith('topic ')) throw error;
-    throw new Error(`Kafka at ${brokers.join(',')} does not answer → start the stack with ./junction up (or point --brokers at one)`, {
-      cause: error,
-    });
+    throw error;
   }
 
   // Effects are counted where a real service would keep them: PostgreSQL, or PGlite by default.

@@ -3,7 +3,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Admin, Kafka } from 'kafkajs';
 import { integer } from '../internal/args.ts';
 import { isoTime, matches, type RecordFilter } from '../internal/dlq/filter.ts';
-import { cliKafka, connectAdmin, requireTopic } from '../internal/dlq/kafka.ts';
 import { DLQ_SUFFIX, parseDlqTopic } from '../internal/dlq/names.ts';
 import { createProgressBar } from '../internal/dlq/progress.ts';
 import { type ScanResult, scanTopic } from '../internal/dlq/read.ts';
@@ -12,6 +11,7 @@ import { sendReplays } from '../internal/dlq/replay.ts';
 import { planReplay, type ReplayPlan } from '../internal/dlq/replay-plan.ts';
 import { decodeRecord, renderJson, renderText, type ShownRecord } from '../internal/dlq/show.ts';
 import { DlqSummary } from '../internal/dlq/summary.ts';
+import { cliKafka, connectAdmin, requireTopic } from '../internal/kafka.ts';
 import { style, table } from '../internal/output.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
 

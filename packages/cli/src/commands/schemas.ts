@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { type Catalog, createRegistryAdmin, ensureTopics, loadCatalog, type RegistryAdmin } from '@junction/events';
 import { Command } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
+import { brokersOf, cliKafka } from '../internal/kafka.ts';
 import { style, table } from '../internal/output.ts';
 import { repositoryRoot } from '../internal/paths.ts';
 import { ASYNCAPI_FILE, generateAsyncApi } from '../internal/schemas/asyncapi.ts';
@@ -82,14 +82,7 @@ async function check(flags: { dir?: string; registry?: string | boolean }): Prom
 
 /** Creates the catalog's topics and prints a table of them; false when an existing topic drifted from the file. */
 export async function registerTopics(catalog: Catalog, brokers: string[]): Promise<boolean> {
-  const kafka = new Kafka({
-    clientId: 'junction-cli',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    retry: { retries: 2 },
-  });
-  const admin = kafka.admin();
+  const admin = cliKafka(brokers).admin();
   try {
     await reachable(`Kafka at ${brokers.join(',')}`, async () => {
       await admin.connect().catch((error: unknown) => {
@@ -150,10 +143,7 @@ export async function registerSubjects(catalog: Catalog, admin: RegistryAdmin): 
 
 async function register(flags: { dir?: string; brokers?: string; registry?: string }): Promise<void> {
   const catalog = await loadCatalog(schemasDir(flags.dir));
-  const brokers = (flags.brokers ?? process.env.JUNCTION_KAFKA_BROKERS ?? DEFAULT_BROKERS)
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
+  const brokers = brokersOf(flags.brokers, DEFAULT_BROKERS);
   const url = registryUrl(flags.registry);
   const topicsOk = await registerTopics(catalog, brokers);
   console.log('');

@@ -5,7 +5,7 @@ const START_HINT = 'start the local stack with ./junction up (or ./junction stac
 /** The CLI's Kafka client: quiet, and quick to give up on a broker that does not answer. */
 export function cliKafka(brokers: string[]): Kafka {
   return new Kafka({
-    clientId: 'junction-cli-dlq',
+    clientId: 'junction-cli',
     brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
@@ -38,4 +38,12 @@ export async function requireTopic(admin: Admin, topic: string, what: string): P
   if (!topics.includes(topic)) {
     throw new Error(`there is no topic ${topic} → ${what}`);
   }
+}
+
+/** The Kafka brokers a command talks to: its `--brokers`, else $JUNCTION_KAFKA_BROKERS, else `./junction up`'s. */
+export function brokersOf(flag: string | undefined, fallback: string): string[] {
+  return (flag ?? process.env.JUNCTION_KAFKA_BROKERS ?? fallback)
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
 }
