@@ -72,8 +72,9 @@ export class PartitionChooser {
 
   /** The partition of `key` on `topic`; `topic.unknown` when the topic does not exist. */
   async partition(topic: string, key: string): Promise<number> {
-    let entry = this.#known.get(topic);
-    if (!entry || entry.expires <= Date.now()) entry = await (this.#loading.get(topic) ?? this.#refresh(topic));
+    const now = this.partitionNow(topic, key);
+    if (now !== undefined) return now;
+    const entry = await (this.#loading.get(topic) ?? this.#refresh(topic));
     return this.#partitioner({ topic, partitionMetadata: entry.partitions, message: { key, value: null } });
   }
 

@@ -22,6 +22,8 @@ const CE_TYPE = /^(.+)\.v(\d+)$/;
  */
 export function decode(options: DecodeOptions): Middleware {
   const readers = new Map(options.catalog.events.map((event) => [event.type, eventVersion(event).schema]));
+  /** The record fullname of each writer schema id seen; ids never change meaning. */
+  const types = new Map<number, string>();
   return (next) => async (ctx) => {
     const { record } = ctx;
     if (!record.value) throw new JunctionError('event.undecodable', 'record has no value', { context: at(ctx.record) });
@@ -32,8 +34,11 @@ export function decode(options: DecodeOptions): Middleware {
     }
     const schemaId = record.value.readInt32BE(1);
     // Once a schema is known, a record decodes without waiting on a promise: this runs per record.
-    const writer = options.codec.schemaNow(schemaId) ?? (await options.codec.schema(schemaId));
-    const type = fullname(writer);
+    let type = types.get(schemaId);
+    if (type === undefined) {
+      type = fullname(options.codec.schemaNow(schemaId) ?? (await options.codec.schema(schemaId)));
+      types.set(schemaId, type);
+    }
     if (!options.handled.has(type)) {
       ctx.outcome = 'skipped';
       return;

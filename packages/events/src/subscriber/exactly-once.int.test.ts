@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type Database, fromPgPool } from '../outbox/database.ts';
 import { migrateOutbox } from '../outbox/migrations.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
-import { type PrivateContracts, privateContracts } from '../testing/contracts.ts';
+import { type PrivateContracts, privateContracts, until } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { postgresInbox } from './inbox/postgres.ts';
 import { createSubscriber } from './subscriber.ts';
@@ -95,14 +95,6 @@ function subscriberProcess(env: Record<string, string>): {
     child.once('exit', (code, signal) => done({ code, signal })),
   );
   return { child, exited };
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-  }
 }
 
 describe('exactly-once effects with the PostgreSQL inbox', () => {

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventContract } from '../contracts/catalog.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
-import { type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
+import { type PrivateContracts, privateContracts, readRecords, until } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { createSubscriber } from './subscriber.ts';
 import type { Subscriber } from './subscriber-options.ts';
@@ -39,14 +39,6 @@ afterEach(async () => {
 });
 
 const group = () => `test-${randomBytes(4).toString('hex')}`;
-
-async function until(check: () => boolean, timeoutMs = 30_000, what = 'the condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function start(subscriber: Subscriber): Promise<void> {
   running.push(subscriber);

@@ -1,6 +1,7 @@
 import { JunctionError } from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
+import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
@@ -35,11 +36,7 @@ const DEFAULT_DELAYS = [1000, 10_000];
 const SINK_TIMEOUT_MS = 30_000;
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): InboundRecord {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined && first !== null) headers[name] = first.toString();
-  }
+  const headers = headersToStrings(message.headers);
   return {
     topic,
     partition,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type Admin, type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { expect } from 'vitest';
+import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { type Catalog, renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
@@ -77,12 +78,6 @@ export interface ReadRecord {
   headers: Record<string, string>;
 }
 
-function strings(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) out[name] = String(value);
-  return out;
-}
-
 /** Reads every record of `topics` from the beginning until `count` have arrived (or the time is up). */
 export async function readRecords(kafka: Kafka, topics: string[], count: number, timeoutMs = 30_000): Promise<ReadRecord[]> {
   const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
@@ -101,7 +96,7 @@ export async function readRecords(kafka: Kafka, topics: string[], count: number,
               offset: message.offset,
               key: message.key?.toString() ?? '',
               value: message.value ?? Buffer.alloc(0),
-              headers: strings(message.headers),
+              headers: headersToStrings(message.headers),
             });
             if (records.length >= count) {
               clearTimeout(timer);
@@ -134,5 +129,14 @@ export function expectKeyOrder(records: ReadRecord[]): void {
     const previous = last.get(record.key) ?? -1;
     expect(seq, `key ${record.key}: ${seq} after ${previous}`).toBeGreaterThan(previous);
     last.set(record.key, seq);
+  }
+}
+
+/** Waits until `check` holds, asking every 50 ms; fails naming `what` after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
