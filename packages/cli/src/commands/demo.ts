@@ -83,7 +83,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
 
   const tally: Record<Outcome, number> & { consumed: number } = {
     consumed: 0,
-    handled: 0,
+    ok: 0,
     retried: 0,
     'dead-lettered': 0,
     deduplicated: 0,
@@ -134,7 +134,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       lagOf(admin, topic).catch(() => Number.NaN),
       db.query('SELECT count(*)::int AS n FROM demo_effects').then(({ rows }) => (rows[0] as { n: number }).n),
     ]);
-    const text = `consumed ${tally.consumed} · handled ${tally.handled} · retried ${tally.retried} · dead-lettered ${tally['dead-lettered']} · deduplicated ${tally.deduplicated} · skipped ${tally.skipped} · lag ${Number.isNaN(lag) ? '?' : lag} · effects ${effects}`;
+    const text = `consumed ${tally.consumed} · handled ${tally.ok} · retried ${tally.retried} · dead-lettered ${tally['dead-lettered']} · deduplicated ${tally.deduplicated} · skipped ${tally.skipped} · lag ${Number.isNaN(lag) ? '?' : lag} · effects ${effects}`;
     if (tty) process.stdout.write(`\r${style('bold', text)}\u001b[K`);
     else if (text !== lastLine) console.log(text);
     lastLine = text;
@@ -146,7 +146,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const ticker = setInterval(
     () => {
       void line();
-      if (flags.stopAfter !== undefined && tally.handled >= flags.stopAfter) stop.resolve();
+      if (flags.stopAfter !== undefined && tally.ok >= flags.stopAfter) stop.resolve();
     },
     tty ? 500 : 2000,
   );

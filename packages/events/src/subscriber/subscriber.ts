@@ -98,7 +98,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     }
   };
 
-  const outcomes: Record<Outcome, number> = { handled: 0, retried: 0, 'dead-lettered': 0, deduplicated: 0, skipped: 0 };
+  const outcomes: Record<Outcome, number> = { ok: 0, retried: 0, 'dead-lettered': 0, deduplicated: 0, skipped: 0 };
   const dispatch = (ctx: EventContext): Promise<void> => {
     const type = ctx.event?.type ?? '';
     const handler = options.handlers[type as keyof Events] as Handler | undefined;
@@ -181,7 +181,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         );
       }
     }
-    const outcome = ctx.outcome ?? 'handled';
+    const outcome = ctx.outcome ?? 'ok';
     outcomes[outcome] += 1;
     options.onOutcome?.(outcome, ctx);
     finish(work, ctx);

@@ -48,13 +48,13 @@ export interface EventContext<T = unknown> {
   tx?: Queryable;
   /**
    * What became of the record, set by the middleware that decided it: `retried` (sent to a retry
-   * topic), `dead-lettered`, `deduplicated`, `skipped` (no handler for its type). Unset means handled.
+   * topic), `dead-lettered`, `deduplicated`, `skipped` (no handler for its type). Unset means `ok`: handled.
    */
   outcome?: Outcome;
 }
 
 /** What became of a record, for metrics and the demo's live line. */
-export type Outcome = 'handled' | 'retried' | 'dead-lettered' | 'deduplicated' | 'skipped';
+export type Outcome = 'ok' | 'retried' | 'dead-lettered' | 'deduplicated' | 'skipped';
 
 /** Writes one record to a topic and resolves once Kafka acknowledged it (acks=all); used for retry and dead-letter topics. */
 export type RecordSink = (

@@ -1,0 +1,141 @@
+/**
+ * Every metric Junction exports, by name, with its type, labels and meaning. This one table is
+ * what the code registers, what the dashboards query and what the alert rules watch: a name
+ * changed here and not there fails the dashboard and alert tests.
+ *
+ * Labels follow DESIGN.md (`service`, `topic`, `event_type`, `group`, `outcome`); `service` is a
+ * default label of the whole registry. Three more appear where a metric would be useless without
+ * them, each with a small closed set of values: `partition` (lag is per partition), `error_code`
+ * (the closed `JunctionError` code union) and, for HTTP, `method`, `route` (the route pattern,
+ * never the raw path) and `status_class` (`2xx`…`5xx`).
+ */
+export const METRICS = {
+  eventsPublished: {
+    name: 'junction_events_published_total',
+    type: 'counter',
+    help: 'Events the publisher settled, by outcome: ok (Kafka acknowledged), invalid (failed validation), refused (backpressure), failed (Kafka error or timeout).',
+    labels: ['topic', 'event_type', 'outcome'],
+  },
+  publishDuration: {
+    name: 'junction_publish_duration_seconds',
+    type: 'histogram',
+    help: 'Time from publish() to Kafka acknowledging the event (acks=all), for acknowledged events.',
+    labels: ['topic'],
+  },
+  publisherInFlightBytes: {
+    name: 'junction_publisher_in_flight_bytes',
+    type: 'gauge',
+    help: 'Encoded bytes accepted by the publisher and not yet acknowledged (bounded by maxInFlightBytes).',
+    labels: [],
+  },
+  eventsConsumed: {
+    name: 'junction_events_consumed_total',
+    type: 'counter',
+    help: 'Records a subscriber finished, by outcome: ok, retried (sent to a retry topic), dead-lettered, deduplicated, skipped (no handler for the type).',
+    labels: ['group', 'topic', 'event_type', 'outcome'],
+  },
+  handlerDuration: {
+    name: 'junction_handler_duration_seconds',
+    type: 'histogram',
+    help: 'Duration of one handler attempt (decode, deduplication and the handler), by outcome: ok or error.',
+    labels: ['group', 'topic', 'event_type', 'outcome'],
+  },
+  retries: {
+    name: 'junction_retries_total',
+    type: 'counter',
+    help: 'Handler attempts after the first for a record, in place or from a retry topic.',
+    labels: ['group', 'topic'],
+  },
+  inFlightRecords: {
+    name: 'junction_consumer_in_flight_records',
+    type: 'gauge',
+    help: 'Records taken from Kafka and not yet finished; fetching pauses above the bound.',
+    labels: ['group'],
+  },
+  pausedPartitions: {
+    name: 'junction_consumer_paused_partitions',
+    type: 'gauge',
+    help: 'Partitions not being fetched: backpressure, an open circuit, or a retry record not yet due.',
+    labels: ['group'],
+  },
+  circuitState: {
+    name: 'junction_circuit_state',
+    type: 'gauge',
+    help: 'State of the subscriber circuit breaker: 0 closed, 1 half-open, 2 open.',
+    labels: ['group'],
+  },
+  dlqWrites: {
+    name: 'junction_dlq_writes_total',
+    type: 'counter',
+    help: 'Records written to a dead-letter topic, by the code of the error that put them there.',
+    labels: ['group', 'topic', 'error_code'],
+  },
+  dlqDepth: {
+    name: 'junction_dlq_depth',
+    type: 'gauge',
+    help: 'Records held in a dead-letter topic (high minus low watermark, summed over partitions).',
+    labels: ['group', 'topic'],
+  },
+  lagRecords: {
+    name: 'junction_consumer_lag_records',
+    type: 'gauge',
+    help: "Records in the partition not yet finished by the group (high watermark minus the group's position).",
+    labels: ['group', 'topic', 'partition'],
+  },
+  lagSeconds: {
+    name: 'junction_consumer_lag_seconds',
+    type: 'gauge',
+    help: 'Age of the oldest record of the partition the group has not finished; 0 when caught up.',
+    labels: ['group', 'topic', 'partition'],
+  },
+  rebalances: {
+    name: 'junction_rebalances_total',
+    type: 'counter',
+    help: 'Consumer group rebalances that changed this member’s assignment.',
+    labels: ['group'],
+  },
+  rebalanceDuration: {
+    name: 'junction_rebalance_duration_seconds',
+    type: 'histogram',
+    help: 'Time the group join took (kafkajs GROUP_JOIN duration), per join.',
+    labels: ['group'],
+  },
+  outboxPending: {
+    name: 'junction_outbox_pending_rows',
+    type: 'gauge',
+    help: 'Outbox rows committed and not yet published.',
+    labels: [],
+  },
+  outboxOldestAge: {
+    name: 'junction_outbox_oldest_age_seconds',
+    type: 'gauge',
+    help: 'Age of the oldest outbox row not yet published; 0 when none.',
+    labels: [],
+  },
+  httpRequests: {
+    name: 'junction_http_requests_total',
+    type: 'counter',
+    help: 'HTTP requests answered, by method, route pattern and status class.',
+    labels: ['method', 'route', 'status_class'],
+  },
+  httpDuration: {
+    name: 'junction_http_request_duration_seconds',
+    type: 'histogram',
+    help: 'Time to answer an HTTP request, by method and route pattern.',
+    labels: ['method', 'route'],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+/** What {@link METRICS} says of one metric. */
+export interface MetricSpec {
+  name: `junction_${string}`;
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  labels: readonly string[];
+}
+
+/** Histogram buckets in seconds, for latencies from a millisecond to a minute. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+
+/** The value of `junction_circuit_state` for each breaker state. */
+export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
