@@ -4,9 +4,8 @@
  * changed here and not there fails the dashboard and alert tests.
  *
  * Labels follow DESIGN.md (`service`, `topic`, `event_type`, `group`, `outcome`); `service` is a
- * default label of the whole registry. Three more appear where a metric would be useless without
- * them, each with a small closed set of values: `partition` (lag is per partition), `error_code`
- * (the closed `JunctionError` code union) and, for HTTP, `method`, `route` (the route pattern,
+ * default label of the whole registry. More appear only where a metric would be useless without
+ * them: `partition` (lag is per partition) and, for HTTP, `method`, `route` (the route pattern,
  * never the raw path) and `status_class` (`2xx`…`5xx`).
  */
 export const METRICS = {
@@ -67,8 +66,8 @@ export const METRICS = {
   dlqWrites: {
     name: 'junction_dlq_writes_total',
     type: 'counter',
-    help: 'Records written to a dead-letter topic, by the code of the error that put them there.',
-    labels: ['group', 'topic', 'error_code'],
+    help: 'Records written to a dead-letter topic (why is in the record headers: `junction dlq list`).',
+    labels: ['group', 'topic'],
   },
   dlqDepth: {
     name: 'junction_dlq_depth',
