@@ -6,6 +6,7 @@ export type StackErrorCode =
   | 'maven-missing'
   | 'postgres-missing'
   | 'redis-missing'
+  | 'prometheus-missing'
   | 'permission-denied'
   | 'download-failed'
   | 'port-in-use'
@@ -13,6 +14,8 @@ export type StackErrorCode =
   | 'locked'
   | 'component-exited'
   | 'component-not-ready'
+  | 'reload-failed'
+  | 'query-failed'
   | 'stop-failed';
 
 /** Options for {@link StackError}. */

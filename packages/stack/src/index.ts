@@ -8,10 +8,20 @@ export {
   type Compatibility,
   defaultCacheDir,
   defaultStateDir,
+  type PrometheusOptions,
   type RegistryOptions,
   type RegistryStorage,
+  type ScrapeTarget,
   type StackOptions,
 } from './options.ts';
+export { type PrometheusServer, type PrometheusServerOptions, setPrometheusTargets, startPrometheus } from './prometheus.ts';
+export {
+  type PrometheusAlert,
+  type PrometheusQueryOptions,
+  type PrometheusSample,
+  prometheusAlerts,
+  queryPrometheus,
+} from './prometheus-query.ts';
 export { type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';

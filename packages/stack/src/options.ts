@@ -30,6 +30,25 @@ export interface RegistryOptions {
   compatibility?: Compatibility;
 }
 
+/** One scrape job of Prometheus: its name (the `job` label) and the `host:port`s serving `/metrics`. */
+export interface ScrapeTarget {
+  job: string;
+  targets: string[];
+  /** Added to every series scraped from these targets; `namespace` is `local` unless given here. */
+  labels?: Record<string, string>;
+}
+
+/** How to run Prometheus; fields left out keep what the stack recorded (none, `15s`, `15s` for a new one). */
+export interface PrometheusOptions {
+  /** Replaces the scrape jobs. */
+  targets?: ScrapeTarget[];
+  /** Rule files, absolute or from the current directory; a `*` in the last part (`alerts/*.yaml`) may match none. */
+  ruleFiles?: string[];
+  /** A Prometheus duration such as `15s`; tests use `1s`. */
+  scrapeInterval?: string;
+  evaluationInterval?: string;
+}
+
 /** Options of {@link startStack}; every field has a sensible default for a laptop. */
 export interface StackOptions {
   /** Holds data, logs and pids. Default `$JUNCTION_STATE_DIR` or `./.junction`. */
@@ -42,9 +61,10 @@ export interface StackOptions {
    * `auto` picks free ports (for throwaway stacks). Otherwise the first broker listens on
    * `kafka` (default 9092) with its controller on the next port, the next broker two above,
    * and so on; the registry listens on `registry` (default 8081) with its management port next,
-   * PostgreSQL on `postgres` (default 5432) and Redis on `redis` (default 6379).
+   * PostgreSQL on `postgres` (default 5432), Redis on `redis` (default 6379) and Prometheus on
+   * `prometheus` (default 9090).
    */
-  ports?: 'auto' | { kafka?: number; registry?: number; postgres?: number; redis?: number };
+  ports?: 'auto' | { kafka?: number; registry?: number; postgres?: number; redis?: number; prometheus?: number };
   /** `false` runs Kafka alone. */
   registry?: false | RegistryOptions;
   /**
@@ -59,6 +79,12 @@ export interface StackOptions {
    * or one made before the stack ran Redis.
    */
   redis?: boolean;
+  /**
+   * Prometheus (the machine's `prometheus`), with these scrape jobs and rules. `false`: none this
+   * time. Default: as the state directory was made, and off for a new stack: tests start their
+   * own with targets of their own, and `./junction up` asks for it.
+   */
+  prometheus?: boolean | PrometheusOptions;
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */
   kafkaConfig?: Record<string, string>;
   /** Maximum Java heap of each Kafka node, e.g. `512m`. */
@@ -77,6 +103,36 @@ export interface StackOptions {
 
 const port = z.number().int().min(1).max(65_534);
 
+// Prometheus's own rules for these, checked here so a mistake is reported before anything starts.
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a Prometheus label name');
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'a Prometheus duration such as 15s');
+
+const scrapeTargetSchema = z
+  .object({
+    job: z.string().min(1),
+    targets: z.array(z.string().regex(/^[^\s/]+:\d+$/, 'host:port')).min(1),
+    labels: z
+      .record(
+        labelName.refine((name) => !name.startsWith('__'), 'not a reserved __ label'),
+        z.string(),
+      )
+      .optional(),
+  })
+  .strict();
+
+/** Validates {@link PrometheusOptions}, here and in `startPrometheus`. */
+export const prometheusOptionsSchema = z
+  .object({
+    targets: z
+      .array(scrapeTargetSchema)
+      .refine((jobs) => new Set(jobs.map((j) => j.job)).size === jobs.length, 'each job name once')
+      .optional(),
+    ruleFiles: z.array(z.string().regex(/^[^*]*(\*[^/]*)?$/, 'a path with at most one * in its last part')).optional(),
+    scrapeInterval: duration.optional(),
+    evaluationInterval: duration.optional(),
+  })
+  .strict();
+
 const optionsSchema = z.object({
   stateDir: z.string().min(1).optional(),
   cacheDir: z.string().min(1).optional(),
@@ -84,7 +140,15 @@ const optionsSchema = z.object({
   ports: z
     .union([
       z.literal('auto'),
-      z.object({ kafka: port.optional(), registry: port.optional(), postgres: port.optional(), redis: port.optional() }).strict(),
+      z
+        .object({
+          kafka: port.optional(),
+          registry: port.optional(),
+          postgres: port.optional(),
+          redis: port.optional(),
+          prometheus: port.optional(),
+        })
+        .strict(),
     ])
     .optional(),
   registry: z
@@ -95,6 +159,7 @@ const optionsSchema = z.object({
     .optional(),
   postgres: z.boolean().optional(),
   redis: z.boolean().optional(),
+  prometheus: z.union([z.boolean(), prometheusOptionsSchema]).optional(),
   kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
   kafkaHeap: z
     .string()
@@ -113,13 +178,23 @@ export interface ResolvedOptions {
   cacheDir: string;
   /** Undefined: keep what the state directory holds, or 1 for a new one. */
   brokers: number | undefined;
-  ports: 'auto' | { kafka: number | undefined; registry: number | undefined; postgres: number | undefined; redis: number | undefined };
+  ports:
+    | 'auto'
+    | {
+        kafka: number | undefined;
+        registry: number | undefined;
+        postgres: number | undefined;
+        redis: number | undefined;
+        prometheus: number | undefined;
+      };
   /** Undefined: keep what the state directory holds, or a kafkasql registry for a new one. */
   registry: false | { storage: RegistryStorage | undefined; compatibility: Compatibility | undefined } | undefined;
   /** Undefined: keep what the state directory holds, or PostgreSQL for a new one. */
   postgres: boolean | undefined;
   /** Undefined: keep what the state directory holds, or Redis for a new one. */
   redis: boolean | undefined;
+  /** Undefined: keep what the state directory holds, or none for a new one. Rule files are absolute. */
+  prometheus: false | PrometheusOptions | undefined;
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
@@ -139,13 +214,38 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.JUNCTION_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'junction'));
 }
 
+/** Rule files relative to the current directory, made absolute: Prometheus would read them from its own. */
+export function absoluteRules<T extends PrometheusOptions | undefined>(options: T): T {
+  if (options?.ruleFiles === undefined) return options;
+  return { ...options, ruleFiles: options.ruleFiles.map((file) => resolve(file)) };
+}
+
+/** One line per problem, each with its path. */
+function describeIssues(issues: z.core.$ZodIssue[], prefix: PropertyKey[] = []): string[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      // `false | {…}` given an object: the branch of its type says what is wrong inside it,
+      // where the union alone would say only "Invalid input".
+      const telling = issue.errors.filter((branch) => !branch.every((i) => i.path.length === 0 && i.code.startsWith('invalid_')));
+      if (telling.length === 1 && telling[0]) return describeIssues(telling[0], path);
+    }
+    // A record's bad key: the key's own schema says why ("Invalid key in record" would not).
+    if (issue.code === 'invalid_key') return describeIssues(issue.issues, path);
+    return [`${path.map(String).join('.') || 'options'}: ${issue.message}`];
+  });
+}
+
+/** Checks `value` against `schema`, reporting every problem together in one error about `what`. */
+export function checkOptions(schema: z.ZodType, value: unknown, what: string): void {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return;
+  throw new StackError('invalid-options', `invalid ${what}: ${describeIssues(parsed.error.issues).join('; ')}`);
+}
+
 /** Validates options once, reporting every problem together, and fills in defaults. */
 export function resolveOptions(options: StackOptions): ResolvedOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`);
-    throw new StackError('invalid-options', `invalid stack options: ${problems.join('; ')}`);
-  }
+  checkOptions(optionsSchema, options, 'stack options');
   const env = options.env ?? process.env;
   const registry = options.registry;
   return {
@@ -160,11 +260,13 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
             registry: options.ports?.registry,
             postgres: options.ports?.postgres,
             redis: options.ports?.redis,
+            prometheus: options.ports?.prometheus,
           },
     registry:
       registry === false || registry === undefined ? registry : { storage: registry.storage, compatibility: registry.compatibility },
     postgres: options.postgres,
     redis: options.redis,
+    prometheus: options.prometheus === true ? {} : options.prometheus === false ? false : absoluteRules(options.prometheus),
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StackError } from './errors.ts';
 import { DEFAULT_JAVA_ROOTS, findJava } from './internal/java.ts';
-import { HOST } from './internal/ports.ts';
+import { freePorts, HOST } from './internal/ports.ts';
 import { which } from './internal/tools.ts';
 import { startStack } from './stack.ts';
 
@@ -36,6 +36,31 @@ describe('startStack refuses clearly', () => {
       expect(error.message).toContain(`port ${address.port}`);
       expect(error.message).toContain('kafka-1');
       expect(error.hint).toContain('--kafka-port');
+    } finally {
+      server.close();
+    }
+  });
+
+  it("when Prometheus's port is taken, naming its flag", async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+    try {
+      const [kafka] = await freePorts(1);
+      const error = await failure(
+        startStack({
+          stateDir: await scratch(),
+          ports: { kafka, prometheus: address.port },
+          registry: false,
+          postgres: false,
+          redis: false,
+          prometheus: true,
+        }),
+      );
+      expect(error.code).toBe('port-in-use');
+      expect(error.message).toBe(`port ${address.port}, wanted by prometheus, is in use by another process`);
+      expect(error.hint).toContain('--prometheus-port');
     } finally {
       server.close();
     }

@@ -4,8 +4,8 @@ import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
 import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
 import { Launches, waitReady } from './internal/launches.ts';
-import { checkLayout, planPostgres, planRecord, planRedis } from './internal/layout.ts';
-import { isPortFree } from './internal/ports.ts';
+import { checkLayout, planPostgres, planPrometheus, planRecord, planRedis } from './internal/layout.ts';
+import { assertPortsFree } from './internal/ports.ts';
 import {
   dataDir,
   dataMajor,
@@ -18,6 +18,15 @@ import {
 } from './internal/postgres.ts';
 import { describeInstalls, findPostgres, listPostgresInstalls, type PostgresBinaries } from './internal/postgres-binaries.ts';
 import { signal, stopProcesses } from './internal/processes.ts';
+import {
+  configurePrometheus,
+  findPrometheus,
+  launchPrometheus,
+  probePrometheus,
+  prometheusUrl,
+  reloadPrometheus,
+  writeConfig,
+} from './internal/prometheus.ts';
 import { findRedis, probeRedis, redisUrl, startRedis } from './internal/redis.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
 import {
@@ -26,13 +35,15 @@ import {
   isRunning,
   ownedProcess,
   type PostgresRecord,
+  type PrometheusRecord,
   type RedisRecord,
   readRecord,
   type StackRecord,
   withStackLock,
   writeRecord,
 } from './internal/state.ts';
-import { type ResolvedOptions, resolveOptions, type StackOptions } from './options.ts';
+import { type ResolvedOptions, resolveOptions, type ScrapeTarget, type StackOptions } from './options.ts';
+import { setPrometheusTargets } from './prometheus.ts';
 import { stopStack } from './stop.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';
 
@@ -59,6 +70,8 @@ export interface Stack {
   postgresUrl: string | undefined;
   /** `redis://127.0.0.1:<port>`; undefined when the stack runs without Redis. */
   redisUrl: string | undefined;
+  /** `http://127.0.0.1:<port>`, its UI and HTTP API; undefined when the stack runs without Prometheus. */
+  prometheusUrl: string | undefined;
   /** True when everything already ran and this call started nothing. */
   alreadyRunning: boolean;
   /** Names of the components this call started. */
@@ -69,51 +82,11 @@ export interface Stack {
   stopStarted(): Promise<void>;
   /** Sends a signal (default SIGKILL) to one component, for failure tests; false when it was not running. */
   kill(component: string, sig?: NodeJS.Signals): boolean;
+  /** Replaces Prometheus's scrape jobs and reloads it, as {@link setPrometheusTargets} does. */
+  setPrometheusTargets(targets: ScrapeTarget[]): Promise<void>;
 }
 
 const PROBE_TIMEOUT_MS = 3000;
-const PORT_RELEASE_MS = 5000;
-
-/**
- * True when `port` is free, or frees up within a few seconds: a component killed a moment ago
- * may still be closing its sockets after its command line is gone.
- */
-async function portFreesUp(port: number): Promise<boolean> {
-  const deadline = Date.now() + PORT_RELEASE_MS;
-  for (;;) {
-    if (await isPortFree(port)) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** The CLI flag that moves each kind of component. */
-const PORT_FLAG: Record<ComponentRecord['kind'], string> = {
-  kafka: '--kafka-port / --registry-port',
-  registry: '--kafka-port / --registry-port',
-  postgres: '--postgres-port',
-  redis: '--redis-port',
-};
-
-async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
-  for (const component of wanted) {
-    const ports =
-      component.kind === 'kafka'
-        ? [component.port, component.controllerPort]
-        : component.kind === 'registry'
-          ? [component.port, component.managementPort]
-          : [component.port];
-    for (const port of ports) {
-      // A component with a pid on record died just now, maybe; give its sockets time to close.
-      const free = component.pid === undefined ? await isPortFree(port) : await portFreesUp(port);
-      if (!free) {
-        throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
-          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with ${PORT_FLAG[component.kind]}`,
-        });
-      }
-    }
-  }
-}
 
 function requireJava(options: ResolvedOptions, min: number, what: string): JavaRuntime {
   const search = { env: options.env, roots: options.javaRoots };
@@ -156,9 +129,10 @@ async function requirePostgres(options: ResolvedOptions, record: PostgresRecord)
 interface Extras {
   postgres: PostgresRecord | null;
   redis: RedisRecord | null;
+  prometheus: PrometheusRecord | null;
 }
 
-function handle(stateDir: string, record: StackRecord, { postgres, redis }: Extras, started: string[]): Stack {
+function handle(stateDir: string, record: StackRecord, { postgres, redis, prometheus }: Extras, started: string[]): Stack {
   return {
     stateDir,
     brokers: record.kafka.map(brokerAddress),
@@ -167,6 +141,7 @@ function handle(stateDir: string, record: StackRecord, { postgres, redis }: Extr
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
     postgresUrl: postgres ? postgresUrl(postgres) : undefined,
     redisUrl: redis ? redisUrl(redis) : undefined,
+    prometheusUrl: prometheus ? prometheusUrl(prometheus) : undefined,
     alreadyRunning: started.length === 0,
     started,
     stop: async () => {
@@ -180,15 +155,17 @@ function handle(stateDir: string, record: StackRecord, { postgres, redis }: Extr
       const owned = component && ownedProcess(component);
       return owned ? signal(owned, sig) : false;
     },
+    setPrometheusTargets: (targets) => setPrometheusTargets({ stateDir, targets }),
   };
 }
 
 /**
  * Starts the local stack, or reports the one already running in the same state directory:
- * Kafka nodes first, then the registry; PostgreSQL and Redis alongside. Returns once Kafka
- * answers a metadata request from every node, the registry answers with the compatibility set,
- * PostgreSQL accepts connections to its database and Redis answers PING. Components that died are started again
- * with their data; a failed start stops whatever this call started.
+ * Kafka nodes first, then the registry; PostgreSQL, Redis and Prometheus alongside. Returns once
+ * Kafka answers a metadata request from every node, the registry answers with the compatibility
+ * set, PostgreSQL accepts connections to its database, Redis answers PING and Prometheus says it
+ * is ready. Components that died are started again with their data; a running Prometheus given
+ * other jobs or rules reloads them; a failed start stops whatever this call started.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const resolved = resolveOptions(options);
@@ -207,13 +184,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const wantRedis = resolved.redis ?? record.redis !== null;
     if (wantRedis && !record.redis) record.redis = await planRedis(resolved);
     const redis = wantRedis ? (record.redis ?? null) : null;
-    const extras = { postgres, redis };
+    const wantPrometheus = resolved.prometheus === undefined ? Boolean(record.prometheus) : resolved.prometheus !== false;
+    if (wantPrometheus && !record.prometheus) record.prometheus = await planPrometheus(resolved);
+    const prometheus = wantPrometheus ? (record.prometheus ?? null) : null;
+    const reconfigured = prometheus && resolved.prometheus ? configurePrometheus(prometheus, resolved.prometheus) : false;
+    if (prometheus && reconfigured && isRunning(prometheus)) {
+      await writeConfig(prometheus);
+      await reloadPrometheus(prometheus);
+      await writeRecord(stateDir, record);
+    }
+    const extras = { postgres, redis, prometheus };
 
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;
     const postgresToStart = postgres && !isRunning(postgres) ? postgres : undefined;
     const redisToStart = redis && !isRunning(redis) ? redis : undefined;
-    if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart && !redisToStart) {
+    const prometheusToStart = prometheus && !isRunning(prometheus) ? prometheus : undefined;
+    if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart && !redisToStart && !prometheusToStart) {
       if (registry && compatibility) {
         await setGlobalCompatibility(registry, compatibility);
         await writeRecord(stateDir, record);
@@ -226,11 +213,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(registryToStart ? [registryToStart] : []),
       ...(postgresToStart ? [postgresToStart] : []),
       ...(redisToStart ? [redisToStart] : []),
+      ...(prometheusToStart ? [prometheusToStart] : []),
     ]);
     // Checked before anything starts: a missing server (or postgres user) fails in a moment.
     const postgresBin = postgresToStart ? await requirePostgres(resolved, postgresToStart) : undefined;
     const postgresUser = postgresToStart ? await serverUser(resolved.env) : undefined;
     const redisBin = redisToStart ? await findRedis(resolved.env) : undefined;
+    const prometheusBin = prometheusToStart ? await findPrometheus(resolved.env) : undefined;
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
     const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
     const [libs, apicurio, registryRuntime] = await Promise.all([
@@ -256,6 +245,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         resolved.progress(`starting Redis ${redisBin.version} (${redisBin.path})…`);
         launches.add(redisToStart, await startRedis(redisBin, redisToStart));
         started.push(redisToStart);
+        await writeRecord(stateDir, record);
+      }
+      if (prometheusToStart && prometheusBin) {
+        resolved.progress(`starting Prometheus ${prometheusBin.version} (${prometheusBin.path})…`);
+        launches.add(prometheusToStart, await launchPrometheus(prometheusBin, prometheusToStart));
+        started.push(prometheusToStart);
         await writeRecord(stateDir, record);
       }
       if (kafkaJava && libs) {
@@ -334,6 +329,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           launches,
           deadline,
           probe: () => probeRedis(redisToStart, PROBE_TIMEOUT_MS),
+        });
+      }
+      if (prometheusToStart) {
+        await waitReady({
+          what: prometheusToStart,
+          watch: started,
+          launches,
+          deadline,
+          probe: () => probePrometheus(prometheusToStart, PROBE_TIMEOUT_MS),
         });
       }
       await writeRecord(stateDir, record);

@@ -2,6 +2,7 @@ import { brokerAddress, probeKafka } from './internal/kafka.ts';
 import { tailFile } from './internal/logs.ts';
 import { postgresUrl, probePostgres } from './internal/postgres.ts';
 import { isOurs } from './internal/processes.ts';
+import { probePrometheus, prometheusUrl } from './internal/prometheus.ts';
 import { probeRedis, redisUrl } from './internal/redis.ts';
 import { ccompatUrl, probeRegistry } from './internal/registry.ts';
 import { type ComponentRecord, components, ownedProcess, readRecord } from './internal/state.ts';
@@ -36,6 +37,7 @@ export interface StackStatus {
   schemaRegistryUrl: string | undefined;
   postgresUrl: string | undefined;
   redisUrl: string | undefined;
+  prometheusUrl: string | undefined;
 }
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -69,6 +71,10 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
     const probe = await probeRedis(component, PROBE_TIMEOUT_MS);
     return { ...base, healthy: probe.ok, detail: probe.ok ? `PONG in ${probe.ms} ms` : (probe.error ?? 'no answer') };
   }
+  if (component.kind === 'prometheus') {
+    const probe = await probePrometheus(component, PROBE_TIMEOUT_MS);
+    return { ...base, healthy: probe.ok, detail: probe.ok ? `ready in ${probe.ms} ms` : (probe.error ?? 'no answer') };
+  }
   const probe = await probeRegistry(component, PROBE_TIMEOUT_MS);
   return {
     ...base,
@@ -91,6 +97,7 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
       schemaRegistryUrl: undefined,
       postgresUrl: undefined,
       redisUrl: undefined,
+      prometheusUrl: undefined,
     };
   }
   return {
@@ -101,6 +108,7 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
     postgresUrl: record.postgres ? postgresUrl(record.postgres) : undefined,
     redisUrl: record.redis ? redisUrl(record.redis) : undefined,
+    prometheusUrl: record.prometheus ? prometheusUrl(record.prometheus) : undefined,
   };
 }
 

@@ -43,9 +43,14 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
         .filter((p) => p !== undefined);
     // The registry first: it stores into Kafka and would log errors while Kafka goes away.
     await stopProcesses(processes(record.registry ? [record.registry] : []), graceMs);
-    // Kafka, PostgreSQL and Redis need nothing of each other: they stop together.
+    // Kafka, PostgreSQL, Redis and Prometheus need nothing of each other: they stop together.
     await stopProcesses(
-      processes([...record.kafka, ...(record.postgres ? [record.postgres] : []), ...(record.redis ? [record.redis] : [])]),
+      processes([
+        ...record.kafka,
+        ...(record.postgres ? [record.postgres] : []),
+        ...(record.redis ? [record.redis] : []),
+        ...(record.prometheus ? [record.prometheus] : []),
+      ]),
       graceMs,
     );
     for (const component of components(record).filter(chosen)) {

@@ -5,7 +5,8 @@ import type { ResolvedOptions } from '../options.ts';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../versions.ts';
 import { newClusterId } from './kafka.ts';
 import { freePorts } from './ports.ts';
-import type { KafkaNodeRecord, PostgresRecord, RedisRecord, RegistryRecord, StackRecord } from './state.ts';
+import { configurePrometheus } from './prometheus.ts';
+import type { KafkaNodeRecord, PostgresRecord, PrometheusRecord, RedisRecord, RegistryRecord, StackRecord } from './state.ts';
 
 /** Until started, a PostgreSQL record knows no version: the machine's server decides it. */
 const POSTGRES_VERSION_UNKNOWN = 'unknown';
@@ -53,6 +54,31 @@ export async function planRedis(options: ResolvedOptions, port?: number): Promis
   };
 }
 
+/**
+ * Lays out Prometheus for a stack that asks for it, with the options' jobs and rules. Port 9090
+ * unless told. The marker shows in its page title (see `launchPrometheus`).
+ */
+export async function planPrometheus(options: ResolvedOptions, port?: number): Promise<PrometheusRecord> {
+  const dir = join(options.stateDir, 'prometheus');
+  const chosen = port ?? (options.ports === 'auto' ? ((await freePorts(1))[0] ?? 0) : (options.ports.prometheus ?? 9090));
+  const record: PrometheusRecord = {
+    kind: 'prometheus',
+    name: 'prometheus',
+    port: chosen,
+    dir,
+    logFile: join(dir, 'prometheus.log'),
+    marker: `junction.component=${dir}`,
+    // Until started: the machine's server decides it.
+    version: 'unknown',
+    scrapeInterval: '15s',
+    evaluationInterval: '15s',
+    targets: [],
+    ruleFiles: [],
+  };
+  if (options.prometheus) configurePrometheus(record, options.prometheus);
+  return record;
+}
+
 /** Lays out a new stack: ports, directories and markers of each component, and a cluster id. */
 export async function planRecord(options: ResolvedOptions): Promise<StackRecord> {
   const count = options.brokers ?? 1;
@@ -60,12 +86,14 @@ export async function planRecord(options: ResolvedOptions): Promise<StackRecord>
   let registryPorts: [number, number];
   let postgresPort: number | undefined;
   let redisPort: number | undefined;
+  let prometheusPort: number | undefined;
   if (options.ports === 'auto') {
-    const free = await freePorts(2 * count + 4);
+    const free = await freePorts(2 * count + 5);
     kafkaPorts = free.slice(0, 2 * count);
     registryPorts = [free[2 * count] ?? 0, free[2 * count + 1] ?? 0];
     postgresPort = free[2 * count + 2];
     redisPort = free[2 * count + 3];
+    prometheusPort = free[2 * count + 4];
   } else {
     const base = options.ports.kafka ?? 9092;
     kafkaPorts = Array.from({ length: 2 * count }, (_, i) => base + i);
@@ -105,7 +133,8 @@ export async function planRecord(options: ResolvedOptions): Promise<StackRecord>
         };
   const postgres = options.postgres === false ? null : await planPostgres(options, postgresPort);
   const redis = options.redis === false ? null : await planRedis(options, redisPort);
-  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres, redis };
+  const prometheus = options.prometheus ? await planPrometheus(options, prometheusPort) : null;
+  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres, redis, prometheus };
 }
 
 /** The layout of a state directory is fixed when it is created; asking for another is an error. */
@@ -130,6 +159,10 @@ export function checkLayout(record: StackRecord, options: ResolvedOptions): void
   }
   if (options.ports !== 'auto' && options.ports.redis !== undefined && record.redis && options.ports.redis !== record.redis.port) {
     conflicts.push(`its Redis listens on ${record.redis.port}, ${options.ports.redis} was asked for`);
+  }
+  const prometheusPort = options.ports === 'auto' ? undefined : options.ports.prometheus;
+  if (prometheusPort !== undefined && record.prometheus && prometheusPort !== record.prometheus.port) {
+    conflicts.push(`its Prometheus listens on ${record.prometheus.port}, ${prometheusPort} was asked for`);
   }
   if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
   const storage = options.registry ? options.registry.storage : undefined;

@@ -1,4 +1,6 @@
 import { createServer } from 'node:net';
+import { StackError } from '../errors.ts';
+import type { ComponentRecord } from './state.ts';
 
 /** The one interface every local component binds: nothing of the stack listens beyond loopback. */
 export const HOST = '127.0.0.1';
@@ -30,4 +32,49 @@ export async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
+}
+
+const PORT_RELEASE_MS = 5000;
+
+/**
+ * True when `port` is free, or frees up within a few seconds: a component killed a moment ago
+ * may still be closing its sockets after its command line is gone.
+ */
+async function portFreesUp(port: number): Promise<boolean> {
+  const deadline = Date.now() + PORT_RELEASE_MS;
+  for (;;) {
+    if (await isPortFree(port)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The CLI flag that moves each kind of component. */
+const PORT_FLAG: Record<ComponentRecord['kind'], string> = {
+  kafka: '--kafka-port / --registry-port',
+  registry: '--kafka-port / --registry-port',
+  postgres: '--postgres-port',
+  redis: '--redis-port',
+  prometheus: '--prometheus-port',
+};
+
+/** Fails, naming the flag that moves it, when a port a component wants is held by another process. */
+export async function assertPortsFree(wanted: ComponentRecord[]): Promise<void> {
+  for (const component of wanted) {
+    const ports =
+      component.kind === 'kafka'
+        ? [component.port, component.controllerPort]
+        : component.kind === 'registry'
+          ? [component.port, component.managementPort]
+          : [component.port];
+    for (const port of ports) {
+      // A component with a pid on record died just now, maybe; give its sockets time to close.
+      const free = component.pid === undefined ? await isPortFree(port) : await portFreesUp(port);
+      if (!free) {
+        throw new StackError('port-in-use', `port ${port}, wanted by ${component.name}, is in use by another process`, {
+          hint: `stop that process (see \`ss -ltnp 'sport = :${port}'\`), or choose other ports with ${PORT_FLAG[component.kind]}`,
+        });
+      }
+    }
+  }
 }

@@ -1,12 +1,12 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Compatibility, RegistryStorage } from '../options.ts';
+import type { Compatibility, RegistryStorage, ScrapeTarget } from '../options.ts';
 import { withLock } from './lock.ts';
 import { isOurs, type OwnedProcess } from './processes.ts';
 
 /** What every component record holds. */
 interface ComponentBase {
-  /** `kafka-1`, `kafka-2`, …, `registry`, `postgres`. */
+  /** `kafka-1`, `kafka-2`, …, `registry`, `postgres`, `redis`, `prometheus`. */
   name: string;
   /** Its directory under the state directory: config, data and log. */
   dir: string;
@@ -56,8 +56,20 @@ export interface RedisRecord extends ComponentBase {
   port: number;
 }
 
+/** Prometheus, scraping what the caller names and evaluating its rule files; its config is made from these fields. */
+export interface PrometheusRecord extends ComponentBase {
+  kind: 'prometheus';
+  port: number;
+  /** Prometheus durations, e.g. `15s`. */
+  scrapeInterval: string;
+  evaluationInterval: string;
+  targets: ScrapeTarget[];
+  /** Absolute paths; a `*` in the last part matches several files, and none at all is fine. */
+  ruleFiles: string[];
+}
+
 /** Any component of the stack. */
-export type ComponentRecord = KafkaNodeRecord | RegistryRecord | PostgresRecord | RedisRecord;
+export type ComponentRecord = KafkaNodeRecord | RegistryRecord | PostgresRecord | RedisRecord | PrometheusRecord;
 
 /** What `stack.json` in a state directory records: the layout, fixed at creation, and the pids. */
 export interface StackRecord {
@@ -70,17 +82,20 @@ export interface StackRecord {
   postgres?: PostgresRecord | null;
   /** Null: made without Redis. Absent: recorded before the stack ran Redis. */
   redis?: RedisRecord | null;
+  /** Null or absent: none (it runs only when asked for). */
+  prometheus?: PrometheusRecord | null;
 }
 
 const FILE = 'stack.json';
 
-/** The components in start order: Kafka first, the registry (which stores into Kafka), then PostgreSQL and Redis. */
+/** The components in start order: Kafka first, the registry (which stores into Kafka), then PostgreSQL, Redis and Prometheus. */
 export function components(record: StackRecord): ComponentRecord[] {
   return [
     ...record.kafka,
     ...(record.registry ? [record.registry] : []),
     ...(record.postgres ? [record.postgres] : []),
     ...(record.redis ? [record.redis] : []),
+    ...(record.prometheus ? [record.prometheus] : []),
   ];
 }
 
