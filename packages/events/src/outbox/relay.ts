@@ -1,4 +1,4 @@
-import { JunctionError, type Logger } from '@junction/observability';
+import { JunctionError, type Logger, probes, registerProbe } from '@junction/observability';
 import { type BackoffOptions, backoffDelay } from '../backoff.ts';
 import { subjectName } from '../contracts/catalog.ts';
 import { eventBytes, type PreparedEvent } from '../publisher/prepare.ts';
@@ -217,14 +217,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  return {
+  let unregister: (() => void) | undefined;
+  const relay: OutboxRelay = {
     async start() {
       if (running) return;
       await migrateOutbox(db);
       stopping = false;
       running = loop();
+      unregister = registerProbe(probes.outboxes, relay);
     },
     async stop() {
+      unregister?.();
       stopping = true;
       wakeUp?.();
       await running;
@@ -247,4 +250,5 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return { pending: Number(row.pending), oldestAgeMs: Math.max(0, Math.round(Number(row.oldest))) };
     },
   };
+  return relay;
 }

@@ -1,4 +1,4 @@
-import { JunctionError } from '@junction/observability';
+import { activeTraceparent, JunctionError } from '@junction/observability';
 import type avro from 'avsc';
 import { cloudEventHeaders, randomBytesPooled, uuidv7 } from '../cloudevents.ts';
 import { invalidEvent } from '../codec.ts';
@@ -28,7 +28,7 @@ export interface PublishOptions {
   causedBy?: Cause;
   /** `correlation-id`; default the cause's, or else this event's id (a new conversation). */
   correlationId?: string;
-  /** W3C trace context; default a child of the cause's, or a new trace. */
+  /** W3C trace context; default a child of the cause's, else of the active span's, else a new trace. */
   traceparent?: string;
   tracestate?: string;
   /** More headers; the envelope's own headers cannot be overridden. */
@@ -137,7 +137,7 @@ export function prepareEvent(
   const headers: Record<string, string> = {
     ...options.headers,
     ...envelope,
-    traceparent: options.traceparent ?? childTraceparent(cause?.traceparent),
+    traceparent: options.traceparent ?? childTraceparent(cause?.traceparent ?? activeTraceparent()),
     'correlation-id': options.correlationId ?? cause?.correlationId ?? id,
     'causation-id': cause?.id ?? id,
   };

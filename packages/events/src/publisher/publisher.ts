@@ -1,10 +1,11 @@
-import { JunctionError } from '@junction/observability';
+import { JunctionError, probes, registerProbe } from '@junction/observability';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
 import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
 import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
 import { type Delivery, type OutgoingRecord, Sender } from './sender.ts';
+import { observeSettled, reportUnprepared, startSendSpans } from './telemetry.ts';
 import { kafkaError, PartitionChooser } from './topics.ts';
 
 /** What Kafka acknowledged for one event. */
@@ -287,14 +288,30 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
 
   const publisher: Publisher<Events> = {
     async publish(type, data, publishOptions) {
-      const [result] = await send([prepareEvent(catalog, source, { type, data, ...(publishOptions ? { options: publishOptions } : {}) })]);
+      const started = performance.now();
+      let event: PreparedEvent;
+      try {
+        event = prepareEvent(catalog, source, { type, data, ...(publishOptions ? { options: publishOptions } : {}) });
+      } catch (error) {
+        reportUnprepared(catalog, [type], started, error);
+        throw error;
+      }
+      const events = [event];
+      const [result] = await observeSettled(events, startSendSpans(events, [publishOptions]), started, send(events));
       return result as PublishResult;
     },
     async publishMany(events) {
+      const started = performance.now();
       const prepared = events.map((event, index) => {
         try {
           return prepareEvent(catalog, source, event);
         } catch (error) {
+          reportUnprepared(
+            catalog,
+            events.map((e) => e.type),
+            started,
+            error,
+          );
           if (error instanceof JunctionError) {
             throw new JunctionError(error.code, `event ${index} (${event.type}): ${error.message}`, {
               cause: error,
@@ -304,7 +321,16 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
           throw error;
         }
       });
-      return prepared.length ? send(prepared) : [];
+      if (!prepared.length) return [];
+      return observeSettled(
+        prepared,
+        startSendSpans(
+          prepared,
+          events.map((event) => event.options),
+        ),
+        started,
+        send(prepared),
+      );
     },
     async flush() {
       await Promise.all(chains.values());
@@ -312,6 +338,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     },
     async close() {
       closed = true;
+      unregister();
       await publisher.flush();
       await sender.close();
       if (connecting) await admin.disconnect().catch(() => {});
@@ -321,6 +348,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     },
   };
   internals.set(publisher, { send, options: resolved });
+  const unregister = registerProbe(probes.publishers, { stats: () => publisher.stats });
   return publisher;
 }
 

@@ -29,6 +29,34 @@ describe('PartitionOffsets', () => {
   });
 });
 
+describe('PartitionOffsets position and age', () => {
+  it('tells the next unfinished record and the timestamp of the oldest one, for lag', () => {
+    const offsets = new PartitionOffsets();
+    expect(offsets.position).toBeUndefined();
+    offsets.start(10, 1000);
+    offsets.start(11, 2000);
+    offsets.start(12, 3000);
+    expect(offsets.position).toBe(10);
+    expect(offsets.oldestPendingTimestamp).toBe(1000);
+    offsets.finish(11);
+    expect(offsets.oldestPendingTimestamp).toBe(1000);
+    offsets.finish(10);
+    expect(offsets.position).toBe(12);
+    expect(offsets.oldestPendingTimestamp).toBe(3000);
+    offsets.finish(12);
+    expect(offsets.position).toBe(13);
+    expect(offsets.oldestPendingTimestamp).toBeUndefined();
+  });
+
+  it('keeps timestamps beside offsets when the queue is compacted', () => {
+    const offsets = new PartitionOffsets();
+    for (let i = 0; i < 3000; i += 1) offsets.start(i, i * 10);
+    for (let i = 0; i < 2500; i += 1) offsets.finish(i);
+    expect(offsets.position).toBe(2500);
+    expect(offsets.oldestPendingTimestamp).toBe(25_000);
+  });
+});
+
 describe('PartitionOffsets over many records', () => {
   it('keeps the commit point right when records finish in and out of order', () => {
     const offsets = new PartitionOffsets();

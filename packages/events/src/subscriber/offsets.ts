@@ -9,6 +9,8 @@
 export class PartitionOffsets {
   /** Offsets taken on, in order; those before `#head` are finished. */
   #order: number[] = [];
+  /** Record timestamps, beside `#order`: the age of the oldest unfinished record is consumer lag in seconds. */
+  #times: number[] = [];
   #head = 0;
   /** Finished offsets not yet passed by `#head`. */
   readonly #done = new Set<number>();
@@ -18,8 +20,9 @@ export class PartitionOffsets {
   #committed: number | undefined;
 
   /** A record was taken on; it is unfinished until {@link finish}. */
-  start(offset: number): void {
+  start(offset: number, timestamp = 0): void {
     this.#order.push(offset);
+    this.#times.push(timestamp);
     if (this.#next === undefined || offset + 1 > this.#next) this.#next = offset + 1;
   }
 
@@ -29,6 +32,7 @@ export class PartitionOffsets {
     while (this.#head < this.#order.length && this.#done.delete(this.#order[this.#head] as number)) this.#head += 1;
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
   }
@@ -38,9 +42,19 @@ export class PartitionOffsets {
     return this.#order.length - this.#head - this.#done.size;
   }
 
+  /** The next record not finished: the lowest unfinished offset, or one past the highest taken on; undefined before any. */
+  get position(): number | undefined {
+    return this.#head < this.#order.length ? this.#order[this.#head] : this.#next;
+  }
+
+  /** The timestamp of the oldest unfinished record; undefined when every record taken on is finished. */
+  get oldestPendingTimestamp(): number | undefined {
+    return this.#head < this.#order.length ? this.#times[this.#head] : undefined;
+  }
+
   /** The offset to commit (the next record to read after a restart), or undefined when nothing new may be committed. */
   commitPoint(): number | undefined {
-    const point = this.#head < this.#order.length ? this.#order[this.#head] : this.#next;
+    const point = this.position;
     if (point === undefined || point === this.#committed) return undefined;
     return point;
   }

@@ -1,18 +1,29 @@
-import { JunctionError } from '@junction/observability';
+import {
+  activeTraceparent,
+  JunctionError,
+  parseTraceparent,
+  probes,
+  registerProbe,
+  telemetry,
+  withLogFields,
+} from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
+import { endSpan, startProcessSpan, withSpan } from '../tracing.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
 import { idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
 import { PartitionOffsets } from './offsets.ts';
+import { subscriberProbe } from './probe.ts';
 import { retryInPlace } from './retry.ts';
 import { retryStage, retryTopics } from './retry-topics.ts';
 import type { Subscriber, SubscriberOptions } from './subscriber-options.ts';
+import { attemptTelemetry, reportFinished } from './telemetry.ts';
 import { timeout } from './timeout.ts';
 import {
   chain,
@@ -82,10 +93,14 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const sink: RecordSink = async (topic, record) => {
+    // The next hop (a retry topic, the dead-letter topic) continues the trace from this record's
+    // process span, when tracing records one; the trace id is the record's either way.
+    const traceparent = activeTraceparent();
+    const headers = traceparent ? { ...record.headers, traceparent } : record.headers;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        producer.send({ topic, acks: -1, messages: [{ key: record.key, value: record.value, headers: record.headers }] }),
+        producer.send({ topic, acks: -1, messages: [{ key: record.key, value: record.value, headers }] }),
         new Promise((_, reject) => {
           timer = setTimeout(
             () => reject(new JunctionError('timeout', `Kafka did not acknowledge a record for ${topic} within ${SINK_TIMEOUT_MS} ms`)),
@@ -129,6 +144,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       ...(blocking ? [] : [retryTopics({ delaysMs: delays, sink })]),
       retryInPlace({ retries: inPlace.retries, backoff: inPlace.backoff ?? { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } }),
       ...(breaker ? [breaker.middleware] : []),
+      attemptTelemetry(),
       timeout({ ms: options.timeoutMs ?? 30_000 }),
       ...(options.middlewares ?? []),
       ...(options.idempotency ? [idempotency(options.idempotency)] : []),
@@ -155,15 +171,37 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       attempt: Number(record.headers[RETRY_HEADERS.attempts] ?? 0) + 1,
       signal: abort.signal,
     };
+    // Everything the handler logs carries the record's event, conversation and trace.
+    const trace = parseTraceparent(record.headers.traceparent);
+    const fields = {
+      event_id: record.headers.ce_id,
+      correlation_id: record.headers['correlation-id'],
+      ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
+    };
+    const span = startProcessSpan(group, record);
+    const handled = await withLogFields(fields, () => withSpan(span, () => handle(work, ctx)));
+    span?.setAttribute('junction.outcome', ctx.outcome ?? 'ok');
+    endSpan(span, ctx.outcome === 'dead-lettered' ? new Error('dead-lettered') : undefined);
+    if (!handled) return finish(work, undefined);
+    const outcome = ctx.outcome ?? 'ok';
+    outcomes[outcome] += 1;
+    reportFinished(ctx, outcome);
+    options.onOutcome?.(outcome, ctx);
+    finish(work, ctx);
+  };
+
+  /** Runs a record through the chain until it is done; false when it was given up (stop, rebalance). */
+  const handle = async (work: Work, ctx: EventContext): Promise<boolean> => {
+    const { record } = work;
     for (let failures = 0; ; failures += 1) {
       try {
         await pipeline(ctx);
-        break;
+        return true;
       } catch (error) {
         if (error instanceof JunctionError && error.code === 'circuit.open') {
           // The dependency is down: wait for the breaker's probe time and run the record again,
           // rather than spend its retries (fetching is paused meanwhile).
-          if (stopping || work.generation !== generation) return finish(work, undefined);
+          if (stopping || work.generation !== generation) return false;
           await new Promise((resolve) => setTimeout(resolve, Math.max(50, Number(error.context.retryAfterMs ?? 1000))));
           failures = -1;
           continue;
@@ -175,16 +213,12 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
           offset: record.offset,
           error: String(error),
         });
-        if (stopping || work.generation !== generation) return finish(work, undefined);
+        if (stopping || work.generation !== generation) return false;
         await new Promise((resolve) =>
           setTimeout(resolve, backoffDelay(failures, { initialMs: 500, multiplier: 2, maxMs: 30_000, jitter: 0.2 })),
         );
       }
     }
-    const outcome = ctx.outcome ?? 'ok';
-    outcomes[outcome] += 1;
-    options.onOutcome?.(outcome, ctx);
-    finish(work, ctx);
   };
 
   const finish = (work: Work, ctx: EventContext | undefined): void => {
@@ -265,7 +299,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         break;
       }
       const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-      tracker.start(Number(message.offset));
+      tracker.start(Number(message.offset), Number(message.timestamp));
       inFlightBytes += bytes;
       lanes.push(laneOf(record), { record, bytes, generation });
       // Taken on: kafkajs fetches on from here; the commit waits for the record to finish.
@@ -322,11 +356,38 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     drained?.();
   };
 
+  /** The partitions this member owns, from its last group join. */
+  let owned = new Map<string, number[]>();
+  const probe = subscriberProbe({
+    group,
+    kafka,
+    topics: subscribed(),
+    sourceTopics: topics,
+    deadLetterTopics: topics.map((topic) => deadLetterTopic(group, topic)),
+    assignment: () => owned,
+    tracker: (topic, partition) => offsets.get(slot(topic, partition)),
+    inFlight: () => {
+      const { inFlightRecords, inFlightBytes: bytes, pausedPartitions } = stats();
+      return { records: inFlightRecords, bytes, pausedPartitions };
+    },
+    circuit: () => breaker?.state(),
+  });
+  let unregister: (() => void) | undefined;
+
+  const stats = () => ({
+    inFlightRecords: lanes.size,
+    inFlightBytes,
+    outcomes: { ...outcomes },
+    pausedPartitions: pausedForPressure || breakerOpen ? offsets.size : held.size,
+    rebalances,
+  });
+
   let committer: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
   /** Stops fetching, waits for running work up to the deadline, aborts what is left, commits, disconnects. */
   const drain = async (deadlineMs: number): Promise<void> => {
     stopping = true;
+    unregister?.();
     clearInterval(committer);
     try {
       pauseAll();
@@ -345,7 +406,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     await commit();
     for (const wait of held.values()) clearTimeout(wait);
     breaker?.dispose();
-    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), probe.close()]);
   };
   return {
     async start() {
@@ -359,11 +420,14 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       consumer.on(consumer.events.REBALANCING, () => revoke());
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         const joined = JSON.stringify(event.payload.memberAssignment);
+        const changed = assignment !== undefined && joined !== assignment;
         if (assignment !== undefined) {
-          if (joined !== assignment) rebalances += 1;
+          if (changed) rebalances += 1;
           revoke();
         }
         assignment = joined;
+        owned = new Map(Object.entries(event.payload.memberAssignment));
+        if (telemetry.groupJoined.hasSubscribers) telemetry.groupJoined.publish({ group, durationMs: event.payload.duration, changed });
       });
       // The group's own topics exist before the consumer looks: a subscribed topic appearing
       // later changes the group's metadata, and every change is a rebalance.
@@ -372,6 +436,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
       committer = setInterval(() => void commit(), options.commitIntervalMs ?? 1000);
+      unregister = registerProbe(probes.subscribers, probe);
     },
     stop({ deadlineMs = 30_000 } = {}) {
       // Stopping twice (a SIGTERM during a stop, a test's clean-up) waits for the one stop.
@@ -379,13 +444,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       return stopped;
     },
     get stats() {
-      return {
-        inFlightRecords: lanes.size,
-        inFlightBytes,
-        outcomes: { ...outcomes },
-        pausedPartitions: pausedForPressure || breakerOpen ? offsets.size : held.size,
-        rebalances,
-      };
+      return stats();
     },
   };
 }

@@ -1,0 +1,76 @@
+import { contextOfTraceparent, formatTraceparent } from '@junction/observability';
+import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { PreparedEvent } from './publisher/prepare.ts';
+import type { InboundRecord } from './subscriber/types.ts';
+
+/**
+ * Kafka spans, per OpenTelemetry's messaging conventions: `send <topic>` for each published
+ * event and `process <topic>` for each record handled, linked through the record's W3C
+ * `traceparent` header, so one trace runs from the HTTP request through every hop. Without a
+ * tracing SDK the API hands out non-recording spans: nothing is recorded and headers keep the
+ * trace context the publisher made.
+ */
+const tracer = trace.getTracer('@junction/events');
+
+/**
+ * Starts the producer span of one event, as a child of `parent` (an explicit or causing
+ * `traceparent`) or else of the active span, and writes its context into the event's headers.
+ * Undefined when tracing does not record.
+ */
+export function startSendSpan(event: PreparedEvent, parent: string | undefined): Span | undefined {
+  const span = tracer.startSpan(
+    `send ${event.topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': event.topic,
+        'messaging.message.id': event.id,
+        'messaging.kafka.message.key': event.key,
+        'cloudevents.event_type': event.headers.ce_type ?? event.type,
+      },
+    },
+    parent ? contextOfTraceparent(parent) : context.active(),
+  );
+  if (!span.isRecording()) return undefined;
+  event.headers.traceparent = formatTraceparent(span.spanContext());
+  return span;
+}
+
+/** Ends a span, marking it failed with `error` when there is one. */
+export function endSpan(span: Span | undefined, error?: unknown): void {
+  if (!span) return;
+  if (error !== undefined) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  }
+  span.end();
+}
+
+/** Starts the consumer span of one record, a child of the span its `traceparent` header names. Undefined when tracing does not record. */
+export function startProcessSpan(group: string, record: InboundRecord): Span | undefined {
+  const span = tracer.startSpan(
+    `process ${record.topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': record.topic,
+        'messaging.destination.partition.id': String(record.partition),
+        'messaging.kafka.offset': Number(record.offset),
+        'messaging.consumer.group.name': group,
+        ...(record.headers.ce_id ? { 'messaging.message.id': record.headers.ce_id } : {}),
+        ...(record.key !== null ? { 'messaging.kafka.message.key': record.key } : {}),
+      },
+    },
+    contextOfTraceparent(record.headers.traceparent),
+  );
+  return span.isRecording() ? span : undefined;
+}
+
+/** Runs `fn` with `span` active (so what it publishes, logs and forwards is the span's child); as is without one. */
+export function withSpan<T>(span: Span | undefined, fn: () => T): T {
+  return span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+}

@@ -1,0 +1,199 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { CIRCUIT_STATE_VALUE, LATENCY_BUCKETS, METRICS, type MetricSpec } from './metric-names.ts';
+import {
+  type HandlerAttempt,
+  type HttpAnswered,
+  type PartitionLag,
+  type PublishSettled,
+  probes,
+  type RecordFinished,
+  telemetry,
+} from './telemetry.ts';
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** The `service` label on every series. */
+  service: string;
+  /** Default: a new registry (tests and benchmarks make several per process). */
+  registry?: Registry;
+  /** Node's process metrics (CPU, memory, event-loop lag, GC); default on. */
+  processMetrics?: boolean;
+  /** How long a scrape waits for Kafka (lag, DLQ depth) or the database (outbox backlog). Default 5 s. */
+  probeTimeoutMs?: number;
+}
+
+/** The metrics of one process: a registry fed by Junction's telemetry channels and probes. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** The Prometheus text exposition of every metric. */
+  scrape(): Promise<string>;
+  /** Stops listening to the telemetry channels. */
+  close(): void;
+}
+
+type Labels<S extends MetricSpec> = S['labels'][number];
+
+const counter = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
+  new Counter<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers });
+const gauge = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => Promise<void> | void) =>
+  new Gauge<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
+const histogram = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
+  new Histogram<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, buckets: [...LATENCY_BUCKETS], registers });
+
+/** Resolves with `work`'s value, or with `fallback` once `ms` passed: a scrape never hangs on a slow dependency. */
+async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The HTTP status class of a status code: `2xx`…`5xx`. */
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}
+
+/**
+ * Creates the registry of {@link METRICS}, fed by Junction's telemetry: counters and histograms
+ * from the channels as things happen; gauges (in-flight work, lag, DLQ depth, outbox backlog)
+ * read from the running components' probes when Prometheus scrapes.
+ */
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = options.registry ?? new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const timeoutMs = options.probeTimeoutMs ?? 5000;
+  const r = [registry];
+
+  const published = counter(METRICS.eventsPublished, r);
+  const publishDuration = histogram(METRICS.publishDuration, r);
+  const consumed = counter(METRICS.eventsConsumed, r);
+  const handlerDuration = histogram(METRICS.handlerDuration, r);
+  const retries = counter(METRICS.retries, r);
+  const dlqWrites = counter(METRICS.dlqWrites, r);
+  const rebalances = counter(METRICS.rebalances, r);
+  const rebalanceDuration = histogram(METRICS.rebalanceDuration, r);
+  const httpRequests = counter(METRICS.httpRequests, r);
+  const httpDuration = histogram(METRICS.httpDuration, r);
+
+  gauge(METRICS.publisherInFlightBytes, r, function (this: Gauge) {
+    let bytes = 0;
+    for (const probe of probes.publishers) bytes += probe.stats().inFlightBytes;
+    this.set(bytes);
+  });
+
+  // Counters that alerts take increase() of start at 0 for each topic a subscriber reads, so the
+  // first dead letter is an increase Prometheus can see, not a series that appears at 1.
+  const started = new WeakSet<object>();
+  const subscribers = () => {
+    for (const probe of probes.subscribers) {
+      if (started.has(probe)) continue;
+      started.add(probe);
+      for (const topic of probe.sourceTopics) {
+        dlqWrites.inc({ group: probe.group, topic }, 0);
+        retries.inc({ group: probe.group, topic }, 0);
+      }
+    }
+    return probes.subscribers;
+  };
+  gauge(METRICS.inFlightRecords, r, function (this: Gauge) {
+    this.reset();
+    for (const probe of subscribers()) this.inc({ group: probe.group }, probe.inFlight().records);
+  });
+  gauge(METRICS.pausedPartitions, r, function (this: Gauge) {
+    this.reset();
+    for (const probe of subscribers()) this.inc({ group: probe.group }, probe.inFlight().pausedPartitions);
+  });
+  gauge(METRICS.circuitState, r, function (this: Gauge) {
+    this.reset();
+    for (const probe of subscribers()) {
+      const state = probe.circuit();
+      if (state) this.set({ group: probe.group }, CIRCUIT_STATE_VALUE[state]);
+    }
+  });
+
+  // Lag in records and in seconds come from one question to Kafka per scrape, shared by both gauges.
+  let lagAsked: { at: number; answer: Promise<{ group: string; lag: PartitionLag[] }[]> } | undefined;
+  const lag = () => {
+    if (!lagAsked || Date.now() - lagAsked.at > 1000) {
+      const answer = Promise.all(
+        [...subscribers()].map(async (probe) => ({ group: probe.group, lag: await within(probe.lag(), timeoutMs, []) })),
+      );
+      lagAsked = { at: Date.now(), answer };
+    }
+    return lagAsked.answer;
+  };
+  const lagGauge = (field: 'records' | 'seconds') =>
+    async function (this: Gauge) {
+      const answers = await lag();
+      this.reset();
+      for (const { group, lag: partitions } of answers)
+        for (const p of partitions) this.set({ group, topic: p.topic, partition: String(p.partition) }, p[field]);
+    };
+  gauge(METRICS.lagRecords, r, lagGauge('records'));
+  gauge(METRICS.lagSeconds, r, lagGauge('seconds'));
+  gauge(METRICS.dlqDepth, r, async function (this: Gauge) {
+    const answers = await Promise.all(
+      [...subscribers()].map(async (probe) => ({ group: probe.group, depth: await within(probe.deadLetterDepth(), timeoutMs, []) })),
+    );
+    this.reset();
+    for (const { group, depth } of answers) for (const { topic, records } of depth) this.set({ group, topic }, records);
+  });
+
+  let outboxAsked: { at: number; answer: Promise<{ pending: number; oldestAgeMs: number }[]> } | undefined;
+  const backlog = () => {
+    if (!outboxAsked || Date.now() - outboxAsked.at > 1000) {
+      const answer = Promise.all([...probes.outboxes].map((probe) => within(probe.backlog(), timeoutMs, { pending: 0, oldestAgeMs: 0 })));
+      outboxAsked = { at: Date.now(), answer };
+    }
+    return outboxAsked.answer;
+  };
+  gauge(METRICS.outboxPending, r, async function (this: Gauge) {
+    const answers = await backlog();
+    this.set(answers.reduce((sum, b) => sum + b.pending, 0));
+  });
+  gauge(METRICS.outboxOldestAge, r, async function (this: Gauge) {
+    const answers = await backlog();
+    this.set(answers.reduce((oldest, b) => Math.max(oldest, b.oldestAgeMs), 0) / 1000);
+  });
+
+  const onPublish = (m: PublishSettled) => {
+    published.inc({ topic: m.topic, event_type: m.eventType, outcome: m.outcome });
+    if (m.outcome === 'ok') publishDuration.observe({ topic: m.topic }, m.durationMs / 1000);
+  };
+  const onAttempt = (m: HandlerAttempt) => {
+    handlerDuration.observe({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome }, m.durationMs / 1000);
+    if (m.attempt > 1) retries.inc({ group: m.group, topic: m.topic });
+  };
+  const onFinished = (m: RecordFinished) => {
+    consumed.inc({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome });
+    if (m.outcome === 'dead-lettered') dlqWrites.inc({ group: m.group, topic: m.topic });
+  };
+  const onJoined = (m: { group: string; durationMs: number; changed: boolean }) => {
+    rebalanceDuration.observe({ group: m.group }, m.durationMs / 1000);
+    if (m.changed) rebalances.inc({ group: m.group });
+  };
+  const onHttp = (m: HttpAnswered) => {
+    httpRequests.inc({ method: m.method, route: m.route, status_class: statusClass(m.status) });
+    httpDuration.observe({ method: m.method, route: m.route }, m.durationMs / 1000);
+  };
+  telemetry.publishSettled.subscribe(onPublish);
+  telemetry.handlerAttempt.subscribe(onAttempt);
+  telemetry.recordFinished.subscribe(onFinished);
+  telemetry.groupJoined.subscribe(onJoined);
+  telemetry.httpAnswered.subscribe(onHttp);
+
+  return {
+    registry,
+    scrape: () => registry.metrics(),
+    close() {
+      telemetry.publishSettled.unsubscribe(onPublish);
+      telemetry.handlerAttempt.unsubscribe(onAttempt);
+      telemetry.recordFinished.unsubscribe(onFinished);
+      telemetry.groupJoined.unsubscribe(onJoined);
+      telemetry.httpAnswered.unsubscribe(onHttp);
+    },
+  };
+}
