@@ -17,6 +17,7 @@ describe('junction stack up | status | logs | down', () => {
   let registryPort: number;
   let postgresPort: number;
   let redisPort: number;
+  let prometheusPort: number;
   let pids: number[];
 
   beforeAll(async () => {
@@ -25,6 +26,7 @@ describe('junction stack up | status | logs | down', () => {
     registryPort = await freePortPair();
     postgresPort = await freePortPair();
     redisPort = await freePortPair();
+    prometheusPort = await freePortPair();
   });
 
   afterAll(async () => {
@@ -34,7 +36,7 @@ describe('junction stack up | status | logs | down', () => {
   const status = async (): Promise<StatusJson> =>
     JSON.parse((await runCli(['stack', 'status', '--json', '--state-dir', stateDir])).stdout) as StatusJson;
 
-  it('up starts Kafka 4.3.1, Apicurio 3.3.3, PostgreSQL and Redis and returns once all answer', async () => {
+  it('up starts Kafka 4.3.1, Apicurio 3.3.3, PostgreSQL, Redis and Prometheus and returns once all answer', async () => {
     const result = await runCli([
       'stack',
       'up',
@@ -48,22 +50,26 @@ describe('junction stack up | status | logs | down', () => {
       String(postgresPort),
       '--redis-port',
       String(redisPort),
+      '--prometheus-port',
+      String(prometheusPort),
       '--registry-storage',
       'memory',
     ]);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Started kafka-1, registry, postgres, redis.');
+    expect(result.stdout).toContain('Started kafka-1, registry, postgres, redis, prometheus.');
     expect(result.stdout).toContain(`127.0.0.1:${kafkaPort}`);
     expect(result.stdout).toContain(`http://127.0.0.1:${registryPort}/apis/ccompat/v7`);
     expect(result.stdout).toContain(`postgres://junction@127.0.0.1:${postgresPort}/junction`);
     expect(result.stdout).toContain(`redis://127.0.0.1:${redisPort}`);
+    expect(result.stdout).toContain(`http://127.0.0.1:${prometheusPort}`);
     const now = await status();
     expect(now.components.map((c) => [c.name, c.state, c.version, c.healthy])).toEqual([
       ['kafka-1', 'running', '4.3.1', true],
       ['registry', 'running', '3.3.3', true],
       ['postgres', 'running', expect.stringMatching(/^\d+\.\d+$/), true],
       ['redis', 'running', expect.stringMatching(/^\d+\.\d+\.\d+$/), true],
+      ['prometheus', 'running', expect.stringMatching(/^\d+\.\d+\.\d+$/), true],
     ]);
     pids = now.components.map((c) => c.pid ?? 0);
     expect(processesMentioning(stateDir).sort()).toEqual([...pids].sort());
@@ -102,6 +108,9 @@ describe('junction stack up | status | logs | down', () => {
     expect(lines[4]).toMatch(
       new RegExp(`^redis\\s+running\\s+${pids[3]}\\s+${redisPort}\\s+\\d+\\.\\d+\\.\\d+\\s+ok \\(PONG in \\d+ ms\\)$`),
     );
+    expect(lines[5]).toMatch(
+      new RegExp(`^prometheus\\s+running\\s+${pids[4]}\\s+${prometheusPort}\\s+\\d+\\.\\d+\\.\\d+\\s+ok \\(ready in \\d+ ms\\)$`),
+    );
   });
 
   it('logs shows the last lines of a component, and names the components on a typo', async () => {
@@ -110,13 +119,16 @@ describe('junction stack up | status | logs | down', () => {
     expect(result.stdout.trim().split('\n')).toHaveLength(5);
     const typo = await runCli(['stack', 'logs', 'kafak-1', '--state-dir', stateDir]);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry, postgres, redis');
+    expect(typo.stderr).toContain('no component named "kafak-1"; the stack has kafka-1, registry, postgres, redis, prometheus');
     const postgres = await runCli(['stack', 'logs', 'postgres', '-n', '50', '--state-dir', stateDir]);
     expect(postgres.code).toBe(0);
     expect(postgres.stdout).toContain('database system is ready to accept connections');
     const redis = await runCli(['stack', 'logs', 'redis', '-n', '50', '--state-dir', stateDir]);
     expect(redis.code).toBe(0);
     expect(redis.stdout).toContain('Ready to accept connections');
+    const prometheus = await runCli(['stack', 'logs', 'prometheus', '-n', '50', '--state-dir', stateDir]);
+    expect(prometheus.code).toBe(0);
+    expect(prometheus.stdout).toContain('Server is ready to receive web requests.');
   });
 
   it('refuses a port held by another process in one line that says what to do', async () => {
@@ -146,9 +158,9 @@ describe('junction stack up | status | logs | down', () => {
   it('down stops every process it started and leaves no port behind', async () => {
     const result = await runCli(['stack', 'down', '--state-dir', stateDir]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Stopped kafka-1, registry, postgres, redis');
+    expect(result.stdout).toContain('Stopped kafka-1, registry, postgres, redis, prometheus');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1, postgresPort, redisPort])
+    for (const port of [kafkaPort, kafkaPort + 1, registryPort, registryPort + 1, postgresPort, redisPort, prometheusPort])
       expect(await isPortFree(port)).toBe(true);
     const after = await runCli(['stack', 'status', '--state-dir', stateDir]);
     expect(after.code).toBe(1);

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import {
   COMPATIBILITY_LEVELS,
   type Compatibility,
   type ComponentStatus,
   followFile,
   type RegistryStorage,
+  type ScrapeTarget,
   type Stack,
   type StackOptions,
   stackLogs,
@@ -15,7 +17,7 @@ import {
 import { Command, Option } from 'commander';
 import { integer, portNumber } from '../internal/args.ts';
 import { progress, style, table } from '../internal/output.ts';
-import { stateDir } from '../internal/paths.ts';
+import { repositoryRoot, stateDir } from '../internal/paths.ts';
 
 /** Flags of `stack up` (and of `up`, which starts the same stack). */
 export interface StackUpFlags {
@@ -25,9 +27,11 @@ export interface StackUpFlags {
   registryPort?: number;
   postgresPort?: number;
   redisPort?: number;
+  prometheusPort?: number;
   registry: boolean;
   postgres: boolean;
   redis: boolean;
+  prometheus: boolean;
   registryStorage?: RegistryStorage;
   compatibility?: Compatibility;
 }
@@ -41,9 +45,11 @@ export function withStackFlags(command: Command): Command {
     .option('--registry-port <port>', 'port of the schema registry (default 8081)', portNumber)
     .option('--postgres-port <port>', 'port of PostgreSQL (default 5432)', portNumber)
     .option('--redis-port <port>', 'port of Redis (default 6379)', portNumber)
+    .option('--prometheus-port <port>', 'port of Prometheus (default 9090)', portNumber)
     .option('--no-registry', 'run Kafka without the schema registry')
     .option('--no-postgres', 'run without PostgreSQL (the outbox and inbox need it)')
     .option('--no-redis', 'run without Redis (shared rate limits and the Redis dedupe store need it)')
+    .option('--no-prometheus', "run without Prometheus (it scrapes the services' /metrics and evaluates helm/junction/alerts)")
     .addOption(
       new Option('--registry-storage <kind>', 'where the registry keeps schemas (default kafkasql)').choices(['kafkasql', 'memory']),
     )
@@ -52,6 +58,19 @@ export function withStackFlags(command: Command): Command {
     );
 }
 
+/**
+ * What Prometheus scrapes: every service at its default port (DESIGN.md), running or not, so a
+ * service started later is seen without a reload. One started on another port is not.
+ */
+const SERVICE_TARGETS: ScrapeTarget[] = [
+  { job: 'gateway', targets: ['127.0.0.1:8080'] },
+  { job: 'auth', targets: ['127.0.0.1:8090'] },
+  { job: 'orders', targets: ['127.0.0.1:8101'] },
+  { job: 'inventory', targets: ['127.0.0.1:8102'] },
+  { job: 'billing', targets: ['127.0.0.1:8103'] },
+  { job: 'notifications', targets: ['127.0.0.1:8104'] },
+];
+
 /** Turns stack flags into {@link StackOptions}. */
 export function stackOptions(flags: StackUpFlags): StackOptions {
   const ports = {
@@ -59,6 +78,7 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
     ...(flags.registryPort ? { registry: flags.registryPort } : {}),
     ...(flags.postgresPort ? { postgres: flags.postgresPort } : {}),
     ...(flags.redisPort ? { redis: flags.redisPort } : {}),
+    ...(flags.prometheusPort ? { prometheus: flags.prometheusPort } : {}),
   };
   return {
     stateDir: stateDir(flags.stateDir),
@@ -73,6 +93,9 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
     // Without the flag, the stack decides: PostgreSQL unless it was made without.
     ...(flags.postgres ? {} : { postgres: false }),
     ...(flags.redis ? {} : { redis: false }),
+    // The stack runs Prometheus only when asked: the CLI asks, with the chart's alert rules
+    // (the same files the chart ships; a glob, so none yet is fine).
+    prometheus: flags.prometheus ? { targets: SERVICE_TARGETS, ruleFiles: [join(repositoryRoot(), 'helm/junction/alerts/*.yaml')] } : false,
     onProgress: progress,
   };
 }
@@ -110,18 +133,23 @@ export async function printStatus(dir: string): Promise<boolean> {
 }
 
 /** Prints where clients connect. */
-export function printEndpoints(stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'redisUrl' | 'stateDir'>): void {
+export function printEndpoints(
+  stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'redisUrl' | 'prometheusUrl' | 'stateDir'>,
+): void {
   console.log('');
   console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}`);
   if (stack.schemaRegistryUrl) console.log(`  Schema registry   ${style('bold', stack.schemaRegistryUrl)}`);
   if (stack.postgresUrl) console.log(`  PostgreSQL        ${style('bold', stack.postgresUrl)}`);
   if (stack.redisUrl) console.log(`  Redis             ${style('bold', stack.redisUrl)}`);
+  if (stack.prometheusUrl) console.log(`  Prometheus        ${style('bold', stack.prometheusUrl)}`);
   console.log(`  State and logs    ${stack.stateDir}`);
 }
 
 /** `junction stack …`: the local infrastructure. */
 export function stackCommand(): Command {
-  const stack = new Command('stack').description('start, stop and inspect the local Kafka, schema registry, PostgreSQL and Redis');
+  const stack = new Command('stack').description(
+    'start, stop and inspect the local Kafka, schema registry, PostgreSQL, Redis and Prometheus',
+  );
 
   withStackFlags(
     stack.command('up').description('start the local stack (or report the one already running) and return when it answers'),
@@ -169,7 +197,7 @@ export function stackCommand(): Command {
   stack
     .command('logs')
     .description("show the last lines of the components' logs")
-    .argument('[component]', 'kafka-1, kafka-2, …, registry, postgres or redis (default: all)')
+    .argument('[component]', 'kafka-1, kafka-2, …, registry, postgres, redis or prometheus (default: all)')
     .option('--state-dir <dir>', 'the stack to read (default: .junction in the repository)')
     .option('-n, --lines <n>', 'lines per component', integer(1, 100_000), 40)
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')

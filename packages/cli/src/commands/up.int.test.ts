@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPortFree, processesMentioning, stackStatus, stopStack } from '@junction/stack';
+import { isPortFree, processesMentioning, queryPrometheus, stackStatus, stopStack } from '@junction/stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePortPair, runCli, startCli } from '../testing/cli.ts';
 
@@ -18,6 +18,7 @@ describe('junction up', () => {
     const registryPort = await freePortPair();
     const postgresPort = await freePortPair();
     const redisPort = await freePortPair();
+    const prometheusPort = await freePortPair();
     const up = startCli([
       'up',
       '--state-dir',
@@ -30,10 +31,13 @@ describe('junction up', () => {
       String(postgresPort),
       '--redis-port',
       String(redisPort),
+      '--prometheus-port',
+      String(prometheusPort),
     ]);
     await up.waitFor('Junction is up.', 240_000);
     const output = up.output();
-    expect(output).toContain('Started kafka-1, registry, postgres, redis.');
+    expect(output).toContain('Started kafka-1, registry, postgres, redis, prometheus.');
+    expect(output).toContain(`Prometheus        http://127.0.0.1:${prometheusPort}`);
     expect(output).toContain('Published an Avro event and consumed it back:');
     expect(output).toMatch(/topic\s+demo\.greeting \(partition \d, offset \d+\)/);
     expect(output).toContain('ce_type     com.junction.demo.Greeting.v1');
@@ -44,6 +48,17 @@ describe('junction up', () => {
     expect(output).toMatch(/orders\.order\s+6\s+2592000000\s+delete\s+created/);
     expect(output).toMatch(/orders\.order-com\.junction\.orders\.OrderPlaced\s+v1 v2\s+FULL_TRANSITIVE\s+\d+ \d+/);
 
+    // Prometheus scrapes every service at its default port (up or down: whatever this machine
+    // runs there) and holds the alert rules of helm/junction/alerts.
+    const prometheus = `http://127.0.0.1:${prometheusPort}`;
+    await expect
+      .poll(async () => (await queryPrometheus(prometheus, 'up{namespace="local"}')).map((s) => s.metric.job).sort(), {
+        timeout: 60_000,
+      })
+      .toEqual(['auth', 'billing', 'gateway', 'inventory', 'notifications', 'orders']);
+    const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: Array<{ file: string }> } };
+    expect(rules.data.groups.map((g) => g.file)).toContainEqual(expect.stringMatching(/\/helm\/junction\/alerts\/[^/]+\.yaml$/));
+
     // Still up a while later: it waits for Ctrl-C.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(up.child.exitCode).toBeNull();
@@ -51,7 +66,7 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort, postgresPort, redisPort]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, registryPort, postgresPort, redisPort, prometheusPort]) expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
     const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);
@@ -95,6 +110,7 @@ describe('junction up', () => {
       ['registry', 'stopped'],
       ['postgres', 'running'],
       ['redis', 'running'],
+      ['prometheus', 'running'],
     ]);
     expect(after.components[0]?.pid).toBe(before.components[0]?.pid);
   });

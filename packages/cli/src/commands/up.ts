@@ -10,7 +10,7 @@ import { printEndpoints, printStatus, type StackUpFlags, stackOptions, withStack
 export function upCommand(): Command {
   return withStackFlags(
     new Command('up').description(
-      'start Junction locally: Kafka, the schema registry and PostgreSQL, then publish a demo Avro event and consume it back; stays up until Ctrl-C',
+      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, then publish a demo Avro event and consume it back; stays up until Ctrl-C',
     ),
   ).action(async (flags: StackUpFlags) => {
     const stack = await startStack(stackOptions(flags));
@@ -41,7 +41,12 @@ export function upCommand(): Command {
 
     printEndpoints(stack);
     const owned =
-      stack.started.length === stack.nodes.length + (stack.registryUrl ? 1 : 0) + (stack.postgresUrl ? 1 : 0) + (stack.redisUrl ? 1 : 0);
+      stack.started.length ===
+      stack.nodes.length +
+        (stack.registryUrl ? 1 : 0) +
+        (stack.postgresUrl ? 1 : 0) +
+        (stack.redisUrl ? 1 : 0) +
+        (stack.prometheusUrl ? 1 : 0);
     const onExit = owned
       ? 'Ctrl-C stops the stack.'
       : stack.alreadyRunning
