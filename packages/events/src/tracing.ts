@@ -1,6 +1,5 @@
 import { contextOfTraceparent, formatTraceparent } from '@junction/observability';
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { PreparedEvent } from './publisher/prepare.ts';
 import type { InboundRecord } from './subscriber/types.ts';
 
 /**
@@ -13,28 +12,28 @@ import type { InboundRecord } from './subscriber/types.ts';
 const tracer = trace.getTracer('@junction/events');
 
 /**
- * Starts the producer span of one event, as a child of `parent` (an explicit or causing
- * `traceparent`) or else of the active span, and writes its context into the event's headers.
- * Undefined when tracing does not record.
+ * Starts the producer span of one record to `topic`, as a child of `parent` (an explicit or
+ * causing `traceparent`) or else of the active span, and writes its context into `headers`
+ * (the record's, changed in place). Undefined when tracing does not record.
  */
-export function startSendSpan(event: PreparedEvent, parent: string | undefined): Span | undefined {
+export function startSendSpan(topic: string, headers: Record<string, string>, parent?: string): Span | undefined {
   const span = tracer.startSpan(
-    `send ${event.topic}`,
+    `send ${topic}`,
     {
       kind: SpanKind.PRODUCER,
       attributes: {
         'messaging.system': 'kafka',
         'messaging.operation.type': 'send',
-        'messaging.destination.name': event.topic,
-        'messaging.message.id': event.id,
-        'messaging.kafka.message.key': event.key,
-        'cloudevents.event_type': event.headers.ce_type ?? event.type,
+        'messaging.destination.name': topic,
+        ...(headers.ce_id ? { 'messaging.message.id': headers.ce_id } : {}),
+        ...(headers.ce_subject ? { 'messaging.kafka.message.key': headers.ce_subject } : {}),
+        ...(headers.ce_type ? { 'cloudevents.event_type': headers.ce_type } : {}),
       },
     },
     parent ? contextOfTraceparent(parent) : context.active(),
   );
   if (!span.isRecording()) return undefined;
-  event.headers.traceparent = formatTraceparent(span.spanContext());
+  headers.traceparent = formatTraceparent(span.spanContext());
   return span;
 }
 

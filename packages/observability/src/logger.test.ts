@@ -1,14 +1,16 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { withLogFields } from './context.ts';
 import { createLogger } from './logger.ts';
+import { REDACTED } from './redact.ts';
 
-function capture(level = 'info') {
+function capture(level = 'info', redact: string[] = []) {
   const stream = new PassThrough();
   const lines: Record<string, unknown>[] = [];
   stream.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  return { logger: createLogger({ service: 'orders', level, stream }), lines };
+  return { logger: createLogger({ service: 'orders', level, stream, redact }), lines };
 }
 
 describe('createLogger', () => {
@@ -26,5 +28,45 @@ describe('createLogger', () => {
     logger.warn('worth knowing');
     await expect.poll(() => lines.length).toBe(1);
     expect(lines[0]?.message).toBe('worth knowing');
+  });
+
+  it('stamps the trace, event and conversation of the code it runs in, across awaits', async () => {
+    const { logger, lines } = capture();
+    const fields = { trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), event_id: 'e-7', correlation_id: 'c-7' };
+    await withLogFields(fields, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      logger.info('inside');
+    });
+    logger.info('outside');
+    await expect.poll(() => lines.length).toBe(2);
+    expect(lines[0]).toMatchObject(fields);
+    expect(lines[1]).not.toHaveProperty('event_id');
+    expect(lines[1]).not.toHaveProperty('trace_id');
+  });
+
+  it('lets a field given on the line win over the context', async () => {
+    const { logger, lines } = capture();
+    withLogFields({ event_id: 'outer' }, () => logger.info('x', { event_id: 'inner' }));
+    await expect.poll(() => lines.length).toBe(1);
+    expect(lines[0]?.event_id).toBe('inner');
+  });
+
+  it('redacts secrets and personal fields at any depth, and keeps the rest', async () => {
+    const { logger, lines } = capture('info', ['email', 'shippingAddress']);
+    logger.info('order placed', {
+      password: 'hunter2',
+      headers: { Authorization: 'Bearer abc', accept: 'json' },
+      order: { orderId: 'o-1', customer: { Email: 'ann@example.com', name: 'Ann' }, lines: [{ shippingAddress: 'Main St 1' }] },
+      clientSecret: 's3cret',
+      sasl_password: 'x',
+    });
+    await expect.poll(() => lines.length).toBe(1);
+    const line = lines[0] as Record<string, unknown>;
+    expect(line.password).toBe(REDACTED);
+    expect(line.clientSecret).toBe(REDACTED);
+    expect(line.sasl_password).toBe(REDACTED);
+    expect(line.headers).toEqual({ Authorization: REDACTED, accept: 'json' });
+    expect(line.order).toEqual({ orderId: 'o-1', customer: { Email: REDACTED, name: 'Ann' }, lines: [{ shippingAddress: REDACTED }] });
+    expect(JSON.stringify(line)).not.toMatch(/hunter2|ann@example|Main St|s3cret|Bearer/);
   });
 });

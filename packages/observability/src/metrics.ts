@@ -33,8 +33,8 @@ export interface Metrics {
 
 type Labels<S extends MetricSpec> = S['labels'][number];
 
-const counter = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
-  new Counter<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers });
+const counter = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => void) =>
+  new Counter<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
 const gauge = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => Promise<void> | void) =>
   new Gauge<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
 const histogram = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
@@ -71,8 +71,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const publishDuration = histogram(METRICS.publishDuration, r);
   const consumed = counter(METRICS.eventsConsumed, r);
   const handlerDuration = histogram(METRICS.handlerDuration, r);
-  const retries = counter(METRICS.retries, r);
-  const dlqWrites = counter(METRICS.dlqWrites, r);
+  // Read before each scrape of these two, so the zeros below are there from the first scrape.
+  const retries = counter(METRICS.retries, r, () => void subscribers());
+  const dlqWrites = counter(METRICS.dlqWrites, r, () => void subscribers());
   const rebalances = counter(METRICS.rebalances, r);
   const rebalanceDuration = histogram(METRICS.rebalanceDuration, r);
   const httpRequests = counter(METRICS.httpRequests, r);

@@ -30,7 +30,7 @@ export function startSendSpans(
   let spans: (Span | undefined)[] | undefined;
   events.forEach((event, i) => {
     const choice = options[i];
-    const span = startSendSpan(event, choice?.traceparent ?? choice?.causedBy?.traceparent);
+    const span = startSendSpan(event.topic, event.headers, choice?.traceparent ?? choice?.causedBy?.traceparent);
     if (span) {
       spans ??= [];
       spans[i] = span;

@@ -1,18 +1,10 @@
-import {
-  activeTraceparent,
-  JunctionError,
-  parseTraceparent,
-  probes,
-  registerProbe,
-  telemetry,
-  withLogFields,
-} from '@junction/observability';
+import { JunctionError, parseTraceparent, probes, registerProbe, telemetry, withLogFields } from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
-import { endSpan, startProcessSpan, withSpan } from '../tracing.ts';
+import { endSpan, startProcessSpan, startSendSpan, withSpan } from '../tracing.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
@@ -93,10 +85,10 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const sink: RecordSink = async (topic, record) => {
-    // The next hop (a retry topic, the dead-letter topic) continues the trace from this record's
-    // process span, when tracing records one; the trace id is the record's either way.
-    const traceparent = activeTraceparent();
-    const headers = traceparent ? { ...record.headers, traceparent } : record.headers;
+    // The next hop (a retry topic, the dead-letter topic) is a send span under this record's
+    // process span when tracing records, and carries its traceparent; else the headers go as they are.
+    const headers = { ...record.headers };
+    const span = startSendSpan(topic, headers);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -108,6 +100,10 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
           );
         }),
       ]);
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
     } finally {
       clearTimeout(timer);
     }
