@@ -1,1 +1,2 @@
+export { httpMetrics, metricsHandler, UNMATCHED_ROUTE } from './metrics.ts';
 export { type Problem, type ProblemField, problemHandler, toProblem } from './problem.ts';

@@ -1,0 +1,56 @@
+import { type Metrics, telemetry } from '@junction/observability';
+import type { Handler, Request, RequestHandler } from 'express';
+
+/** The route label of requests no route matched: one value, so scanners cannot grow the series. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Keeps, on `req`, the route pattern a request matched (`/v1/events/:type`) with its routers'
+ * mount paths: taken when express assigns `req.route`, because by the time an error has been
+ * answered express has put `req.baseUrl` back to the app's.
+ */
+function watchRoute(req: Request): () => string {
+  let matched = UNMATCHED_ROUTE;
+  let route: unknown;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set(value: { path?: unknown } | undefined) {
+      route = value;
+      if (typeof value?.path === 'string') matched = `${req.baseUrl ?? ''}${value.path}`;
+    },
+  });
+  return () => matched;
+}
+
+/**
+ * Times every request and reports it, when answered, to telemetry (`junction_http_requests_total`
+ * by method, route pattern and status class; `junction_http_request_duration_seconds`). Mount
+ * it first, so it sees every answer, errors and 404s included.
+ */
+export function httpMetrics(): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    const route = watchRoute(req);
+    res.once('finish', () => {
+      if (!telemetry.httpAnswered.hasSubscribers) return;
+      telemetry.httpAnswered.publish({
+        method: req.method,
+        route: route(),
+        status: res.statusCode,
+        durationMs: performance.now() - started,
+      });
+    });
+    next();
+  };
+}
+
+/** Serves `metrics` as Prometheus text, for a service that mounts `/metrics` on its own app. */
+export function metricsHandler(metrics: Metrics): Handler {
+  return (_req, res, next) => {
+    metrics.scrape().then((text) => {
+      res.type(metrics.registry.contentType).send(text);
+    }, next);
+  };
+}
