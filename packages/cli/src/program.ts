@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { dashboardsCommand } from './commands/dashboards.ts';
 import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { schemasCommand } from './commands/schemas.ts';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
     .addCommand(testCommand())
     .addCommand(benchCommand())
     .addCommand(dlqCommand())
+    .addCommand(dashboardsCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
 }
