@@ -62,7 +62,7 @@ beforeAll(async () => {
     retry: { delaysMs: [200], inPlace: { retries: 1, backoff: { initialMs: 10, multiplier: 1, maxMs: 10, jitter: 0 } } },
     handlers: {
       [ORDER]: async (ctx: EventContext) => {
-        const { orderId } = ctx.event?.data as { orderId: string };
+        const orderId = (ctx.event?.data as { orderId: string } | undefined)?.orderId;
         logger.info('charging the order', { orderId });
         if (orderId === failing) throw new JunctionError('broker.unavailable', 'the payment provider is down (a stand-in for one)');
       },

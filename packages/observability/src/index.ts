@@ -7,6 +7,7 @@ export {
   parseTraceparent,
   withLogFields,
 } from './context.ts';
+export { type Dashboard, dashboards, type PanelQuery, panelQueries } from './dashboards/index.ts';
 export { type FieldProblem, JunctionError, type JunctionErrorCode, type JunctionErrorOptions } from './errors.ts';
 export { initObservability, type Observability, type ObservabilityOptions } from './init.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';

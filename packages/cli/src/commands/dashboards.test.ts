@@ -1,13 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dashboards } from '@junction/observability';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { dashboards } from '../../../observability/src/dashboards/index.ts';
 import { dashboardsCommand } from './dashboards.ts';
-
-// The generator by its source path: the same module whether or not @junction/observability is
-// linked into this package's node_modules yet.
-vi.mock('@junction/observability', () => import('../../../observability/src/dashboards/index.ts'));
 
 /** Runs `junction dashboards <args>` in this process; returns what it printed and its exit code. */
 async function run(args: string[]): Promise<{ lines: string[]; code: number }> {
