@@ -109,6 +109,13 @@ describe('createMetrics', () => {
     expect(sample(text, 'junction_dlq_writes_total{group="billing",topic="orders.order",service="billing"}')).toBe(0);
   });
 
+  it('starts a subscriber’s alerting counters at 0 the moment it starts, before any scrape', async () => {
+    const m = metrics();
+    subscriber();
+    const dlq = await m.registry.getSingleMetric('junction_dlq_writes_total')?.get();
+    expect(dlq?.values).toEqual([{ labels: { group: 'billing', topic: 'orders.order' }, value: 0 }]);
+  });
+
   it('drops a stopped subscriber’s gauges', async () => {
     const m = metrics();
     subscriber();

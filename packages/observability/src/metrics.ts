@@ -7,6 +7,7 @@ import {
   type PublishSettled,
   probes,
   type RecordFinished,
+  type SubscriberProbe,
   telemetry,
 } from './telemetry.ts';
 
@@ -71,9 +72,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const publishDuration = histogram(METRICS.publishDuration, r);
   const consumed = counter(METRICS.eventsConsumed, r);
   const handlerDuration = histogram(METRICS.handlerDuration, r);
-  // Read before each scrape of these two, so the zeros below are there from the first scrape.
-  const retries = counter(METRICS.retries, r, () => void subscribers());
-  const dlqWrites = counter(METRICS.dlqWrites, r, () => void subscribers());
+  const retries = counter(METRICS.retries, r);
+  const dlqWrites = counter(METRICS.dlqWrites, r);
   const rebalances = counter(METRICS.rebalances, r);
   const rebalanceDuration = histogram(METRICS.rebalanceDuration, r);
   const httpRequests = counter(METRICS.httpRequests, r);
@@ -85,18 +85,24 @@ export function createMetrics(options: MetricsOptions): Metrics {
     this.set(bytes);
   });
 
-  // Counters that alerts take increase() of start at 0 for each topic a subscriber reads, so the
-  // first dead letter is an increase Prometheus can see, not a series that appears at 1.
+  // Counters that alerts take increase() of start at 0 for each topic a subscriber reads, as soon
+  // as it starts, so the first dead letter is an increase Prometheus can see — even one that
+  // happens before the first scrape — not a series that appears at 1.
   const started = new WeakSet<object>();
-  const subscribers = () => {
-    for (const probe of probes.subscribers) {
-      if (started.has(probe)) continue;
-      started.add(probe);
-      for (const topic of probe.sourceTopics) {
-        dlqWrites.inc({ group: probe.group, topic }, 0);
-        retries.inc({ group: probe.group, topic }, 0);
-      }
+  const zeroes = (probe: SubscriberProbe) => {
+    if (started.has(probe)) return;
+    started.add(probe);
+    rebalances.inc({ group: probe.group }, 0);
+    for (const topic of probe.sourceTopics) {
+      dlqWrites.inc({ group: probe.group, topic }, 0);
+      retries.inc({ group: probe.group, topic }, 0);
     }
+  };
+  const onProbe = (probe: object) => {
+    if (probes.subscribers.has(probe as SubscriberProbe)) zeroes(probe as SubscriberProbe);
+  };
+  const subscribers = () => {
+    for (const probe of probes.subscribers) zeroes(probe);
     return probes.subscribers;
   };
   gauge(METRICS.inFlightRecords, r, function (this: Gauge) {
@@ -185,6 +191,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   telemetry.recordFinished.subscribe(onFinished);
   telemetry.groupJoined.subscribe(onJoined);
   telemetry.httpAnswered.subscribe(onHttp);
+  telemetry.probeAdded.subscribe(onProbe);
+  subscribers();
 
   return {
     registry,
@@ -195,6 +203,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       telemetry.recordFinished.unsubscribe(onFinished);
       telemetry.groupJoined.unsubscribe(onJoined);
       telemetry.httpAnswered.unsubscribe(onHttp);
+      telemetry.probeAdded.unsubscribe(onProbe);
     },
   };
 }

@@ -90,9 +90,10 @@ export const probes = {
   outboxes: new Set<OutboxProbe>(),
 } as const;
 
-/** Adds a probe to one of {@link probes}' sets; returns the function that takes it out again. */
-export function registerProbe<T>(set: Set<T>, probe: T): () => void {
+/** Adds a probe to one of {@link probes}' sets and tells {@link telemetry}'s `probeAdded`; returns the function that takes it out again. */
+export function registerProbe<T extends object>(set: Set<T>, probe: T): () => void {
   set.add(probe);
+  if (telemetry.probeAdded.hasSubscribers) telemetry.probeAdded.publish(probe);
   return () => set.delete(probe);
 }
 
@@ -134,4 +135,6 @@ export const telemetry = {
   recordFinished: channel<RecordFinished>('junction:subscriber:finished'),
   groupJoined: channel<GroupJoined>('junction:subscriber:joined'),
   httpAnswered: channel<HttpAnswered>('junction:http:answered'),
+  /** A publisher, subscriber or relay started: metrics set up its series at once, before anything happens to them. */
+  probeAdded: channel<object>('junction:probe:added'),
 } as const;

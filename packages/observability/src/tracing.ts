@@ -21,6 +21,9 @@ export interface Tracing {
 
 let hooked = false;
 
+/** Requests of Prometheus and the orchestrator, not of users. */
+const UNTRACED = /^\/(metrics|healthz|readyz)(\?|$)/;
+
 /**
  * Starts OpenTelemetry's Node SDK with the http and express instrumentations and W3C trace
  * context. Kafka spans come from `@junction/events` itself (publish and process spans whose
@@ -39,7 +42,11 @@ export function startTracing(options: TracingOptions): Tracing {
   }
   const sdk = new NodeSDK({
     serviceName: options.service,
-    instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+    instrumentations: [
+      // Scrapes and probes every few seconds would bury the traces worth reading.
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => UNTRACED.test(req.url ?? '') }),
+      new ExpressInstrumentation(),
+    ],
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
   });
   sdk.start();

@@ -1,0 +1,300 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { deadLetterTopic, eventContract, retryTopic } from '@junction/events';
+import { dashboards, panelQueries } from '@junction/observability';
+import { type PrometheusServer, prometheusAlerts, queryPrometheus, stackFromEnv, startPrometheus } from '@junction/stack';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
+
+// The whole observability path, live: two instrumented processes (an HTTP API that publishes, a
+// subscriber that fails some events into retries and the DLQ), a real Prometheus scraping them
+// with the repository's alert rules, every dashboard query asked of it, and the spans of both
+// processes received by a stand-in for a tracing backend (Jaeger, Tempo: outside our world).
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SHOP = resolve(import.meta.dirname, 'fixtures/shop.ts');
+const ALERTS_DIR = join(ROOT, 'helm/junction/alerts');
+const ORDER = 'com.junction.orders.OrderPlaced';
+const { brokers, schemaRegistryUrl } = stackFromEnv();
+
+interface Shop {
+  child: ChildProcess;
+  port: number;
+  lines: Record<string, unknown>[];
+  raw: string[];
+}
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  service: string;
+}
+
+const SERVER_KIND = 2;
+
+let contracts: PrivateContracts;
+let topic: string;
+let prometheus: PrometheusServer;
+let collector: Server;
+const spans: OtlpSpan[] = [];
+const shops: Shop[] = [];
+const group = `billing-${randomBytes(3).toString('hex')}`;
+const failingOrder = randomUUID();
+let trickle: Promise<void> | undefined;
+let stopped = false;
+
+/** A stand-in tracing backend: takes OTLP/HTTP JSON exports and keeps the spans. */
+async function startCollector(): Promise<number> {
+  collector = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as {
+        resourceSpans?: {
+          resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+          scopeSpans?: { spans?: Omit<OtlpSpan, 'service'>[] }[];
+        }[];
+      };
+      for (const resource of body.resourceSpans ?? []) {
+        const service = resource.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+        for (const scope of resource.scopeSpans ?? []) for (const span of scope.spans ?? []) spans.push({ ...span, service });
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
+  return (collector.address() as AddressInfo).port;
+}
+
+/** Starts one role of the shop fixture and waits for its `ready <port>`. */
+async function startShop(role: 'orders' | 'billing', collectorPort: number): Promise<Shop> {
+  const child = spawn(process.execPath, ['--conditions=junction-source', '--no-warnings', SHOP], {
+    env: {
+      ...process.env,
+      SHOP_ROLE: role,
+      SHOP_PORT: '0',
+      SHOP_SUFFIX: contracts.suffix,
+      SHOP_GROUP: group,
+      JUNCTION_KAFKA_BROKERS: brokers.join(','),
+      JUNCTION_SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const shop: Shop = { child, port: 0, lines: [], raw: [] };
+  shops.push(shop);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the ${role} fixture did not start within 60 s: ${stderr}`)), 60_000);
+    child.once('exit', (code) => fail(new Error(`the ${role} fixture exited with ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      shop.raw.push(line);
+      const ready = /^ready (\d+)$/.exec(line);
+      if (ready) {
+        clearTimeout(timer);
+        shop.port = Number(ready[1]);
+        done(shop);
+      } else if (line.startsWith('{')) {
+        shop.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+  });
+}
+
+const post = (orders: Shop, query: string, body: Record<string, unknown>) =>
+  fetch(`http://127.0.0.1:${orders.port}/orders${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+
+/** The total of a query's samples, 0 when it has none. */
+async function total(promql: string): Promise<number> {
+  const samples = await queryPrometheus(prometheus.url, promql, { timeoutMs: 5000 });
+  return samples.reduce((sum, s) => sum + s.value, 0);
+}
+
+beforeAll(async () => {
+  contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
+  topic = eventContract(contracts.catalog, ORDER).topic;
+  const collectorPort = await startCollector();
+  const [billing, orders] = await Promise.all([startShop('billing', collectorPort), startShop('orders', collectorPort)]);
+  prometheus = await startPrometheus({
+    dir: await mkdtemp(join(tmpdir(), 'junction-prometheus-')),
+    scrapeInterval: '1s',
+    evaluationInterval: '1s',
+    ruleFiles: [join(ALERTS_DIR, '*.yaml')],
+    targets: [
+      { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
+      { job: 'billing', targets: [`127.0.0.1:${billing.port}`] },
+    ],
+  });
+
+  // Counters seen at 0 first, so that what follows is an increase, as in a service running for a while.
+  await until(async () => (await total('sum(up{job=~"orders|billing"})')) === 2, 30_000, 'Prometheus to scrape both processes');
+
+  // Traffic: a steady trickle of orders, published directly and through the outbox (rates need
+  // it: a burst before the first scrapes would read as no rate at all); one order the payment
+  // provider keeps refusing (retry topic, then the DLQ); one whose broker is down (a 503); a
+  // poison record; and, once those are dead letters, a second member joining the group.
+  trickle = (async () => {
+    for (let i = 0; i < 1200 && !stopped; i += 1) {
+      await post(orders, i % 3 === 0 ? '?outbox=1' : '', {}).catch(() => {});
+      await new Promise((done) => setTimeout(done, 250));
+    }
+  })();
+  expect((await post(orders, '', { orderId: failingOrder, couponCode: 'FAIL' })).status).toBe(202);
+  expect((await post(orders, '?dependency=down', {})).status).toBe(503);
+  const producer = new Kafka({ clientId: 'poison', brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: 'poison', value: Buffer.from('not avro at all'), headers: { ce_id: 'poison-1' } }] });
+  await producer.disconnect();
+  await until(
+    async () => (await total(`sum(junction_dlq_writes_total{group="${group}"})`)) === 2,
+    60_000,
+    'Prometheus to see both dead letters',
+  );
+  const second = await startShop('billing', collectorPort);
+  await prometheus.setTargets([
+    { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
+    { job: 'billing', targets: [`127.0.0.1:${billing.port}`, `127.0.0.1:${second.port}`] },
+  ]);
+  await until(async () => (await total(`sum(junction_rebalances_total{group="${group}"})`)) >= 1, 60_000, 'the group to rebalance');
+}, 300_000);
+
+afterAll(async () => {
+  stopped = true;
+  await trickle;
+  await Promise.all(
+    shops.map(
+      ({ child }) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null) return done();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            done();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await prometheus?.stop();
+  collector?.close();
+  await contracts?.cleanup();
+}, 60_000);
+
+describe('observability end to end', () => {
+  it('gives data for every query of every dashboard panel', async () => {
+    const queries = dashboards().flatMap((dashboard) => panelQueries(dashboard).map((query) => ({ dashboard: dashboard.file, ...query })));
+    expect(queries.length).toBeGreaterThan(30);
+    let empty: string[] = [];
+    // Rates need two scrapes of a series, so some panels fill a few seconds after the traffic.
+    await until(
+      async () => {
+        empty = [];
+        for (const query of queries) {
+          const samples = await queryPrometheus(prometheus.url, query.expr, { timeoutMs: 5000 });
+          if (!samples.some((s) => Number.isFinite(s.value)))
+            empty.push(`${query.dashboard} #${query.panelId} ${query.panel} [${query.refId}]: ${query.expr}`);
+        }
+        return empty.length === 0;
+      },
+      60_000,
+      'every panel to have data',
+    ).catch(() => {});
+    expect(empty, 'panels without data').toEqual([]);
+  }, 120_000);
+
+  it('fires the dead-letter alert, naming the group and topic, with its runbook', async () => {
+    const rules = (await readdir(ALERTS_DIR)).filter((f) => f.endsWith('.yaml'));
+    const dlqAlert = rules
+      .flatMap(
+        (file) =>
+          (parse(readFileSync(join(ALERTS_DIR, file), 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups,
+      )
+      .flatMap((g) => g.rules)
+      .find((rule) => rule.alert && rule.expr.includes('junction_dlq_writes_total'));
+    expect(dlqAlert?.alert).toBeDefined();
+    let firing: Awaited<ReturnType<typeof prometheusAlerts>> = [];
+    await until(
+      async () => {
+        firing = (await prometheusAlerts(prometheus.url)).filter(
+          (alert) => alert.labels.alertname === dlqAlert?.alert && alert.state === 'firing' && alert.labels.group === group,
+        );
+        return firing.length > 0;
+      },
+      90_000,
+      `${dlqAlert?.alert} to fire`,
+    );
+    expect(firing[0]?.labels.topic).toBe(topic);
+    expect(firing[0]?.annotations.runbook_url).toMatch(/docs\/runbooks\/.+\.md$/);
+  }, 120_000);
+
+  it('shows the failing order as one trace: HTTP request → publish → consume → retry → dead letter, across both processes', async () => {
+    const names = [
+      `send ${topic}`,
+      `process ${topic}`,
+      `send ${retryTopic(group, topic, 1)}`,
+      `process ${retryTopic(group, topic, 1)}`,
+      `send ${deadLetterTopic(group, topic)}`,
+    ];
+    let trace: OtlpSpan[] = [];
+    await until(
+      () => {
+        // Only the failing order goes through the retry topic (the poison record goes straight to the DLQ).
+        const retrySend = spans.find((s) => s.name === names[2]);
+        trace = retrySend ? spans.filter((s) => s.traceId === retrySend.traceId) : [];
+        return names.every((name) => trace.some((s) => s.name === name)) && trace.some((s) => s.kind === SERVER_KIND);
+      },
+      30_000,
+      'the spans of the failing order',
+    );
+    const request = trace.find((s) => s.kind === SERVER_KIND);
+    expect(request?.service).toBe('orders');
+    const [send, process, toRetry, retried, toDlq] = names.map((name) => trace.find((s) => s.name === name) as OtlpSpan);
+    // Each hop is the child of the one before, whichever process recorded it.
+    expect(send?.service).toBe('orders');
+    expect(process?.service).toBe('billing');
+    const isChild = (child: OtlpSpan | undefined, parent: OtlpSpan | undefined) => child?.parentSpanId === parent?.spanId;
+    // The publish happens inside the request (under the express route handler's span, itself under the request).
+    expect(trace.filter((s) => s.service === 'orders').some((s) => isChild(send, s))).toBe(true);
+    expect(isChild(process, send)).toBe(true);
+    expect(isChild(toRetry, process)).toBe(true);
+    expect(isChild(retried, toRetry)).toBe(true);
+    expect(isChild(toDlq, retried)).toBe(true);
+  });
+
+  it('writes JSON log lines with the service, trace and event, and never a personal field in clear', () => {
+    const [billing, orders] = shops;
+    const charged = billing?.lines.find((line) => line.message === 'charging an order' && line.orderId === failingOrder);
+    expect(charged).toMatchObject({ service: 'billing', level: 'info' });
+    expect(charged?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(typeof charged?.event_id).toBe('string');
+    const placed = orders?.lines.find((line) => line.message === 'placing an order' && line.orderId === failingOrder);
+    expect(placed?.customerEmail).toBe('[redacted]');
+    // The request's trace is the one the subscriber's line carries: one id from HTTP to the handler.
+    expect(placed?.trace_id).toBe(charged?.trace_id);
+    for (const shop of shops) expect(shop.raw.join('\n')).not.toContain('ada@example.com');
+  });
+});
