@@ -14,6 +14,7 @@ export const METRICS = {
     type: 'counter',
     help: 'Events the publisher settled, by outcome: ok (Kafka acknowledged), invalid (failed validation), refused (backpressure), failed (Kafka error or timeout).',
     labels: ['topic', 'event_type', 'outcome'],
+    values: { outcome: ['ok', 'invalid', 'refused', 'failed'] },
   },
   publishDuration: {
     name: 'junction_publish_duration_seconds',
@@ -32,12 +33,14 @@ export const METRICS = {
     type: 'counter',
     help: 'Records a subscriber finished, by outcome: ok, retried (sent to a retry topic), dead-lettered, deduplicated, skipped (no handler for the type).',
     labels: ['group', 'topic', 'event_type', 'outcome'],
+    values: { outcome: ['ok', 'retried', 'dead-lettered', 'deduplicated', 'skipped'] },
   },
   handlerDuration: {
     name: 'junction_handler_duration_seconds',
     type: 'histogram',
     help: 'Duration of one handler attempt (decode, deduplication and the handler), by outcome: ok or error.',
     labels: ['group', 'topic', 'event_type', 'outcome'],
+    values: { outcome: ['ok', 'error'] },
   },
   retries: {
     name: 'junction_retries_total',
@@ -111,11 +114,19 @@ export const METRICS = {
     help: 'Age of the oldest outbox row not yet published; 0 when none.',
     labels: [],
   },
+  probeFailures: {
+    name: 'junction_probe_failures_total',
+    type: 'counter',
+    help: 'Scrape-time questions that failed or timed out (probe: lag, dlq_depth, outbox_backlog); their gauges are left out meanwhile, not set to 0.',
+    labels: ['probe'],
+    values: { probe: ['lag', 'dlq_depth', 'outbox_backlog'] },
+  },
   httpRequests: {
     name: 'junction_http_requests_total',
     type: 'counter',
     help: 'HTTP requests answered, by method, route pattern and status class.',
     labels: ['method', 'route', 'status_class'],
+    values: { status_class: ['1xx', '2xx', '3xx', '4xx', '5xx'] },
   },
   httpDuration: {
     name: 'junction_http_request_duration_seconds',
@@ -131,6 +142,8 @@ export interface MetricSpec {
   type: 'counter' | 'gauge' | 'histogram';
   help: string;
   labels: readonly string[];
+  /** Every value a label may take, for the labels with a closed set: dashboards and alerts are checked against them. */
+  values?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Histogram buckets in seconds, for latencies from a millisecond to a minute. */

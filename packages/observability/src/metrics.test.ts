@@ -131,7 +131,24 @@ describe('createMetrics', () => {
     const text = await m.scrape();
     expect(Date.now() - started).toBeLessThan(2000);
     expect(sample(text, 'junction_consumer_in_flight_records{group="billing",service="billing"}')).toBe(7);
-    expect(text).not.toContain('junction_consumer_lag_records{');
+    expect(text).not.toContain('junction_consumer_lag_records{group="billing"');
+    expect(sample(text, 'junction_probe_failures_total{probe="lag",service="billing"}')).toBe(1);
+    expect(sample(text, 'junction_probe_failures_total{probe="dlq_depth",service="billing"}')).toBe(1);
+  });
+
+  it('keeps the last outbox backlog, and counts the failure, when the database stops answering', async () => {
+    const m = metrics();
+    let answer: Promise<{ pending: number; oldestAgeMs: number }> = Promise.resolve({ pending: 3, oldestAgeMs: 400_000 });
+    cleanups.push(registerProbe(probes.outboxes, { backlog: () => answer }));
+    expect(sample(await m.scrape(), 'junction_outbox_pending_rows{service="billing"}')).toBe(3);
+    answer = Promise.reject(new Error('connection refused'));
+    answer.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const text = await m.scrape();
+    // Not 0: an unreadable backlog must not look empty (and resolve the backlog alert).
+    expect(sample(text, 'junction_outbox_pending_rows{service="billing"}')).toBe(3);
+    expect(sample(text, 'junction_outbox_oldest_age_seconds{service="billing"}')).toBe(400);
+    expect(sample(text, 'junction_probe_failures_total{probe="outbox_backlog",service="billing"}')).toBe(1);
   });
 
   it('reports the outbox backlog, oldest age in seconds', async () => {

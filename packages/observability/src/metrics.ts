@@ -34,18 +34,21 @@ export interface Metrics {
 
 type Labels<S extends MetricSpec> = S['labels'][number];
 
-const counter = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => void) =>
+const counter = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => Promise<void> | void) =>
   new Counter<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
 const gauge = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => Promise<void> | void) =>
   new Gauge<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
 const histogram = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
   new Histogram<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, buckets: [...LATENCY_BUCKETS], registers });
 
-/** Resolves with `work`'s value, or with `fallback` once `ms` passed: a scrape never hangs on a slow dependency. */
-async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+/** Resolves with `work`'s value, or undefined when it failed or `ms` passed: a scrape never hangs on a slow dependency. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+    return await Promise.race([
+      work.catch(() => undefined),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -67,6 +70,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const timeoutMs = options.probeTimeoutMs ?? 5000;
   const r = [registry];
+  /** A probe's answer, or undefined — counted in `junction_probe_failures_total` — when it failed or took too long. */
+  const ask = async <T>(probe: (typeof METRICS.probeFailures.values.probe)[number], work: () => Promise<T>): Promise<T | undefined> => {
+    const answer = await within(Promise.resolve().then(work), timeoutMs);
+    if (answer === undefined) probeFailures.inc({ probe });
+    return answer;
+  };
 
   const published = counter(METRICS.eventsPublished, r);
   const publishDuration = histogram(METRICS.publishDuration, r);
@@ -121,50 +130,95 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   });
 
-  // Lag in records and in seconds come from one question to Kafka per scrape, shared by both gauges.
-  let lagAsked: { at: number; answer: Promise<{ group: string; lag: PartitionLag[] }[]> } | undefined;
-  const lag = () => {
-    if (!lagAsked || Date.now() - lagAsked.at > 1000) {
-      const answer = Promise.all(
-        [...subscribers()].map(async (probe) => ({ group: probe.group, lag: await within(probe.lag(), timeoutMs, []) })),
-      );
-      lagAsked = { at: Date.now(), answer };
-    }
-    return lagAsked.answer;
+  // Kafka and the database are asked once per scrape, whichever gauges need the answer. A probe
+  // that fails or times out is counted, and its gauges keep their last answer: a backlog that
+  // cannot be read must not look empty (and quietly resolve the alert watching it).
+  const lastLag = new Map<SubscriberProbe, PartitionLag[]>();
+  const lastDepth = new Map<SubscriberProbe, { topic: string; records: number }[]>();
+  let lastBacklog: { pending: number; oldestAgeMs: number } | undefined;
+  const perScrape = <T>(ask: () => Promise<T>): (() => Promise<T>) => {
+    let asked: { at: number; answer: Promise<T> } | undefined;
+    return () => {
+      if (!asked || Date.now() - asked.at > 1000) asked = { at: Date.now(), answer: ask() };
+      return asked.answer;
+    };
   };
+  const remembered = async <T>(last: Map<SubscriberProbe, T>, probe: SubscriberProbe, answer: Promise<T | undefined>) => {
+    // A stopped subscriber's last answers go with it.
+    for (const gone of last.keys()) if (!probes.subscribers.has(gone)) last.delete(gone);
+    const value = await answer;
+    if (value !== undefined) last.set(probe, value);
+    return { group: probe.group, value: value ?? last.get(probe) ?? [] };
+  };
+  const lag = perScrape(() =>
+    Promise.all(
+      [...subscribers()].map((p) =>
+        remembered(
+          lastLag,
+          p,
+          ask('lag', () => p.lag()),
+        ),
+      ),
+    ),
+  );
+  const depth = perScrape(() =>
+    Promise.all(
+      [...subscribers()].map((p) =>
+        remembered(
+          lastDepth,
+          p,
+          ask('dlq_depth', () => p.deadLetterDepth()),
+        ),
+      ),
+    ),
+  );
+  // Relays in one process share a database, as a rule: the largest answer is the backlog.
+  const backlog = perScrape(async () => {
+    const answers = (await Promise.all([...probes.outboxes].map((p) => ask('outbox_backlog', () => p.backlog())))).filter(
+      (a) => a !== undefined,
+    );
+    if (answers.length) {
+      lastBacklog = { pending: Math.max(...answers.map((b) => b.pending)), oldestAgeMs: Math.max(...answers.map((b) => b.oldestAgeMs)) };
+    } else if (!probes.outboxes.size) {
+      lastBacklog = undefined;
+    }
+    return lastBacklog;
+  });
+
   const lagGauge = (field: 'records' | 'seconds') =>
     async function (this: Gauge) {
       const answers = await lag();
       this.reset();
-      for (const { group, lag: partitions } of answers)
-        for (const p of partitions) this.set({ group, topic: p.topic, partition: String(p.partition) }, p[field]);
+      for (const { group, value } of answers)
+        for (const p of value) this.set({ group, topic: p.topic, partition: String(p.partition) }, p[field]);
     };
   gauge(METRICS.lagRecords, r, lagGauge('records'));
   gauge(METRICS.lagSeconds, r, lagGauge('seconds'));
   gauge(METRICS.dlqDepth, r, async function (this: Gauge) {
-    const answers = await Promise.all(
-      [...subscribers()].map(async (probe) => ({ group: probe.group, depth: await within(probe.deadLetterDepth(), timeoutMs, []) })),
-    );
+    const answers = await depth();
     this.reset();
-    for (const { group, depth } of answers) for (const { topic, records } of depth) this.set({ group, topic }, records);
+    for (const { group, value } of answers) for (const { topic, records } of value) this.set({ group, topic }, records);
   });
-
-  let outboxAsked: { at: number; answer: Promise<{ pending: number; oldestAgeMs: number }[]> } | undefined;
-  const backlog = () => {
-    if (!outboxAsked || Date.now() - outboxAsked.at > 1000) {
-      const answer = Promise.all([...probes.outboxes].map((probe) => within(probe.backlog(), timeoutMs, { pending: 0, oldestAgeMs: 0 })));
-      outboxAsked = { at: Date.now(), answer };
-    }
-    return outboxAsked.answer;
-  };
-  gauge(METRICS.outboxPending, r, async function (this: Gauge) {
-    const answers = await backlog();
-    this.set(answers.reduce((sum, b) => sum + b.pending, 0));
+  const outboxGauge = (value: (backlog: { pending: number; oldestAgeMs: number }) => number) =>
+    async function (this: Gauge) {
+      const known = await backlog();
+      if (known) this.set(value(known));
+    };
+  gauge(
+    METRICS.outboxPending,
+    r,
+    outboxGauge((b) => b.pending),
+  );
+  gauge(
+    METRICS.outboxOldestAge,
+    r,
+    outboxGauge((b) => b.oldestAgeMs / 1000),
+  );
+  // Counted after this scrape's questions were answered, so a failure shows in the same scrape.
+  const probeFailures = counter(METRICS.probeFailures, r, async () => {
+    await Promise.all([lag(), depth(), backlog()]);
   });
-  gauge(METRICS.outboxOldestAge, r, async function (this: Gauge) {
-    const answers = await backlog();
-    this.set(answers.reduce((oldest, b) => Math.max(oldest, b.oldestAgeMs), 0) / 1000);
-  });
+  for (const probe of METRICS.probeFailures.values.probe) probeFailures.inc({ probe }, 0);
 
   const onPublish = (m: PublishSettled) => {
     published.inc({ topic: m.topic, event_type: m.eventType, outcome: m.outcome });

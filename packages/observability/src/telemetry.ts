@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import type { METRICS } from './metric-names.ts';
 
 /**
  * The SDK tells what happens through these named channels (node:diagnostics_channel); metrics,
@@ -10,7 +11,7 @@ import diagnostics from 'node:diagnostics_channel';
 export interface PublishSettled {
   topic: string;
   eventType: string;
-  outcome: 'ok' | 'invalid' | 'refused' | 'failed';
+  outcome: (typeof METRICS.eventsPublished.values.outcome)[number];
   /** From `publish()` to the outcome. */
   durationMs: number;
 }
@@ -21,7 +22,7 @@ export interface HandlerAttempt {
   topic: string;
   /** The record fullname; `unknown` when the record could not be decoded. */
   eventType: string;
-  outcome: 'ok' | 'error';
+  outcome: (typeof METRICS.handlerDuration.values.outcome)[number];
   /** 1 for the first delivery; more for in-place retries and deliveries from retry topics. */
   attempt: number;
   durationMs: number;
@@ -32,7 +33,7 @@ export interface RecordFinished {
   group: string;
   topic: string;
   eventType: string;
-  outcome: 'ok' | 'retried' | 'dead-lettered' | 'deduplicated' | 'skipped';
+  outcome: (typeof METRICS.eventsConsumed.values.outcome)[number];
 }
 
 /** The consumer joined its group (after start or a rebalance). */

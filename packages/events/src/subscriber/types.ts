@@ -1,3 +1,4 @@
+import type { RecordFinished } from '@junction/observability';
 import type { Queryable } from '../outbox/database.ts';
 
 /** A Kafka record as the subscriber received it, before anything is decoded. */
@@ -54,7 +55,7 @@ export interface EventContext<T = unknown> {
 }
 
 /** What became of a record, for metrics and the demo's live line. */
-export type Outcome = 'ok' | 'retried' | 'dead-lettered' | 'deduplicated' | 'skipped';
+export type Outcome = RecordFinished['outcome'];
 
 /** Writes one record to a topic and resolves once Kafka acknowledged it (acks=all); used for retry and dead-letter topics. */
 export type RecordSink = (

@@ -1,6 +1,6 @@
 import { METRICS } from '../metric-names.ts';
 import { above, type DashboardSpec, neutral, row, timeseries } from './grafana.ts';
-import { bucket, either, maxBy, metric, processMetric, quantile, rate, ratio, scope, sumBy } from './promql.ts';
+import { bucket, either, increase, maxBy, metric, processMetric, quantile, rate, ratio, scope, sumBy } from './promql.ts';
 import { variables } from './variables.ts';
 
 const VARS = ['namespace', 'service', 'topic'] as const;
@@ -163,6 +163,16 @@ export function service(): DashboardSpec {
         thresholds: above(0.05, 0.2),
         queries: [{ expr: maxBy(BY, q(processMetric('nodejs_eventloop_lag_p99_seconds'))), legend: '{{service}} {{instance}}' }],
         width: 8,
+      }),
+      timeseries({
+        id: 18,
+        title: 'Metrics probes failing',
+        description:
+          'Scrape-time questions to Kafka (lag, DLQ depth) or the database (outbox backlog) that failed or timed out, per minute. Meanwhile those panels show the last answer, not a live one: above 0, do not trust lag, DLQ depth or outbox panels of this service.',
+        unit: 'short',
+        thresholds: above(0.5, 5),
+        queries: [{ expr: sumBy(['service', 'probe'], increase(q(metric(METRICS.probeFailures)), '1m')), legend: '{{service}} {{probe}}' }],
+        width: 24,
       }),
     ],
   };
