@@ -8,6 +8,7 @@ export {
   CLEANUP_POLICIES,
   COMPATIBILITY_MODES,
   type Compatibility,
+  catalogPiiNames,
   type EventContract,
   type EventVersion,
   eventContract,

@@ -155,6 +155,17 @@ export function piiFields(schema: AvroSchema): string[] {
   return found;
 }
 
+/**
+ * The names of every personal field of the catalog's events, any version — the last segment of
+ * each `piiFields` path, which is what a logger's redaction matches (`customerEmail`, `line1`).
+ */
+export function catalogPiiNames(catalog: Catalog): string[] {
+  const names = new Set<string>();
+  for (const event of catalog.events)
+    for (const version of event.versions) for (const path of piiFields(version.schema)) names.add(path.split('.').at(-1) as string);
+  return [...names].sort();
+}
+
 /** Checks that a record schema can be built and returns the problems, for catalog validation. */
 export function schemaProblems(schema: AvroSchema): string[] {
   try {

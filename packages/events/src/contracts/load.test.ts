@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalog as generated } from '../../../../schemas/generated/events.ts';
-import { type Catalog, eventContract, eventVersion, piiFields, renameTopics } from './catalog.ts';
+import { type Catalog, catalogPiiNames, eventContract, eventVersion, piiFields, renameTopics } from './catalog.ts';
 import { loadCatalog, parseRetention } from './load.ts';
 
 const SCHEMAS = resolve(import.meta.dirname, '../../../../schemas');
@@ -52,6 +52,12 @@ describe('loadCatalog on schemas/', () => {
   it('finds the customer fields marked junction.pii', async () => {
     const placed = eventContract(await loadCatalog(SCHEMAS), 'com.junction.orders.OrderPlaced');
     expect(piiFields(eventVersion(placed).schema)).toEqual(['customerEmail', 'shippingAddress']);
+  });
+
+  it('names every personal field of the catalog, for log redaction', async () => {
+    const names = catalogPiiNames(await loadCatalog(SCHEMAS));
+    expect(names).toEqual(expect.arrayContaining(['customerEmail', 'shippingAddress']));
+    expect(names).not.toContain('orderId');
   });
 
   it('renames topics and their subjects together', async () => {
