@@ -11,6 +11,7 @@ describe('junction demo consume', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: junction demo consume [options]');
     expect(result.stdout).toContain('--flaky <fraction>');
+    expect(result.stdout).toContain('--metrics-port <port>');
   });
 
   it('refuses a bad --flaky in one line', async () => {
@@ -27,11 +28,16 @@ describe('junction demo consume', () => {
       // orders.order must exist: the test stack is fresh, so register the contracts first.
       const registered = await runCli(['schemas', 'register', ...flags]);
       expect(registered.code, registered.stderr).toBe(0);
-      const result = await runCli(['demo', 'consume', '--publish', '12', '--stop-after', '12', '--flaky', '0.3', ...flags], 150_000, {
-        JUNCTION_STATE_DIR: state,
-      });
+      const result = await runCli(
+        ['demo', 'consume', '--publish', '12', '--stop-after', '12', '--flaky', '0.3', '--metrics-port', '0', ...flags],
+        150_000,
+        {
+          JUNCTION_STATE_DIR: state,
+        },
+      );
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('Consuming orders.order as group demo');
+      expect(`${result.stdout}${result.stderr}`).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
       // The last line: every order handled once, its effect counted once, retries along the way.
       const last =
         result.stdout

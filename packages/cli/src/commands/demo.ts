@@ -14,6 +14,7 @@ import {
   openPostgres,
   postgresInbox,
 } from '@junction/events';
+import { createMetrics, type MetricsServer, serveMetrics } from '@junction/observability';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Kafka } from 'kafkajs';
 import { sampleOrder } from '../internal/demo-orders.ts';
@@ -33,11 +34,22 @@ interface ConsumeFlags {
   publish: number;
   flaky: number;
   stopAfter?: number;
+  metricsPort: number;
+  /** False with --no-metrics. */
+  metrics: boolean;
 }
+
+/** The port `./junction up`'s Prometheus scrapes as the billing service: the demo subscriber stands in for it. */
+const DEMO_METRICS_PORT = 8103;
 
 const count = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free one)');
   return n;
 };
 const ratio = (value: string): number => {
@@ -118,6 +130,17 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     },
   });
   await subscriber.start();
+  const metrics = createMetrics({ service: 'demo' });
+  let metricsServer: MetricsServer | undefined;
+  if (flags.metrics) {
+    try {
+      metricsServer = await serveMetrics(metrics, { port: flags.metricsPort });
+      progress(`metrics at ${metricsServer.url}/metrics (./junction up's Prometheus scrapes port ${DEMO_METRICS_PORT})`);
+    } catch (error) {
+      // The demo is worth running without its metrics: say why they are missing, and go on.
+      progress(`no metrics: port ${flags.metricsPort} is not free (${String(error)}); pick another with --metrics-port`);
+    }
+  }
 
   if (flags.publish) {
     const publisher = createPublisher({ service: 'orders', kafka, registry: { url: registryUrl }, catalog });
@@ -153,6 +176,8 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   await stop.promise;
   clearInterval(ticker);
   await subscriber.stop({ deadlineMs: 10_000 });
+  await metricsServer?.close();
+  metrics.close();
   await line();
   if (tty) process.stdout.write('\n');
   console.log('Stopped: running work finished and its offsets are committed.');
@@ -171,6 +196,8 @@ export function demoCommand(): Command {
     .option('--publish <n>', 'publish this many sample OrderPlaced events first', count, 0)
     .option('--flaky <fraction>', 'make the handler fail retriably this often, e.g. 0.2, to watch retries', ratio, 0)
     .option('--stop-after <n>', 'stop once this many events were handled (for scripts)', count)
+    .option('--metrics-port <port>', `serve /metrics, /healthz and /readyz on this port (0: any free one)`, port, DEMO_METRICS_PORT)
+    .option('--no-metrics', 'serve no metrics')
     .option('--postgres <url>', 'keep the inbox and the effects in this PostgreSQL instead of PGlite under .junction/')
     .option('--brokers <list>', `Kafka bootstrap servers (default: $JUNCTION_KAFKA_BROKERS or ${DEFAULT_BROKERS})`)
     .option(
