@@ -1,21 +1,20 @@
-import { JunctionError, parseTraceparent, probes, registerProbe, telemetry, withLogFields } from '@junction/observability';
+import { JunctionError, probes, registerProbe, telemetry } from '@junction/observability';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
-import { createTopicsReady } from '../contracts/topics.ts';
-import { endSpan, startProcessSpan, startSendSpan, withSpan } from '../tracing.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
 import { idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
 import { PartitionOffsets } from './offsets.ts';
+import { ensureOwnTopics, producerSink } from './own-topics.ts';
 import { subscriberProbe } from './probe.ts';
 import { retryInPlace } from './retry.ts';
 import { retryStage, retryTopics } from './retry-topics.ts';
 import type { Subscriber, SubscriberOptions } from './subscriber-options.ts';
-import { attemptTelemetry, reportFinished } from './telemetry.ts';
+import { attemptTelemetry, observed, reportFinished } from './telemetry.ts';
 import { timeout } from './timeout.ts';
 import {
   chain,
@@ -25,7 +24,6 @@ import {
   type InboundRecord,
   type Outcome,
   RETRY_HEADERS,
-  type RecordSink,
   retryTopic,
 } from './types.ts';
 
@@ -84,30 +82,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     maxWaitTimeInMs: Math.min(1000, Math.floor(sessionTimeout / 4)),
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  const sink: RecordSink = async (topic, record) => {
-    // The next hop (a retry topic, the dead-letter topic) is a send span under this record's
-    // process span when tracing records, and carries its traceparent; else the headers go as they are.
-    const headers = { ...record.headers };
-    const span = startSendSpan(topic, headers);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        producer.send({ topic, acks: -1, messages: [{ key: record.key, value: record.value, headers }] }),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new JunctionError('timeout', `Kafka did not acknowledge a record for ${topic} within ${SINK_TIMEOUT_MS} ms`)),
-            SINK_TIMEOUT_MS,
-          );
-        }),
-      ]);
-      endSpan(span);
-    } catch (error) {
-      endSpan(span, error);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const sink = producerSink(producer, SINK_TIMEOUT_MS);
 
   const outcomes: Record<Outcome, number> = { ok: 0, retried: 0, 'dead-lettered': 0, deduplicated: 0, skipped: 0 };
   const dispatch = (ctx: EventContext): Promise<void> => {
@@ -167,17 +142,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       attempt: Number(record.headers[RETRY_HEADERS.attempts] ?? 0) + 1,
       signal: abort.signal,
     };
-    // Everything the handler logs carries the record's event, conversation and trace.
-    const trace = parseTraceparent(record.headers.traceparent);
-    const fields = {
-      event_id: record.headers.ce_id,
-      correlation_id: record.headers['correlation-id'],
-      ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
-    };
-    const span = startProcessSpan(group, record);
-    const handled = await withLogFields(fields, () => withSpan(span, () => handle(work, ctx)));
-    span?.setAttribute('junction.outcome', ctx.outcome ?? 'ok');
-    endSpan(span, ctx.outcome === 'dead-lettered' ? new Error('dead-lettered') : undefined);
+    const handled = await observed(ctx, () => handle(work, ctx));
     if (!handled) return finish(work, undefined);
     const outcome = ctx.outcome ?? 'ok';
     outcomes[outcome] += 1;
@@ -322,26 +287,6 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
     }
   };
 
-  /** Creates the group's retry and dead-letter topics that are missing, with the partitions of their original topic. */
-  const ensureOwnTopics = async (): Promise<void> => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const wanted = topics.flatMap((topic) => {
-        const partitions = catalog.topics.find((t) => t.name === topic)?.partitions ?? 1;
-        return [...(blocking ? [] : delays.map((_, i) => retryTopic(group, topic, i + 1))), deadLetterTopic(group, topic)].map((name) => ({
-          topic: name,
-          numPartitions: partitions,
-        }));
-      });
-      const missing = wanted.filter((t) => !existing.has(t.topic));
-      if (missing.length) await createTopicsReady(admin, missing);
-    } finally {
-      await admin.disconnect();
-    }
-  };
-
   /** Forgets the work and offsets of the partitions held so far; see the GROUP_JOIN handler in start(). */
   const revoke = (): void => {
     generation += 1;
@@ -427,7 +372,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       });
       // The group's own topics exist before the consumer looks: a subscribed topic appearing
       // later changes the group's metadata, and every change is a rebalance.
-      await ensureOwnTopics();
+      await ensureOwnTopics({ kafka, catalog, group, topics, stages: blocking ? 0 : delays.length });
       await Promise.all([consumer.connect(), producer.connect()]);
       await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });

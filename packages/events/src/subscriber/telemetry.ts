@@ -1,4 +1,5 @@
-import { telemetry } from '@junction/observability';
+import { parseTraceparent, telemetry, withLogFields } from '@junction/observability';
+import { endSpan, startProcessSpan, withSpan } from '../tracing.ts';
 import { type EventContext, type Middleware, type Outcome, RETRY_HEADERS } from './types.ts';
 
 /** The topic a record was first published to: retry-topic deliveries count under their original topic. */
@@ -42,4 +43,26 @@ export function attemptTelemetry(): Middleware {
 export function reportFinished(ctx: EventContext, outcome: Outcome): void {
   if (!telemetry.recordFinished.hasSubscribers) return;
   telemetry.recordFinished.publish({ group: ctx.group, topic: sourceTopic(ctx), eventType: eventTypeOf(ctx), outcome });
+}
+
+/**
+ * Runs a record's handling inside its `process` span (a child of the span its `traceparent`
+ * names, when tracing records) and with its log fields, so that everything the handler logs and
+ * publishes carries the record's event, conversation and trace. The span ends with the outcome.
+ */
+export async function observed<T>(ctx: EventContext, handle: () => Promise<T>): Promise<T> {
+  const { record } = ctx;
+  const trace = parseTraceparent(record.headers.traceparent);
+  const fields = {
+    event_id: record.headers.ce_id,
+    correlation_id: record.headers['correlation-id'],
+    ...(trace ? { trace_id: trace.traceId, span_id: trace.spanId } : {}),
+  };
+  const span = startProcessSpan(ctx.group, record);
+  try {
+    return await withLogFields(fields, () => withSpan(span, handle));
+  } finally {
+    span?.setAttribute('junction.outcome', ctx.outcome ?? 'ok');
+    endSpan(span, ctx.outcome === 'dead-lettered' ? new Error('dead-lettered') : undefined);
+  }
 }

@@ -1,0 +1,64 @@
+import { JunctionError } from '@junction/observability';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Catalog } from '../contracts/catalog.ts';
+import { createTopicsReady } from '../contracts/topics.ts';
+import { endSpan, startSendSpan } from '../tracing.ts';
+import { deadLetterTopic, type RecordSink, retryTopic } from './types.ts';
+
+/**
+ * A sink writing to the group's retry and dead-letter topics with acks=all, failing as `timeout`
+ * after `timeoutMs`. The next hop is a `send` span under the record's `process` span when tracing
+ * records, and carries its traceparent; otherwise the headers go as they are.
+ */
+export function producerSink(producer: Producer, timeoutMs: number): RecordSink {
+  return async (topic, record) => {
+    const headers = { ...record.headers };
+    const span = startSendSpan(topic, headers);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        producer.send({ topic, acks: -1, messages: [{ key: record.key, value: record.value, headers }] }),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new JunctionError('timeout', `Kafka did not acknowledge a record for ${topic} within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * Creates the group's retry topics (for `stages` delays) and dead-letter topics that are missing,
+ * each with the partitions of its original topic.
+ */
+export async function ensureOwnTopics(options: {
+  kafka: Kafka;
+  catalog: Catalog;
+  group: string;
+  topics: readonly string[];
+  stages: number;
+}): Promise<void> {
+  const { kafka, catalog, group, topics, stages } = options;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = topics.flatMap((topic) => {
+      const partitions = catalog.topics.find((t) => t.name === topic)?.partitions ?? 1;
+      const names = [...Array.from({ length: stages }, (_, i) => retryTopic(group, topic, i + 1)), deadLetterTopic(group, topic)];
+      return names.map((name) => ({ topic: name, numPartitions: partitions }));
+    });
+    const missing = wanted.filter((t) => !existing.has(t.topic));
+    if (missing.length) await createTopicsReady(admin, missing);
+  } finally {
+    await admin.disconnect();
+  }
+}
