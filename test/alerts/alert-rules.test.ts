@@ -77,12 +77,52 @@ function specOf(series: string): MetricSpec | undefined {
   return histogram?.type === 'histogram' ? histogram : undefined;
 }
 
-/** Every `junction_…` series an expression names, with the label names of its selector. */
-function selectors(expr: string): { series: string; labels: string[] }[] {
-  return [...expr.matchAll(/\b(junction_[a-z0-9_]+)(\{[^}]*\})?/g)].map(([, series = '', matchers = '']) => ({
+/** One label matcher of a selector, its value with PromQL's quoting taken off. */
+interface Matcher {
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+// A selector's matchers end at the first `}` outside a quoted string (double, single or back quotes),
+// so a regex such as `[0-9]{2}` does not cut it short.
+const SELECTOR = /\b(junction_[a-z0-9_]+)(?:\{((?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*)\})?/g;
+const MATCHER = /([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
+/** A PromQL string's value: backquoted strings are raw, the others drop their escaping backslashes. */
+const unquote = (quoted: string) => (quoted.startsWith('`') ? quoted.slice(1, -1) : quoted.slice(1, -1).replace(/\\(.)/g, '$1'));
+
+/** Every `junction_…` series an expression names, with the matchers of its selector. */
+function selectors(expr: string): { series: string; matchers: Matcher[] }[] {
+  return [...expr.matchAll(SELECTOR)].map(([, series = '', matchers = '']) => ({
     series,
-    labels: [...matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map(([, label = '']) => label),
+    matchers: [...matchers.matchAll(MATCHER)].map(([, label = '', op, value = '']) => ({
+      label,
+      op: op as Matcher['op'],
+      value: unquote(value),
+    })),
   }));
+}
+
+/** A regex alternative with no metacharacter: it matches exactly itself. */
+const literal = (alternative: string) => !/[.^$*+?()[\]{}|\\]/.test(alternative);
+
+/**
+ * What is wrong with the matchers of `expr` on labels whose values METRICS lists: a value it does
+ * not list (a typo, or one the code renamed) matches nothing, silently. Regexes are checked when they
+ * are a plain `a|b|c`; any other regex cannot be, and is reported as such rather than let through.
+ */
+function labelValueProblems(expr: string): string[] {
+  return selectors(expr).flatMap(({ series, matchers }) => {
+    const declared = specOf(series)?.values ?? {};
+    return matchers.flatMap(({ label, op, value }) => {
+      const values = declared[label];
+      if (!values) return [];
+      const matcher = `${series}{${label}${op}"${value}"}`;
+      const alternatives = op === '=' || op === '!=' ? [value] : value.split('|');
+      if (!alternatives.every(literal)) return [`${matcher}: not a plain alternation of values, so it cannot be checked`];
+      return alternatives.filter((v) => !values.includes(v)).map((v) => `${matcher}: ${label} is never "${v}" (${values.join(', ')})`);
+    });
+  });
 }
 
 describe('alert rules', () => {
@@ -145,30 +185,53 @@ describe('alert rules', () => {
   it('watch only metrics of METRICS, with their own labels', () => {
     const problems: string[] = [];
     for (const rule of rules) {
-      for (const { series, labels } of selectors(rule.expr)) {
+      for (const { series, matchers } of selectors(rule.expr)) {
         const spec = specOf(series);
         if (!spec) {
           problems.push(`${rule.alert ?? rule.record}: ${series} is not in METRICS`);
           continue;
         }
         const known = [...spec.labels, ...TARGET_LABELS, ...(series.endsWith('_bucket') ? ['le'] : [])];
-        for (const label of labels.filter((l) => !known.includes(l)))
+        for (const { label } of matchers.filter((m) => !known.includes(m.label)))
           problems.push(`${rule.alert ?? rule.record}: ${series} has no label ${label}`);
       }
     }
     expect(problems).toEqual([]);
   });
 
-  it('send runbook readers to metrics of METRICS', () => {
+  it('match only label values METRICS declares', () => {
+    expect(rules.flatMap((rule) => labelValueProblems(rule.expr).map((problem) => `${rule.alert ?? rule.record}: ${problem}`))).toEqual([]);
+  });
+
+  it('the label value check catches a wrong value, in equality, regex and negative matchers', () => {
+    expect(labelValueProblems('rate(junction_events_consumed_total{outcome="dead-lettered"}[5m])')).toEqual([]);
+    expect(labelValueProblems('junction_handler_duration_seconds_count{outcome!~"ok|error", topic=~`a|.*`}')).toEqual([]);
+    expect(labelValueProblems('junction_http_requests_total{status_class="500"}')).toEqual([
+      'junction_http_requests_total{status_class="500"}: status_class is never "500" (1xx, 2xx, 3xx, 4xx, 5xx)',
+    ]);
+    expect(labelValueProblems("junction_events_consumed_total{outcome=~'ok|error'}")).toHaveLength(1);
+    expect(labelValueProblems('junction_events_published_total{outcome!="dead-lettered"}')).toHaveLength(1);
+    expect(labelValueProblems('junction_probe_failures_total{probe!~"lag|dlq"}')).toHaveLength(1);
+    expect(labelValueProblems('junction_events_published_total{outcome=~".*ok"}')).toEqual([
+      'junction_events_published_total{outcome=~".*ok"}: not a plain alternation of values, so it cannot be checked',
+    ]);
+    expect(labelValueProblems('junction_events_published_total{outcome=~"ok|"}')).toHaveLength(1);
+  });
+
+  it('send runbook readers to metrics of METRICS, with label values it declares', () => {
     const dir = join(ROOT, 'docs/runbooks');
     const problems = readdirSync(dir)
       .filter((file) => file.endsWith('.md'))
       .flatMap((file) => {
+        const where = relative(ROOT, join(dir, file));
         // SQL blocks name the outbox table (junction_outbox), not a metric.
         const text = readFileSync(join(dir, file), 'utf8').replace(/```sql[\s\S]*?```/g, '');
-        return selectors(text)
-          .filter(({ series }) => !specOf(series))
-          .map(({ series }) => `${relative(ROOT, join(dir, file))}: ${series}`);
+        return [
+          ...selectors(text)
+            .filter(({ series }) => !specOf(series))
+            .map(({ series }) => `${where}: ${series}`),
+          ...labelValueProblems(text).map((problem) => `${where}: ${problem}`),
+        ];
       });
     expect(problems).toEqual([]);
   });
