@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LATENCY_BUCKETS, METRICS } from '../metric-names.ts';
+import { LATENCY_BUCKETS, METRICS, type MetricSpec } from '../metric-names.ts';
 import { type Dashboard, dashboards, panelQueries } from './index.ts';
 
 interface Panel {
@@ -26,7 +26,12 @@ const panelsOf = (d: Dashboard) => d.model.panels as Panel[];
 const dataPanels = (d: Dashboard) => panelsOf(d).filter((p) => p.type !== 'row');
 const variablesOf = (d: Dashboard) => (d.model.templating as { list: Variable[] }).list;
 const exprsOf = (d: Dashboard) => dataPanels(d).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
-const byName = new Map<string, { type: string; labels: readonly string[] }>(Object.values(METRICS).map((m) => [m.name, m]));
+/** The queries of the dashboard's query variables (`label_values(…)`). */
+const variableQueriesOf = (d: Dashboard) =>
+  variablesOf(d)
+    .filter((v) => v.type === 'query')
+    .map((v) => (v.query as { query: string }).query);
+const byName = new Map<string, MetricSpec>(Object.values(METRICS).map((m) => [m.name, m]));
 
 /** The labels a series carries besides `namespace`, derived from the table, not from the generator. */
 function labelsOf(name: string): string[] {
@@ -45,6 +50,40 @@ function metricProblem(name: string): string | undefined {
   const base = suffixed?.[1] ? byName.get(suffixed[1]) : undefined;
   if (!base) return `${name} is not in METRICS`;
   return base.type === 'histogram' ? undefined : `${name}: only histograms have _${suffixed?.[2]}`;
+}
+
+// A selector's matchers end at the first `}` outside a quoted string (double, single or back quotes),
+// so a regex such as `[0-9]{2}` does not cut it short. The name before `{` is optional: `either()`
+// selects several series with `{__name__=~"a|b", …}`.
+const SELECTOR = /([a-zA-Z_:][\w:]*)?\{((?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*)\}/g;
+const MATCHER = /([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
+/** A PromQL string's value: backquoted strings are raw, the others drop their escaping backslashes. */
+const unquote = (quoted: string) => (quoted.startsWith('`') ? quoted.slice(1, -1) : quoted.slice(1, -1).replace(/\\(.)/g, '$1'));
+/** A regex alternative with no metacharacter: it matches exactly itself. */
+const literal = (alternative: string) => !/[.^$*+?()[\]{}|\\]/.test(alternative);
+
+/**
+ * What is wrong with the matchers of `expr` on labels whose values METRICS lists, for each series a
+ * selector names: a value it does not list (a typo, or one the code renamed) matches nothing and the
+ * panel goes quietly flat. Regexes are checked when they are a plain `a|b|c`; any other regex cannot
+ * be, and is reported as such rather than let through.
+ */
+function labelValueProblems(expr: string): string[] {
+  return [...expr.matchAll(SELECTOR)].flatMap(([, name, body = '']) => {
+    const matchers = [...body.matchAll(MATCHER)].map(([, label = '', op = '', value = '']) => ({ label, op, value: unquote(value) }));
+    const names = name ? [name] : (matchers.find((m) => m.label === '__name__')?.value.split('|') ?? []);
+    return names.flatMap((series) => {
+      const declared = (byName.get(series) ?? byName.get(series.replace(/_(bucket|count|sum)$/, '')))?.values ?? {};
+      return matchers.flatMap(({ label, op, value }) => {
+        const values = declared[label];
+        if (!values) return [];
+        const matcher = `${series}{${label}${op}"${value}"}`;
+        const alternatives = op === '=' || op === '!=' ? [value] : value.split('|');
+        if (!alternatives.every(literal)) return [`${matcher}: not a plain alternation of values, so it cannot be checked`];
+        return alternatives.filter((v) => !values.includes(v)).map((v) => `${matcher}: ${label} is never "${v}" (${values.join(', ')})`);
+      });
+    });
+  });
 }
 
 describe('dashboards()', () => {
@@ -162,6 +201,32 @@ describe('dashboards()', () => {
     expect(metricProblem('junction_event_published_total')).toMatch(/not in METRICS/);
   });
 
+  it('matches only label values the table declares, in panel and variable queries', () => {
+    const problems = all.flatMap((d) =>
+      [...exprsOf(d), ...variableQueriesOf(d)].flatMap((e) => labelValueProblems(e).map((p) => `${d.file}: ${p}`)),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('the label value check catches a wrong value, in equality, regex and negative matchers', () => {
+    expect(
+      labelValueProblems('sum(rate(junction_events_published_total{service=~"$service",outcome=~"invalid|refused|failed"}[1m]))'),
+    ).toEqual([]);
+    expect(labelValueProblems('junction_handler_duration_seconds_bucket{outcome!="error",le="0.25"}')).toEqual([]);
+    expect(labelValueProblems('junction_events_consumed_total{outcome="error"}')).toEqual([
+      'junction_events_consumed_total{outcome="error"}: outcome is never "error" (ok, retried, dead-lettered, deduplicated, skipped)',
+    ]);
+    expect(labelValueProblems('junction_http_requests_total{status_class!~"4xx|5XX"}')).toHaveLength(1);
+    expect(labelValueProblems('junction_probe_failures_total{probe!="outbox"}')).toHaveLength(1);
+    expect(labelValueProblems('{__name__=~"junction_events_published_total|junction_events_consumed_total",outcome="retried"}')).toEqual([
+      'junction_events_published_total{outcome="retried"}: outcome is never "retried" (ok, invalid, refused, failed)',
+    ]);
+    expect(labelValueProblems('junction_events_published_total{outcome=~"ok|.*"}')).toEqual([
+      'junction_events_published_total{outcome=~"ok|.*"}: not a plain alternation of values, so it cannot be checked',
+    ]);
+    expect(labelValueProblems('junction_events_published_total{outcome=~"$outcome"}')).toHaveLength(1);
+  });
+
   it('reads latency objectives off real bucket bounds', () => {
     const bounds = all.flatMap(exprsOf).flatMap((e) => [...e.matchAll(/le="([^"]*)"/g)].map((m) => Number(m[1])));
     expect(bounds.length).toBeGreaterThan(0);
@@ -180,7 +245,7 @@ describe('dashboards()', () => {
       ]),
     );
     expect(titles('junction-service')).toEqual(
-      expect.arrayContaining(['Outbox rows pending', 'Oldest pending outbox row', 'Event loop lag p99']),
+      expect.arrayContaining(['Outbox rows pending', 'Oldest pending outbox row', 'Event loop lag p99', 'Metrics probes failing']),
     );
     expect(titles('junction-http')).toEqual(expect.arrayContaining(['5xx ratio', 'SLO: requests within 250 ms']));
   });
