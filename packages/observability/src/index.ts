@@ -13,6 +13,7 @@ export { initObservability, type Observability, type ObservabilityOptions } from
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { CIRCUIT_STATE_VALUE, LATENCY_BUCKETS, METRICS, type MetricSpec } from './metric-names.ts';
 export { createMetrics, type Metrics, type MetricsOptions, statusClass } from './metrics.ts';
+export { labelValueProblems, metricNameProblem, metricOf } from './promql-check.ts';
 export { REDACTED, redact } from './redact.ts';
 export { type MetricsServer, type ServeMetricsOptions, serveMetrics } from './serve.ts';
 export {

@@ -38,6 +38,7 @@ const environment = z.object({
   LOG_LEVEL: z.enum(LEVELS).optional(),
   JUNCTION_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   JUNCTION_METRICS_HOST: z.string().min(1).optional(),
+  JUNCTION_METRICS_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional(),
 });
@@ -72,7 +73,11 @@ export async function initObservability(options: ObservabilityOptions): Promise<
     ...(env.LOG_LEVEL ? { level: env.LOG_LEVEL } : {}),
     ...(options.redact ? { redact: options.redact } : {}),
   });
-  const metrics = createMetrics({ service: options.service });
+  const metrics = createMetrics({
+    service: options.service,
+    logger,
+    ...(env.JUNCTION_METRICS_PROBE_TIMEOUT_MS ? { probeTimeoutMs: env.JUNCTION_METRICS_PROBE_TIMEOUT_MS } : {}),
+  });
   const wantsTracing =
     options.tracing !== false &&
     env.OTEL_SDK_DISABLED !== 'true' &&

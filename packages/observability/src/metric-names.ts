@@ -117,7 +117,7 @@ export const METRICS = {
   probeFailures: {
     name: 'junction_probe_failures_total',
     type: 'counter',
-    help: 'Scrape-time questions that failed or timed out (probe: lag, dlq_depth, outbox_backlog); their gauges are left out meanwhile, not set to 0.',
+    help: 'Scrape-time questions that failed or timed out (probe: lag, dlq_depth, outbox_backlog); their gauges keep their last answer meanwhile, never read 0.',
     labels: ['probe'],
     values: { probe: ['lag', 'dlq_depth', 'outbox_backlog'] },
   },

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { probes, registerProbe, type SubscriberProbe, telemetry } from './telemetry.ts';
 
@@ -149,6 +150,19 @@ describe('createMetrics', () => {
     expect(sample(text, 'junction_outbox_pending_rows{service="billing"}')).toBe(3);
     expect(sample(text, 'junction_outbox_oldest_age_seconds{service="billing"}')).toBe(400);
     expect(sample(text, 'junction_probe_failures_total{probe="outbox_backlog",service="billing"}')).toBe(1);
+  });
+
+  it('says once a minute in the log why a probe fails', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
+    const m = createMetrics({ service: 'billing', processMetrics: false, logger });
+    open.push(m);
+    cleanups.push(registerProbe(probes.outboxes, { backlog: () => Promise.reject(new Error('connection refused')) }));
+    await m.scrape();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await m.scrape();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[1]).toEqual({ probe: 'outbox_backlog', error: 'Error: connection refused' });
   });
 
   it('reports the outbox backlog, oldest age in seconds', async () => {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
 import { CIRCUIT_STATE_VALUE, LATENCY_BUCKETS, METRICS, type MetricSpec } from './metric-names.ts';
 import {
   type HandlerAttempt,
@@ -19,8 +20,10 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Node's process metrics (CPU, memory, event-loop lag, GC); default on. */
   processMetrics?: boolean;
-  /** How long a scrape waits for Kafka (lag, DLQ depth) or the database (outbox backlog). Default 5 s. */
+  /** How long a scrape waits for Kafka (lag, DLQ depth) or the database (outbox backlog). Default 5 s; keep it under Prometheus's scrape timeout. */
   probeTimeoutMs?: number;
+  /** Where a failing probe is reported (once a minute per probe), beside `junction_probe_failures_total`. */
+  logger?: Logger;
 }
 
 /** The metrics of one process: a registry fed by Junction's telemetry channels and probes. */
@@ -70,10 +73,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const timeoutMs = options.probeTimeoutMs ?? 5000;
   const r = [registry];
+  const lastWarned = new Map<string, number>();
   /** A probe's answer, or undefined — counted in `junction_probe_failures_total` — when it failed or took too long. */
   const ask = async <T>(probe: (typeof METRICS.probeFailures.values.probe)[number], work: () => Promise<T>): Promise<T | undefined> => {
-    const answer = await within(Promise.resolve().then(work), timeoutMs);
-    if (answer === undefined) probeFailures.inc({ probe });
+    let failure: unknown = `no answer within ${timeoutMs} ms`;
+    const answer = await within(
+      Promise.resolve()
+        .then(work)
+        .catch((error: unknown) => {
+          failure = error;
+          throw error;
+        }),
+      timeoutMs,
+    );
+    if (answer === undefined) {
+      probeFailures.inc({ probe });
+      const now = Date.now();
+      if (options.logger && now - (lastWarned.get(probe) ?? 0) >= 60_000) {
+        lastWarned.set(probe, now);
+        options.logger.warn('a metrics probe failed; its gauges keep their last answer', { probe, error: String(failure) });
+      }
+    }
     return answer;
   };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LATENCY_BUCKETS, METRICS, type MetricSpec } from '../metric-names.ts';
+import { labelValueProblems, metricNameProblem } from '../promql-check.ts';
 import { type Dashboard, dashboards, panelQueries } from './index.ts';
 
 interface Panel {
@@ -41,49 +42,6 @@ function labelsOf(name: string): string[] {
   const base = byName.get(name) ?? byName.get(name.replace(/_(bucket|count|sum)$/, ''));
   if (!base) throw new Error(`unknown series ${name}`);
   return [...scrape, ...base.labels, ...(name.endsWith('_bucket') ? ['le'] : [])];
-}
-
-/** Why a `junction_…` name in a query is wrong, or undefined when it is right. */
-function metricProblem(name: string): string | undefined {
-  if (byName.has(name)) return byName.get(name)?.type === 'histogram' ? `${name} is a histogram: query _bucket, _count or _sum` : undefined;
-  const suffixed = /^(.*)_(bucket|count|sum)$/.exec(name);
-  const base = suffixed?.[1] ? byName.get(suffixed[1]) : undefined;
-  if (!base) return `${name} is not in METRICS`;
-  return base.type === 'histogram' ? undefined : `${name}: only histograms have _${suffixed?.[2]}`;
-}
-
-// A selector's matchers end at the first `}` outside a quoted string (double, single or back quotes),
-// so a regex such as `[0-9]{2}` does not cut it short. The name before `{` is optional: `either()`
-// selects several series with `{__name__=~"a|b", …}`.
-const SELECTOR = /([a-zA-Z_:][\w:]*)?\{((?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*)\}/g;
-const MATCHER = /([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
-/** A PromQL string's value: backquoted strings are raw, the others drop their escaping backslashes. */
-const unquote = (quoted: string) => (quoted.startsWith('`') ? quoted.slice(1, -1) : quoted.slice(1, -1).replace(/\\(.)/g, '$1'));
-/** A regex alternative with no metacharacter: it matches exactly itself. */
-const literal = (alternative: string) => !/[.^$*+?()[\]{}|\\]/.test(alternative);
-
-/**
- * What is wrong with the matchers of `expr` on labels whose values METRICS lists, for each series a
- * selector names: a value it does not list (a typo, or one the code renamed) matches nothing and the
- * panel goes quietly flat. Regexes are checked when they are a plain `a|b|c`; any other regex cannot
- * be, and is reported as such rather than let through.
- */
-function labelValueProblems(expr: string): string[] {
-  return [...expr.matchAll(SELECTOR)].flatMap(([, name, body = '']) => {
-    const matchers = [...body.matchAll(MATCHER)].map(([, label = '', op = '', value = '']) => ({ label, op, value: unquote(value) }));
-    const names = name ? [name] : (matchers.find((m) => m.label === '__name__')?.value.split('|') ?? []);
-    return names.flatMap((series) => {
-      const declared = (byName.get(series) ?? byName.get(series.replace(/_(bucket|count|sum)$/, '')))?.values ?? {};
-      return matchers.flatMap(({ label, op, value }) => {
-        const values = declared[label];
-        if (!values) return [];
-        const matcher = `${series}{${label}${op}"${value}"}`;
-        const alternatives = op === '=' || op === '!=' ? [value] : value.split('|');
-        if (!alternatives.every(literal)) return [`${matcher}: not a plain alternation of values, so it cannot be checked`];
-        return alternatives.filter((v) => !values.includes(v)).map((v) => `${matcher}: ${label} is never "${v}" (${values.join(', ')})`);
-      });
-    });
-  });
 }
 
 describe('dashboards()', () => {
@@ -179,7 +137,7 @@ describe('dashboards()', () => {
       for (const expr of exprsOf(d))
         for (const [name] of expr.matchAll(/junction_[a-z0-9_]+/g)) {
           used.add(name);
-          const problem = metricProblem(name);
+          const problem = metricNameProblem(name);
           if (problem) problems.push(`${d.file}: ${problem}`);
         }
     expect(problems).toEqual([]);
@@ -192,39 +150,11 @@ describe('dashboards()', () => {
     ).toEqual([]);
   });
 
-  it('the checks above catch a wrong name', () => {
-    expect(metricProblem('junction_events_published_total')).toBeUndefined();
-    expect(metricProblem('junction_publish_duration_seconds_bucket')).toBeUndefined();
-    expect(metricProblem('junction_publish_duration_seconds')).toMatch(/histogram/);
-    expect(metricProblem('junction_events_published_total_count')).toMatch(/not in METRICS|only histograms/);
-    expect(metricProblem('junction_dlq_depth_sum')).toMatch(/only histograms/);
-    expect(metricProblem('junction_event_published_total')).toMatch(/not in METRICS/);
-  });
-
   it('matches only label values the table declares, in panel and variable queries', () => {
     const problems = all.flatMap((d) =>
       [...exprsOf(d), ...variableQueriesOf(d)].flatMap((e) => labelValueProblems(e).map((p) => `${d.file}: ${p}`)),
     );
     expect(problems).toEqual([]);
-  });
-
-  it('the label value check catches a wrong value, in equality, regex and negative matchers', () => {
-    expect(
-      labelValueProblems('sum(rate(junction_events_published_total{service=~"$service",outcome=~"invalid|refused|failed"}[1m]))'),
-    ).toEqual([]);
-    expect(labelValueProblems('junction_handler_duration_seconds_bucket{outcome!="error",le="0.25"}')).toEqual([]);
-    expect(labelValueProblems('junction_events_consumed_total{outcome="error"}')).toEqual([
-      'junction_events_consumed_total{outcome="error"}: outcome is never "error" (ok, retried, dead-lettered, deduplicated, skipped)',
-    ]);
-    expect(labelValueProblems('junction_http_requests_total{status_class!~"4xx|5XX"}')).toHaveLength(1);
-    expect(labelValueProblems('junction_probe_failures_total{probe!="outbox"}')).toHaveLength(1);
-    expect(labelValueProblems('{__name__=~"junction_events_published_total|junction_events_consumed_total",outcome="retried"}')).toEqual([
-      'junction_events_published_total{outcome="retried"}: outcome is never "retried" (ok, invalid, refused, failed)',
-    ]);
-    expect(labelValueProblems('junction_events_published_total{outcome=~"ok|.*"}')).toEqual([
-      'junction_events_published_total{outcome=~"ok|.*"}: not a plain alternation of values, so it cannot be checked',
-    ]);
-    expect(labelValueProblems('junction_events_published_total{outcome=~"$outcome"}')).toHaveLength(1);
   });
 
   it('reads latency objectives off real bucket bounds', () => {
