@@ -44,19 +44,6 @@ const gauge = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: (
 const histogram = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
   new Histogram<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, buckets: [...LATENCY_BUCKETS], registers });
 
-/** Resolves with `work`'s value, or undefined when it failed or `ms` passed: a scrape never hangs on a slow dependency. */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work.catch(() => undefined),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The HTTP status class of a status code: `2xx`…`5xx`. */
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
@@ -75,26 +62,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const r = [registry];
   const lastWarned = new Map<string, number>();
   /** A probe's answer, or undefined — counted in `junction_probe_failures_total` — when it failed or took too long. */
+  // A scrape never hangs on a slow dependency: each question has its own deadline.
   const ask = async <T>(probe: (typeof METRICS.probeFailures.values.probe)[number], work: () => Promise<T>): Promise<T | undefined> => {
-    let failure: unknown = `no answer within ${timeoutMs} ms`;
-    const answer = await within(
-      Promise.resolve()
-        .then(work)
-        .catch((error: unknown) => {
-          failure = error;
-          throw error;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
-      timeoutMs,
-    );
-    if (answer === undefined) {
+      ]);
+    } catch (error) {
       probeFailures.inc({ probe });
       const now = Date.now();
       if (options.logger && now - (lastWarned.get(probe) ?? 0) >= 60_000) {
         lastWarned.set(probe, now);
-        options.logger.warn('a metrics probe failed; its gauges keep their last answer', { probe, error: String(failure) });
+        options.logger.warn('a metrics probe failed; its gauges keep their last answer', { probe, error: String(error) });
       }
+      return undefined;
+    } finally {
+      clearTimeout(timer);
     }
-    return answer;
   };
 
   const published = counter(METRICS.eventsPublished, r);
