@@ -51,7 +51,8 @@ const run = (name: string, events: number, started: number): ConsumeRun => {
   return { name, events, seconds, eventsPerSecond: events / seconds };
 };
 
-async function waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Resolves once `done()` holds; fails after `timeoutMs`, naming `what` did not finish. */
+export async function waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`${what} did not finish within ${timeoutMs / 1000} s`);

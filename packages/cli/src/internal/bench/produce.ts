@@ -113,14 +113,15 @@ async function pooled(total: number, window: number, work: (i: number) => Promis
 }
 
 /** A topic of its own for one run, its subject registered; deleted by `drop`. */
-interface RunTopic {
+export interface RunTopic {
   catalog: Catalog;
   topic: string;
   schemaId: number;
   drop(): Promise<void>;
 }
 
-async function runTopic(options: ProduceBenchOptions, admin: Admin, codec: AvroCodec): Promise<RunTopic> {
+/** Creates a {@link RunTopic} with the bench's partitions and registers its subject. */
+export async function runTopic(options: ProduceBenchOptions, admin: Admin, codec: AvroCodec): Promise<RunTopic> {
   const suffix = randomBytes(4).toString('hex');
   const catalog = renameTopics(options.catalog, (name) => `bench.${name.replace(/\./g, '-')}-${suffix}`);
   const contract = eventContract(catalog, TYPE);
@@ -141,10 +142,22 @@ async function runTopic(options: ProduceBenchOptions, admin: Admin, codec: AvroC
 }
 
 /** What both runs share: the events' keys and data. */
-interface Workload {
+export interface Workload {
   data: (key: string) => Record<string, unknown>;
   keyOf: (i: number) => string;
   eventBytes: number;
+}
+
+/** The keys and event data of `options`, the same for every run of a bench. */
+export function workload(options: ProduceBenchOptions): Workload {
+  const keys = Array.from({ length: options.keys }, () => randomUUID());
+  const data = eventOfSize(options.catalog, options.size);
+  const schema = eventVersion(eventContract(options.catalog, TYPE)).schema;
+  return {
+    data,
+    keyOf: (i) => keys[i % keys.length] as string,
+    eventBytes: avroType(schema).toBuffer(data(randomUUID())).length,
+  };
 }
 
 /** Raw kafkajs: the events encoded up front, sent `window` per send, one send after another, as a careful producer would. */
@@ -183,7 +196,7 @@ async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTop
 }
 
 /** Junction: one `publish` per event, `window` outstanding, validated and enveloped as any service would. */
-async function junctionRun(
+export async function junctionRun(
   options: ProduceBenchOptions,
   kafka: Kafka,
   codec: AvroCodec,
@@ -214,7 +227,8 @@ async function junctionRun(
   }
 }
 
-const median = (values: number[]): number =>
+/** The median of `values`. */
+export const median = (values: number[]): number =>
   percentile(
     values.toSorted((a, b) => a - b),
     0.5,
@@ -230,14 +244,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   const kafka = new Kafka({ clientId: 'junction-bench', brokers: options.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const codec = createAvroCodec({ registryUrl: options.registryUrl });
-  const keys = Array.from({ length: options.keys }, () => randomUUID());
-  const data = eventOfSize(options.catalog, options.size);
-  const schema = eventVersion(eventContract(options.catalog, TYPE)).schema;
-  const work: Workload = {
-    data,
-    keyOf: (i) => keys[i % keys.length] as string,
-    eventBytes: avroType(schema).toBuffer(data(randomUUID())).length,
-  };
+  const work = workload(options);
   const raw: RunResult[] = [];
   const junction: RunResult[] = [];
   await admin.connect();
