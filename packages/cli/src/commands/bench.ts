@@ -6,6 +6,7 @@ import { startStack } from '@junction/stack';
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
+import { type ObservedRun, type Ratios, runObservabilityBench } from '../internal/bench/observability.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
 import { brokersOf } from '../internal/kafka.ts';
 import { progress, style, table } from '../internal/output.ts';
@@ -194,6 +195,95 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   }
 }
 
+interface ObservabilityFlags {
+  events: number;
+  size: number;
+  keys: number;
+  rounds: number;
+  tracing: boolean;
+  brokers?: string;
+  registry?: string;
+}
+
+/** Observability (metrics and logs) may take at most this fraction of the throughput. */
+const OBSERVABILITY_MAX_COST = 0.1;
+
+const VARIANTS: Record<ObservedRun['variant'], string> = { off: 'off', on: 'metrics + logs', tracing: 'metrics + logs + tracing' };
+
+const observedRow = (r: ObservedRun): string[] => [
+  String(r.round),
+  VARIANTS[r.variant],
+  r.events.toLocaleString('en'),
+  r.seconds.toFixed(2),
+  Math.round(r.eventsPerSecond).toLocaleString('en'),
+  r.megabytesPerSecond.toFixed(1),
+  ...(r.side === 'publish' ? [(r.p50Ms ?? 0).toFixed(1), (r.p99Ms ?? 0).toFixed(1)] : []),
+  String(r.scrapes),
+];
+
+/** A ratio and the cost it means, as the verdict lines print them: `0.97× (cost 3.0 %)`. */
+const costOf = (ratio: number): string => `${style('bold', `${ratio.toFixed(2)}×`)} (cost ${((1 - ratio) * 100).toFixed(1)} %)`;
+
+async function observability(flags: ObservabilityFlags): Promise<void> {
+  const stack = await benchStack(flags);
+  try {
+    const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
+    progress(
+      `${flags.events.toLocaleString('en')} events of ${flags.size} B, ${flags.keys} keys, ${flags.rounds} rounds of observability off and on${flags.tracing ? ', then tracing' : ''}`,
+    );
+    const result = await runObservabilityBench({
+      brokers: stack.brokers,
+      registryUrl: stack.registryUrl,
+      catalog,
+      events: flags.events,
+      size: flags.size,
+      keys: flags.keys,
+      rounds: flags.rounds,
+      tracing: flags.tracing,
+      onProgress: progress,
+    });
+    console.log(`\n${result.eventBytes} B Avro bodies, keyed, on ${stack.brokers.join(',')}; each run on a fresh topic of 6 partitions.`);
+    const headers = ['ROUND', 'OBSERVABILITY', 'EVENTS', 'SECONDS', 'EVENTS/S', 'MB/S'];
+    console.log(`\npublish, 1000 outstanding (latency: publish call to acknowledgement):\n`);
+    console.log(table([...headers, 'P50 MS', 'P99 MS', 'SCRAPES'], result.runs.filter((r) => r.side === 'publish').map(observedRow)));
+    console.log(`\nconsume, decode, dedupe and commit (timed after the first ${result.consumeWarmUp.toLocaleString('en')} records):\n`);
+    console.log(table([...headers, 'SCRAPES'], result.runs.filter((r) => r.side === 'consume').map(observedRow)));
+    const verdict = (side: string, ratios: Ratios) => {
+      const meets = 1 - ratios.ratio <= OBSERVABILITY_MAX_COST;
+      const target = `the target of ≤ ${OBSERVABILITY_MAX_COST * 100} %`;
+      console.log(
+        `${side} with observability / without: ${costOf(ratios.ratio)} — ${meets ? style('green', `meets ${target}`) : style('red', `below ${target}`)}`,
+      );
+      if (!meets) process.exitCode = 1;
+    };
+    console.log(`\nmedian events/s of ${flags.rounds} rounds:`);
+    verdict('publish', result.publish);
+    verdict('consume', result.consume);
+    const sampler = process.env.OTEL_TRACES_SAMPLER
+      ? `OTEL_TRACES_SAMPLER=${process.env.OTEL_TRACES_SAMPLER}${process.env.OTEL_TRACES_SAMPLER_ARG ? ` (${process.env.OTEL_TRACES_SAMPLER_ARG})` : ''}`
+      : 'every span sampled (parentbased_always_on)';
+    for (const [side, ratios] of [
+      ['publish', result.publish],
+      ['consume', result.consume],
+    ] as const) {
+      if (ratios.tracingRatio !== undefined)
+        console.log(`${side} with tracing as well / without: ${costOf(ratios.tracingRatio)} — information, ${sampler}`);
+    }
+    console.log(
+      style(
+        'dim',
+        `\noff: no metrics, no tracing (the SDK's telemetry is a hasSubscribers check and non-recording spans). on: createMetrics with process metrics, scraped once a second (lag and dead-letter depth asked of Kafka), and a JSON logger writing to nowhere. The target is for on: what every service has. A warm-up run of each side comes first, unmeasured.${
+          flags.tracing
+            ? ` Tracing: spans created, batched and discarded (${result.spans.toLocaleString('en')}), not exported; it ran as a block after the others, since a tracer once handed out keeps recording in this process, so it is compared with the off runs of the rounds before. OTEL_TRACES_SAMPLER=parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG sets its cost.`
+            : ''
+        }`,
+      ),
+    );
+  } finally {
+    await stack.done();
+  }
+}
+
 /** The flags naming Kafka and the registry to bench against. */
 const withEndpoints = (command: Command): Command =>
   command
@@ -206,9 +296,11 @@ const withEndpoints = (command: Command): Command =>
       `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
     );
 
-/** `junction bench`: benchmarks that compare Junction with the raw client in the same run. */
+/** `junction bench`: benchmarks that compare, in the same run, Junction with the raw client and its observability with none. */
 export function benchCommand(): Command {
-  const bench = new Command('bench').description('measure Junction against raw kafkajs, in the same run (not part of the tests)');
+  const bench = new Command('bench').description(
+    'measure Junction against raw kafkajs, and its observability against none, in the same run (not part of the tests)',
+  );
   withEndpoints(bench.command('produce'))
     .description(
       'publish keyed Avro events with acks=all through raw kafkajs and through Junction; print events/s, MB/s, p50/p99 and the ratio',
@@ -228,5 +320,30 @@ export function benchCommand(): Command {
     .option('--slow-events <n>', 'events in the ordering comparison (5 ms each)', positive(1_000_000), 3000)
     .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
     .action(consume);
+  withEndpoints(bench.command('observability'))
+    .description(
+      'publish and consume through Junction with observability off and on, alternating, in one run; print the ratio (exit 1 when it costs more than 10 %)',
+    )
+    .option('--events <n>', 'events per run, published or consumed', positive(10_000_000), 50_000)
+    .option('--size <bytes>', 'Avro body size of each event', positive(1_000_000), 1024)
+    .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
+    .option('--rounds <n>', 'runs of each, alternating which goes first; the ratio is of the medians', positive(20), 5)
+    .option('--no-tracing', 'leave out the block with tracing on')
+    .addHelpText(
+      'after',
+      `
+off: no metrics registry and no tracing SDK; the SDK's telemetry then costs one hasSubscribers
+check per event and non-recording spans.
+on: what every service has: createMetrics (Junction's metrics and the process metrics) fed by the
+telemetry channels and scraped once a second as Prometheus would (lag and dead-letter depth are
+asked of Kafka), and a winston JSON logger (writing to nowhere) handed to the subscriber.
+The target, at most 10 % fewer events/s, is for on, publishing and consuming alike.
+
+Then, unless --no-tracing, a block with tracing as well: OpenTelemetry's Node SDK with every
+span sampled (or as OTEL_TRACES_SAMPLER says), batched and thrown away instead of exported. It
+runs after the others, as tracing cannot be switched off again in one process; its ratio is
+information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio) sets it.`,
+    )
+    .action(observability);
   return bench;
 }
