@@ -17,6 +17,9 @@ export interface ProbeSource {
   circuit: SubscriberProbe['circuit'];
 }
 
+/** How long `close` waits for questions under way before it disconnects anyway. */
+const CLOSE_WAIT_MS = 5000;
+
 /** A subscriber's probe, with `close` to disconnect the admin client it uses for watermarks. */
 export interface ClosableProbe extends SubscriberProbe {
   close(): Promise<void>;
@@ -32,6 +35,20 @@ export interface ClosableProbe extends SubscriberProbe {
  */
 export function subscriberProbe(source: ProbeSource): ClosableProbe {
   let admin: Promise<Admin> | undefined;
+  let closed = false;
+  /**
+   * Questions under way. `close` waits for them before it disconnects: a question still running
+   * would otherwise reconnect the admin client (kafkajs refreshes metadata on its own), and that
+   * socket would keep the process alive after the subscriber stopped.
+   */
+  const asking = new Set<Promise<unknown>>();
+  const question = <T>(work: (client: Admin) => Promise<T>, none: T): Promise<T> => {
+    if (closed) return Promise.resolve(none);
+    const asked = connected().then(work);
+    asking.add(asked);
+    void asked.finally(() => asking.delete(asked)).catch(() => {});
+    return asked;
+  };
   const connected = (): Promise<Admin> => {
     admin ??= (async () => {
       const client = source.kafka.admin();
@@ -52,48 +69,59 @@ export function subscriberProbe(source: ProbeSource): ClosableProbe {
     sourceTopics: source.sourceTopics,
     inFlight: source.inFlight,
     circuit: source.circuit,
-    async lag() {
+    lag() {
       const owned = [...source.assignment()].filter(([, partitions]) => partitions.length > 0);
-      if (!owned.length) return [];
-      const client = await connected();
-      const topics = owned.map(([topic]) => topic);
-      const [committed, ...watermarks] = await Promise.all([
-        client.fetchOffsets({ groupId: source.group, topics }),
-        ...topics.map((topic) => client.fetchTopicOffsets(topic)),
-      ]);
-      const now = Date.now();
-      const lags: PartitionLag[] = [];
-      owned.forEach(([topic, partitions], i) => {
-        for (const partition of partitions) {
-          const marks = watermarks[i]?.find((w) => w.partition === partition);
-          if (!marks) continue;
-          const commit = Number(committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
-          const tracker = source.tracker(topic, partition);
-          const position = tracker?.position ?? (commit >= 0 ? commit : Number(marks.low));
-          const records = Math.max(0, Number(marks.high) - position);
-          const key = `${topic}\0${partition}`;
-          if (records === 0) caughtUp.set(key, now);
-          const oldest = tracker?.oldestPendingTimestamp;
-          const seconds = records === 0 ? 0 : (now - (oldest ?? caughtUp.get(key) ?? since)) / 1000;
-          lags.push({ topic, partition, records, seconds: Math.max(0, seconds) });
-        }
-      });
-      return lags;
+      if (!owned.length) return Promise.resolve([]);
+      return question((client) => lagOf(client, owned), []);
     },
-    async deadLetterDepth() {
-      if (!source.deadLetterTopics.length) return [];
-      const client = await connected();
-      return Promise.all(
-        source.deadLetterTopics.map(async (topic) => {
-          const marks = await client.fetchTopicOffsets(topic);
-          return { topic, records: marks.reduce((sum, m) => sum + Math.max(0, Number(m.high) - Number(m.low)), 0) };
-        }),
+    deadLetterDepth() {
+      if (!source.deadLetterTopics.length) return Promise.resolve([]);
+      return question(
+        (client) =>
+          Promise.all(
+            source.deadLetterTopics.map(async (topic) => {
+              const marks = await client.fetchTopicOffsets(topic);
+              return { topic, records: marks.reduce((sum, m) => sum + Math.max(0, Number(m.high) - Number(m.low)), 0) };
+            }),
+          ),
+        [],
       );
     },
     async close() {
+      closed = true;
+      // At most a few seconds: a question Kafka never answers must not hold up the stop.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...asking]), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
       const open = admin;
       admin = undefined;
       if (open) await open.then((client) => client.disconnect()).catch(() => {});
     },
   };
+
+  async function lagOf(client: Admin, owned: [string, readonly number[]][]): Promise<PartitionLag[]> {
+    const topics = owned.map(([topic]) => topic);
+    const [committed, ...watermarks] = await Promise.all([
+      client.fetchOffsets({ groupId: source.group, topics }),
+      ...topics.map((topic) => client.fetchTopicOffsets(topic)),
+    ]);
+    const now = Date.now();
+    const lags: PartitionLag[] = [];
+    owned.forEach(([topic, partitions], i) => {
+      for (const partition of partitions) {
+        const marks = watermarks[i]?.find((w) => w.partition === partition);
+        if (!marks) continue;
+        const commit = Number(committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+        const tracker = source.tracker(topic, partition);
+        const position = tracker?.position ?? (commit >= 0 ? commit : Number(marks.low));
+        const records = Math.max(0, Number(marks.high) - position);
+        const key = `${topic}\0${partition}`;
+        if (records === 0) caughtUp.set(key, now);
+        const oldest = tracker?.oldestPendingTimestamp;
+        const seconds = records === 0 ? 0 : (now - (oldest ?? caughtUp.get(key) ?? since)) / 1000;
+        lags.push({ topic, partition, records, seconds: Math.max(0, seconds) });
+      }
+    });
+    return lags;
+  }
 }
