@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
-import { CIRCUIT_STATE_VALUE, LATENCY_BUCKETS, METRICS, type MetricSpec } from './metric-names.ts';
+import { CIRCUIT_STATE_VALUE, METRICS, type MetricSpec } from './metric-names.ts';
+import { CounterTally, HistogramTally, type Labelling } from './tally.ts';
 import {
   type HandlerAttempt,
   type HttpAnswered,
@@ -41,8 +42,12 @@ const counter = <S extends MetricSpec>(spec: S, registers: Registry[], collect?:
   new Counter<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
 const gauge = <S extends MetricSpec>(spec: S, registers: Registry[], collect?: () => Promise<void> | void) =>
   new Gauge<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers, ...(collect ? { collect } : {}) });
-const histogram = <S extends MetricSpec>(spec: S, registers: Registry[]) =>
-  new Histogram<Labels<S>>({ name: spec.name, help: spec.help, labelNames: spec.labels, buckets: [...LATENCY_BUCKETS], registers });
+const byTopic: Labelling<{ topic: string }> = { key: (m) => m.topic, labels: (m) => ({ topic: m.topic }) };
+const byGroup: Labelling<{ group: string }> = { key: (m) => m.group, labels: (m) => ({ group: m.group }) };
+const byGroupTopic: Labelling<{ group: string; topic: string }> = {
+  key: (m) => `${m.group}\0${m.topic}`,
+  labels: (m) => ({ group: m.group, topic: m.topic }),
+};
 
 /** The HTTP status class of a status code: `2xx`…`5xx`. */
 export function statusClass(status: number): string {
@@ -85,16 +90,32 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   };
 
-  const published = counter(METRICS.eventsPublished, r);
-  const publishDuration = histogram(METRICS.publishDuration, r);
-  const consumed = counter(METRICS.eventsConsumed, r);
-  const handlerDuration = histogram(METRICS.handlerDuration, r);
-  const retries = counter(METRICS.retries, r);
-  const dlqWrites = counter(METRICS.dlqWrites, r);
-  const rebalances = counter(METRICS.rebalances, r);
-  const rebalanceDuration = histogram(METRICS.rebalanceDuration, r);
-  const httpRequests = counter(METRICS.httpRequests, r);
-  const httpDuration = histogram(METRICS.httpDuration, r);
+  // The per-event metrics, tallied in plain maps (tally.ts); each key is its label values joined.
+  const published = new CounterTally<PublishSettled>(METRICS.eventsPublished, r, {
+    key: (m) => `${m.topic}\0${m.eventType}\0${m.outcome}`,
+    labels: (m) => ({ topic: m.topic, event_type: m.eventType, outcome: m.outcome }),
+  });
+  const publishDuration = new HistogramTally<PublishSettled>(METRICS.publishDuration, registry, byTopic);
+  const consumed = new CounterTally<RecordFinished>(METRICS.eventsConsumed, r, {
+    key: (m) => `${m.group}\0${m.topic}\0${m.eventType}\0${m.outcome}`,
+    labels: (m) => ({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome }),
+  });
+  const handlerDuration = new HistogramTally<HandlerAttempt>(METRICS.handlerDuration, registry, {
+    key: (m) => `${m.group}\0${m.topic}\0${m.eventType}\0${m.outcome}`,
+    labels: (m) => ({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome }),
+  });
+  const retries = new CounterTally<{ group: string; topic: string }>(METRICS.retries, r, byGroupTopic);
+  const dlqWrites = new CounterTally<{ group: string; topic: string }>(METRICS.dlqWrites, r, byGroupTopic);
+  const rebalances = new CounterTally<{ group: string }>(METRICS.rebalances, r, byGroup);
+  const rebalanceDuration = new HistogramTally<{ group: string }>(METRICS.rebalanceDuration, registry, byGroup);
+  const httpRequests = new CounterTally<HttpAnswered>(METRICS.httpRequests, r, {
+    key: (m) => `${m.method}\0${m.route}\0${statusClass(m.status)}`,
+    labels: (m) => ({ method: m.method, route: m.route, status_class: statusClass(m.status) }),
+  });
+  const httpDuration = new HistogramTally<HttpAnswered>(METRICS.httpDuration, registry, {
+    key: (m) => `${m.method}\0${m.route}`,
+    labels: (m) => ({ method: m.method, route: m.route }),
+  });
 
   gauge(METRICS.publisherInFlightBytes, r, function (this: Gauge) {
     let bytes = 0;
@@ -109,10 +130,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const zeroes = (probe: SubscriberProbe) => {
     if (started.has(probe)) return;
     started.add(probe);
-    rebalances.inc({ group: probe.group }, 0);
+    rebalances.add(probe, 0);
     for (const topic of probe.sourceTopics) {
-      dlqWrites.inc({ group: probe.group, topic }, 0);
-      retries.inc({ group: probe.group, topic }, 0);
+      dlqWrites.add({ group: probe.group, topic }, 0);
+      retries.add({ group: probe.group, topic }, 0);
     }
   };
   const onProbe = (probe: object) => {
@@ -229,24 +250,24 @@ export function createMetrics(options: MetricsOptions): Metrics {
   for (const probe of METRICS.probeFailures.values.probe) probeFailures.inc({ probe }, 0);
 
   const onPublish = (m: PublishSettled) => {
-    published.inc({ topic: m.topic, event_type: m.eventType, outcome: m.outcome });
-    if (m.outcome === 'ok') publishDuration.observe({ topic: m.topic }, m.durationMs / 1000);
+    published.add(m);
+    if (m.outcome === 'ok') publishDuration.observe(m, m.durationMs / 1000);
   };
   const onAttempt = (m: HandlerAttempt) => {
-    handlerDuration.observe({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome }, m.durationMs / 1000);
-    if (m.attempt > 1) retries.inc({ group: m.group, topic: m.topic });
+    handlerDuration.observe(m, m.durationMs / 1000);
+    if (m.attempt > 1) retries.add(m);
   };
   const onFinished = (m: RecordFinished) => {
-    consumed.inc({ group: m.group, topic: m.topic, event_type: m.eventType, outcome: m.outcome });
-    if (m.outcome === 'dead-lettered') dlqWrites.inc({ group: m.group, topic: m.topic });
+    consumed.add(m);
+    if (m.outcome === 'dead-lettered') dlqWrites.add(m);
   };
   const onJoined = (m: { group: string; durationMs: number; changed: boolean }) => {
-    rebalanceDuration.observe({ group: m.group }, m.durationMs / 1000);
-    if (m.changed) rebalances.inc({ group: m.group });
+    rebalanceDuration.observe(m, m.durationMs / 1000);
+    if (m.changed) rebalances.add(m);
   };
   const onHttp = (m: HttpAnswered) => {
-    httpRequests.inc({ method: m.method, route: m.route, status_class: statusClass(m.status) });
-    httpDuration.observe({ method: m.method, route: m.route }, m.durationMs / 1000);
+    httpRequests.add(m);
+    httpDuration.observe(m, m.durationMs / 1000);
   };
   telemetry.publishSettled.subscribe(onPublish);
   telemetry.handlerAttempt.subscribe(onAttempt);
