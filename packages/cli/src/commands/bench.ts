@@ -256,7 +256,7 @@ async function observability(flags: ObservabilityFlags): Promise<void> {
       );
       if (!meets) process.exitCode = 1;
     };
-    console.log(`\nmedian events/s of ${flags.rounds} rounds:`);
+    console.log(`\nmedian of the ${flags.rounds} rounds' on/off ratios (tracing: ratio of the median events/s):`);
     verdict('publish', result.publish);
     verdict('consume', result.consume);
     const sampler = process.env.OTEL_TRACES_SAMPLER
@@ -327,7 +327,12 @@ export function benchCommand(): Command {
     .option('--events <n>', 'events per run, published or consumed', positive(10_000_000), 50_000)
     .option('--size <bytes>', 'Avro body size of each event', positive(1_000_000), 1024)
     .option('--keys <n>', 'distinct record keys', positive(1_000_000), 1000)
-    .option('--rounds <n>', 'runs of each, alternating which goes first; the ratio is of the medians', positive(20), 5)
+    .option(
+      '--rounds <n>',
+      "runs of each, alternating which goes first; the cost is the median of the rounds' on/off ratios",
+      positive(20),
+      5,
+    )
     .option('--no-tracing', 'leave out the block with tracing on')
     .addHelpText(
       'after',

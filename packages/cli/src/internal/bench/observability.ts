@@ -51,7 +51,7 @@ export interface Ratios {
   tracingRatio?: number;
 }
 
-/** Every run, and the ratios of the medians. */
+/** Every run, the median of each round's on/off ratio, and tracing's ratio of medians. */
 export interface ObservabilityBenchResult {
   eventBytes: number;
   runs: ObservedRun[];
@@ -234,6 +234,7 @@ async function consumeRun(bench: Bench, variant: Variant, round: number): Promis
   }
 }
 
+/** Ratio of the medians: for tracing, whose rounds come after the off ones and pair with none. */
 const ratio = (runs: ObservedRun[], side: ObservedRun['side'], variant: Variant): number | undefined => {
   const on = runs.filter((r) => r.side === side && r.variant === variant).map((r) => r.eventsPerSecond);
   const off = runs.filter((r) => r.side === side && r.variant === 'off').map((r) => r.eventsPerSecond);
@@ -241,10 +242,24 @@ const ratio = (runs: ObservedRun[], side: ObservedRun['side'], variant: Variant)
 };
 
 /**
+ * The median of each round's on/off ratio. The two runs of a round are back to back, so a
+ * machine that slows down halfway through the bench (this one can lose 40 % for minutes) slows
+ * both, and the ratio of the pair holds where a ratio of medians across rounds would not.
+ */
+const pairedRatio = (runs: ObservedRun[], side: ObservedRun['side']): number | undefined => {
+  const of = (variant: Variant, round: number) => runs.find((r) => r.side === side && r.variant === variant && r.round === round);
+  const ratios = [...new Set(runs.map((r) => r.round))].flatMap((round) => {
+    const [on, off] = [of('on', round), of('off', round)];
+    return on && off ? [on.eventsPerSecond / off.eventsPerSecond] : [];
+  });
+  return ratios.length ? median(ratios) : undefined;
+};
+
+/**
  * Publishes and consumes the same keyed Avro events through Junction with observability off (no
  * metrics, no tracing: the SDK's telemetry costs a `hasSubscribers` check and non-recording spans)
  * and on (metrics scraped once a second, a logger), in one process, each run on a fresh topic.
- * Rounds alternate which goes first, and the ratios are of the medians.
+ * Rounds alternate which goes first; the cost is the median of each round's on/off ratio.
  *
  * Tracing comes last, in a block of its own: once the SDK has handed `@junction/events` its
  * tracer, the API's proxy keeps it, so spans go on recording after `shutdown()` and
@@ -316,7 +331,7 @@ export async function runObservabilityBench(options: ObservabilityBenchOptions):
   }
   const ratios = (side: ObservedRun['side']): Ratios => {
     const tracingRatio = ratio(runs, side, 'tracing');
-    return { ratio: ratio(runs, side, 'on') ?? 0, ...(tracingRatio === undefined ? {} : { tracingRatio }) };
+    return { ratio: pairedRatio(runs, side) ?? 0, ...(tracingRatio === undefined ? {} : { tracingRatio }) };
   };
   return {
     eventBytes: bench.work.eventBytes,
