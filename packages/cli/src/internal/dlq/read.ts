@@ -88,6 +88,15 @@ export async function scanTopic(
   ended.catch(() => {});
   const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
   consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
+  // Positions are set on every join, not once after run(): kafkajs has a consumer group to seek
+  // in only from its join on, and a consumer that restarts after a crash under load joins again,
+  // with a new group object that knows nothing of an earlier seek. Each join seeks to where the
+  // scan has got to.
+  const idle = offsets.map((o) => o.partition).filter((p) => !ranges.has(p));
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (idle.length) consumer.pause([{ topic: options.topic, partitions: idle }]);
+    for (const [partition, range] of ranges) consumer.seek({ topic: options.topic, partition, offset: range.next.toString() });
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
@@ -114,9 +123,6 @@ export async function scanTopic(
         }
       },
     });
-    const idle = offsets.map((o) => o.partition).filter((p) => !ranges.has(p));
-    if (idle.length) consumer.pause([{ topic: options.topic, partitions: idle }]);
-    for (const [partition, range] of ranges) consumer.seek({ topic: options.topic, partition, offset: range.next.toString() });
     const how = await ended;
     return { scanned, available, stopped: how };
   } finally {
