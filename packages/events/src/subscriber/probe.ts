@@ -17,6 +17,18 @@ export interface ProbeSource {
   circuit: SubscriberProbe['circuit'];
 }
 
+/**
+ * Like `Promise.all`, but settles only once every request has: a question must not be over while
+ * one of its requests is still retrying, or `close` would disconnect under it and kafkajs would
+ * connect again, leaving a socket that keeps the process alive.
+ */
+async function settledAll<T>(requests: Promise<T>[]): Promise<T[]> {
+  const outcomes = await Promise.allSettled(requests);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
 /** How long `close` waits for questions under way before it disconnects anyway. */
 const CLOSE_WAIT_MS = 5000;
 
@@ -78,7 +90,7 @@ export function subscriberProbe(source: ProbeSource): ClosableProbe {
       if (!source.deadLetterTopics.length) return Promise.resolve([]);
       return question(
         (client) =>
-          Promise.all(
+          settledAll(
             source.deadLetterTopics.map(async (topic) => {
               const marks = await client.fetchTopicOffsets(topic);
               return { topic, records: marks.reduce((sum, m) => sum + Math.max(0, Number(m.high) - Number(m.low)), 0) };
@@ -101,10 +113,12 @@ export function subscriberProbe(source: ProbeSource): ClosableProbe {
 
   async function lagOf(client: Admin, owned: [string, readonly number[]][]): Promise<PartitionLag[]> {
     const topics = owned.map(([topic]) => topic);
-    const [committed, ...watermarks] = await Promise.all([
-      client.fetchOffsets({ groupId: source.group, topics }),
-      ...topics.map((topic) => client.fetchTopicOffsets(topic)),
-    ]);
+    const fetching = client.fetchOffsets({ groupId: source.group, topics });
+    const marking = topics.map((topic) => client.fetchTopicOffsets(topic));
+    const [committed, ...watermarks] = (await settledAll<unknown>([fetching, ...marking])) as [
+      Awaited<typeof fetching>,
+      ...Awaited<(typeof marking)[number]>[],
+    ];
     const now = Date.now();
     const lags: PartitionLag[] = [];
     owned.forEach(([topic, partitions], i) => {
