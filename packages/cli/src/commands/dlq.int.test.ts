@@ -126,13 +126,16 @@ describe('junction dlq (real stack)', () => {
 
   beforeAll(async () => {
     await admin.connect();
+    // The records carry failure times months old (their timestamps), which the broker's time-based
+    // retention (7 days by default) may delete at its next check: these topics keep everything.
+    const keep = [{ name: 'retention.ms', value: '-1' }];
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
-        { topic: original, numPartitions: 3 },
-        { topic: redirected, numPartitions: 1 },
-        { topic: paced, numPartitions: 1 },
-        { topic: dlq, numPartitions: 2 },
+        { topic: original, numPartitions: 3, configEntries: keep },
+        { topic: redirected, numPartitions: 1, configEntries: keep },
+        { topic: paced, numPartitions: 1, configEntries: keep },
+        { topic: dlq, numPartitions: 2, configEntries: keep },
       ],
     });
     const id = await codec.register(subject, PROBE_SCHEMA);

@@ -87,7 +87,12 @@ export async function scanTopic(
   // Awaited below; a crash before then must not surface as an unhandled rejection meanwhile.
   ended.catch(() => {});
   const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
-  consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
+  // kafkajs restarts a consumer that crashed on a retriable error (a coordinator still loading on
+  // a broker that just started, say), and the join handler below seeks again: only a crash it
+  // will not restart from ends the scan; the scan's own deadline bounds the rest.
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) fail(event.payload.error);
+  });
   // Positions are set on every join, not once after run(): kafkajs has a consumer group to seek
   // in only from its join on, and a consumer that restarts after a crash under load joins again,
   // with a new group object that knows nothing of an earlier seek. Each join seeks to where the
