@@ -112,11 +112,23 @@ export async function readRecords(kafka: Kafka, topics: string[], count: number,
   return records;
 }
 
-/** How many records `topics` hold in all (high watermarks minus low). */
+/**
+ * How many records `topics` hold in all (high watermarks minus low). A topic made a moment ago
+ * may not have a leader the admin client knows of yet (kafkajs does not retry "not the leader"
+ * here), so a retriable error is asked again, a few times.
+ */
 export async function countRecords(admin: Admin, topics: string[]): Promise<number> {
   let total = 0;
   for (const topic of topics) {
-    for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
+        break;
+      } catch (error) {
+        if (attempt >= 10 || (error as { retriable?: boolean }).retriable !== true) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
   return total;
 }
