@@ -44,8 +44,8 @@ export function parseTraceparent(traceparent: string | undefined): SpanContext |
   return isSpanContextValid(span) ? span : undefined;
 }
 
-/** The W3C `traceparent` of a span context. */
-export function formatTraceparent(span: SpanContext): string {
+/** The W3C `traceparent` of a span context (its trace and span ids and the sampled flag). */
+export function formatTraceparent(span: Pick<SpanContext, 'traceId' | 'spanId' | 'traceFlags'>): string {
   return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00'}`;
 }
 

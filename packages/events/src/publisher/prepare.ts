@@ -1,4 +1,4 @@
-import { activeTraceparent, JunctionError } from '@junction/observability';
+import { activeTraceparent, formatTraceparent, JunctionError, parseTraceparent } from '@junction/observability';
 import type avro from 'avsc';
 import { cloudEventHeaders, randomBytesPooled, uuidv7 } from '../cloudevents.ts';
 import { invalidEvent } from '../codec.ts';
@@ -57,13 +57,14 @@ export interface PreparedEvent {
   timestamp: number;
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
-/** A W3C `traceparent`: a child span of `parent` when it is valid, else a new sampled trace. */
+/** A W3C `traceparent`: a child span of `parent` when it is valid (keeping its sampling), else a new sampled trace. */
 export function childTraceparent(parent?: string): string {
-  const match = parent ? TRACEPARENT.exec(parent) : null;
-  const traceId = match?.[1] ?? randomBytesPooled(16).toString('hex');
-  return `00-${traceId}-${randomBytesPooled(8).toString('hex')}-${match?.[3] ?? '01'}`;
+  const span = parseTraceparent(parent);
+  return formatTraceparent({
+    traceId: span?.traceId ?? randomBytesPooled(16).toString('hex'),
+    spanId: randomBytesPooled(8).toString('hex'),
+    traceFlags: span?.traceFlags ?? 1,
+  });
 }
 
 /** A record's framing on the wire beyond its key, value and headers (lengths, offsets, attributes), generously. */
