@@ -5,7 +5,6 @@ import { CounterTally, HistogramTally, type Labelling } from './tally.ts';
 import {
   type HandlerAttempt,
   type HttpAnswered,
-  type PartitionLag,
   type PublishSettled,
   probes,
   type RecordFinished,
@@ -162,8 +161,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
   // Kafka and the database are asked once per scrape, whichever gauges need the answer. A probe
   // that fails or times out is counted, and its gauges keep their last answer: a backlog that
   // cannot be read must not look empty (and quietly resolve the alert watching it).
-  const lastLag = new Map<SubscriberProbe, PartitionLag[]>();
-  const lastDepth = new Map<SubscriberProbe, { topic: string; records: number }[]>();
   let lastBacklog: { pending: number; oldestAgeMs: number } | undefined;
   const perScrape = <T>(ask: () => Promise<T>): (() => Promise<T>) => {
     let asked: { at: number; answer: Promise<T> } | undefined;
@@ -172,35 +169,23 @@ export function createMetrics(options: MetricsOptions): Metrics {
       return asked.answer;
     };
   };
-  const remembered = async <T>(last: Map<SubscriberProbe, T>, probe: SubscriberProbe, answer: Promise<T | undefined>) => {
-    // A stopped subscriber's last answers go with it.
-    for (const gone of last.keys()) if (!probes.subscribers.has(gone)) last.delete(gone);
-    const value = await answer;
-    if (value !== undefined) last.set(probe, value);
-    return { group: probe.group, value: value ?? last.get(probe) ?? [] };
+  /** Asks every running subscriber one question per scrape; a subscriber whose answer failed keeps its last one. */
+  const perSubscriber = <T>(name: 'lag' | 'dlq_depth', question: (probe: SubscriberProbe) => Promise<T[]>) => {
+    const last = new Map<SubscriberProbe, T[]>();
+    return perScrape(() => {
+      // A stopped subscriber's last answers go with it.
+      for (const gone of last.keys()) if (!probes.subscribers.has(gone)) last.delete(gone);
+      return Promise.all(
+        [...subscribers()].map(async (probe) => {
+          const value = await ask(name, () => question(probe));
+          if (value !== undefined) last.set(probe, value);
+          return { group: probe.group, value: value ?? last.get(probe) ?? [] };
+        }),
+      );
+    });
   };
-  const lag = perScrape(() =>
-    Promise.all(
-      [...subscribers()].map((p) =>
-        remembered(
-          lastLag,
-          p,
-          ask('lag', () => p.lag()),
-        ),
-      ),
-    ),
-  );
-  const depth = perScrape(() =>
-    Promise.all(
-      [...subscribers()].map((p) =>
-        remembered(
-          lastDepth,
-          p,
-          ask('dlq_depth', () => p.deadLetterDepth()),
-        ),
-      ),
-    ),
-  );
+  const lag = perSubscriber('lag', (probe) => probe.lag());
+  const depth = perSubscriber('dlq_depth', (probe) => probe.deadLetterDepth());
   // Relays in one process share a database, as a rule: the largest answer is the backlog.
   const backlog = perScrape(async () => {
     const answers = (await Promise.all([...probes.outboxes].map((p) => ask('outbox_backlog', () => p.backlog())))).filter(
