@@ -15,6 +15,17 @@ const STATUS: Record<JunctionErrorCode, number> = {
   timeout: 504,
   'circuit.open': 503,
   'inbox.unavailable': 503,
+  'broker.denied': 500,
+  'request.invalid': 400,
+  'request.too-large': 413,
+  'request.unsupported-type': 415,
+  'route.unknown': 404,
+  'auth.unauthenticated': 401,
+  'auth.forbidden': 403,
+  'rate.limited': 429,
+  'idempotency.conflict': 422,
+  'idempotency.in-progress': 409,
+  'upstream.unavailable': 502,
   internal: 500,
 };
 
@@ -31,11 +42,29 @@ const TITLE: Record<JunctionErrorCode, string> = {
   timeout: 'Timed out',
   'circuit.open': 'Dependency failing, calls paused',
   'inbox.unavailable': 'Deduplication store unavailable',
+  'broker.denied': 'Kafka refused this service',
+  'request.invalid': 'Request is not valid',
+  'request.too-large': 'Request body too large',
+  'request.unsupported-type': 'Unsupported content type',
+  'route.unknown': 'No such resource',
+  'auth.unauthenticated': 'Authentication required',
+  'auth.forbidden': 'Not allowed',
+  'rate.limited': 'Too many requests',
+  'idempotency.conflict': 'Idempotency key reused with a different request',
+  'idempotency.in-progress': 'A request with this idempotency key is still in progress',
+  'upstream.unavailable': 'Upstream service unavailable',
   internal: 'Internal error',
 };
 
 /** 5xx codes whose message says which dependency is down and nothing more, so callers may read it. */
-const EXPLAINED: ReadonlySet<JunctionErrorCode> = new Set(['registry.unavailable', 'broker.unavailable', 'publisher.backpressure']);
+const EXPLAINED: ReadonlySet<JunctionErrorCode> = new Set([
+  'registry.unavailable',
+  'broker.unavailable',
+  'publisher.backpressure',
+  'upstream.unavailable',
+  'circuit.open',
+  'timeout',
+]);
 
 /** One field that failed validation. */
 export interface ProblemField {

@@ -15,6 +15,17 @@ export type JunctionErrorCode =
   | 'timeout'
   | 'circuit.open'
   | 'inbox.unavailable'
+  | 'broker.denied'
+  | 'request.invalid'
+  | 'request.too-large'
+  | 'request.unsupported-type'
+  | 'route.unknown'
+  | 'auth.unauthenticated'
+  | 'auth.forbidden'
+  | 'rate.limited'
+  | 'idempotency.conflict'
+  | 'idempotency.in-progress'
+  | 'upstream.unavailable'
   | 'internal';
 
 /**
@@ -42,6 +53,9 @@ const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set([
   'timeout',
   'circuit.open',
   'inbox.unavailable',
+  'rate.limited',
+  'idempotency.in-progress',
+  'upstream.unavailable',
 ]);
 
 /** The one error class of Junction: a closed `code`, `retriable`, the `cause` and context. */

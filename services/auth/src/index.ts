@@ -1,0 +1,2 @@
+/** Junction's auth service. */
+export {};

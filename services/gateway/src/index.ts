@@ -1,0 +1,2 @@
+/** Junction's gateway service. */
+export {};
