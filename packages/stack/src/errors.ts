@@ -7,6 +7,8 @@ export type StackErrorCode =
   | 'postgres-missing'
   | 'redis-missing'
   | 'prometheus-missing'
+  | 'openssl-missing'
+  | 'certificate-failed'
   | 'permission-denied'
   | 'download-failed'
   | 'port-in-use'
