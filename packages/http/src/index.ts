@@ -1,2 +1,22 @@
+export { type BearerAuthOptions, bearerAuth, tokenScopes, unauthenticated } from './auth/bearer.ts';
+export type { AuthContext } from './auth/context.ts';
+export { checkScope, forbidden, requireScope } from './auth/scope.ts';
+export { type CheckResult, type HealthOptions, healthRoutes, type ReadinessCheck } from './health.ts';
 export { httpMetrics, metricsHandler, UNMATCHED_ROUTE } from './metrics.ts';
-export { type Problem, type ProblemField, problemHandler, toProblem } from './problem.ts';
+export {
+  fromHttpError,
+  notFound,
+  type Problem,
+  type ProblemField,
+  type ProblemHandlerOptions,
+  problemHandler,
+  toProblem,
+} from './problem.ts';
+export type { BucketPolicy, Verdict } from './rate-limit/bucket.ts';
+export { type MemoryRateLimitStoreOptions, memoryRateLimitStore } from './rate-limit/memory.ts';
+export { type RateLimitOptions, rateLimit } from './rate-limit/middleware.ts';
+export { type RedisRateLimitStoreOptions, redisRateLimitStore } from './rate-limit/redis.ts';
+export type { RateLimitStore } from './rate-limit/store.ts';
+export { REQUEST_ID_HEADER, requestId } from './request-id.ts';
+export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
+export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';

@@ -30,14 +30,14 @@ describe('problemHandler', () => {
 
   afterAll(() => close());
 
-  it('answers a validation failure with 422 problem+json naming every field', async () => {
+  it('answers a validation failure with 400 problem+json naming every field', async () => {
     const response = await fetch(`${base}/invalid?x=1`);
-    expect(response.status).toBe(422);
+    expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(await response.json()).toEqual({
       type: 'https://junction.dev/problems/event.invalid',
       title: 'Event does not match its schema',
-      status: 422,
+      status: 400,
       detail: 'event does not match its schema: invalid amount, customer.email',
       code: 'event.invalid',
       retriable: false,

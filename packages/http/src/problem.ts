@@ -1,10 +1,11 @@
 import { type FieldProblem, JunctionError, type JunctionErrorCode } from '@junction/observability';
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { LogSink } from './log.ts';
 
 /** The HTTP status for each error code; a Record, so a new code cannot go unmapped. */
 const STATUS: Record<JunctionErrorCode, number> = {
   'config.invalid': 500,
-  'event.invalid': 422,
+  'event.invalid': 400,
   'event.undecodable': 400,
   'schema.unknown': 422,
   'schema.incompatible': 409,
@@ -114,15 +115,69 @@ export function toProblem(error: unknown, instance?: string): Problem {
   };
 }
 
-/** Express error middleware answering every error as `application/problem+json`. */
-export function problemHandler(): ErrorRequestHandler {
-  return (error, request, response, next) => {
+/** Response headers an error may ask for (an RFC 6750 challenge, rate-limit state); nothing else passes. */
+const ERROR_HEADERS = new Set(['www-authenticate', 'retry-after', 'ratelimit', 'ratelimit-policy', 'allow']);
+
+/**
+ * The JunctionError for what express and body-parser throw themselves (`err.type` and `err.status`):
+ * a body too large, unreadable JSON, a charset we do not read.
+ */
+export function fromHttpError(error: unknown): unknown {
+  if (error instanceof JunctionError || error === null || typeof error !== 'object') return error;
+  const { type, status, limit } = error as { type?: unknown; status?: unknown; limit?: unknown };
+  if (type === 'entity.too.large')
+    return new JunctionError('request.too-large', `the request body is larger than the ${limit} bytes this endpoint accepts`, {
+      cause: error,
+      context: { limit },
+    });
+  if (type === 'entity.parse.failed')
+    return new JunctionError('request.invalid', `the request body is not valid JSON: ${(error as Error).message}`, { cause: error });
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported')
+    return new JunctionError('request.unsupported-type', (error as Error).message, { cause: error });
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new JunctionError('request.invalid', (error as Error).message, { cause: error });
+  return error;
+}
+
+/** Options of {@link problemHandler}. */
+export interface ProblemHandlerOptions {
+  /** Where server errors (5xx) are logged with their cause; client errors are the caller's business and are not. */
+  logger?: LogSink<'error'>;
+}
+
+/**
+ * Express error middleware answering every error as `application/problem+json`. Headers an error
+ * carries in `context.headers` (a 401's challenge, a 429's limits) are sent with it; a retriable
+ * error gets `Retry-After` from its `context.retryAfterMs`, else 1 s.
+ */
+export function problemHandler(options: ProblemHandlerOptions = {}): ErrorRequestHandler {
+  return (thrown, request, response, next) => {
     if (response.headersSent) {
-      next(error);
+      next(thrown);
       return;
     }
+    const error = JunctionError.from(fromHttpError(thrown));
     const problem = toProblem(error, request.originalUrl);
-    if (problem.retriable) response.setHeader('retry-after', '1');
+    const headers = error.context.headers;
+    if (headers && typeof headers === 'object') {
+      for (const [name, value] of Object.entries(headers)) {
+        if (ERROR_HEADERS.has(name.toLowerCase()) && typeof value === 'string') response.setHeader(name, value);
+      }
+    }
+    if (problem.retriable && !response.hasHeader('retry-after')) {
+      const afterMs = Number(error.context.retryAfterMs);
+      response.setHeader('retry-after', String(Number.isFinite(afterMs) && afterMs > 0 ? Math.ceil(afterMs / 1000) : 1));
+    }
+    if (problem.status >= 500) {
+      options.logger?.error('request failed', { code: error.code, status: problem.status, path: request.path, err: error });
+    }
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  };
+}
+
+/** The last route: whatever no route matched is a 404 problem that says where to look. */
+export function notFound(hint = 'see /v1/openapi.json for the routes this service has'): RequestHandler {
+  return (req, _res, next) => {
+    next(new JunctionError('route.unknown', `no route for ${req.method} ${req.path}; ${hint}`));
   };
 }

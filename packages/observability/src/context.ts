@@ -7,6 +7,8 @@ export interface LogFields {
   span_id?: string;
   correlation_id?: string;
   event_id?: string;
+  /** The HTTP request being answered (`x-request-id`). */
+  request_id?: string;
 }
 
 const fields = new AsyncLocalStorage<LogFields>();
