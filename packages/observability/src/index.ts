@@ -1,3 +1,5 @@
+export { type BackoffOptions, backoffDelay } from './backoff.ts';
+export { type Circuit, type CircuitOptions, type CircuitPass, type CircuitState, createCircuit } from './circuit.ts';
 export {
   activeTraceparent,
   contextOfTraceparent,
@@ -19,6 +21,7 @@ export { type MetricsServer, type ServeMetricsOptions, serveMetrics } from './se
 export {
   type HandlerAttempt,
   type HttpAnswered,
+  type HttpClientCalled,
   type OutboxProbe,
   type PartitionLag,
   type PublisherProbe,

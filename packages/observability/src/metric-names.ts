@@ -6,7 +6,7 @@
  * Labels follow DESIGN.md (`service`, `topic`, `event_type`, `group`, `outcome`); `service` is a
  * default label of the whole registry. More appear only where a metric would be useless without
  * them: `partition` (lag is per partition) and, for HTTP, `method`, `route` (the route pattern,
- * never the raw path) and `status_class` (`2xx`…`5xx`).
+ * never the raw path), `status_class` (`2xx`…`5xx`) and, for outbound calls, `upstream` (an origin).
  */
 export const METRICS = {
   eventsPublished: {
@@ -133,6 +133,22 @@ export const METRICS = {
     type: 'histogram',
     help: 'Time to answer an HTTP request, by method and route pattern.',
     labels: ['method', 'route'],
+  },
+  httpClientRequests: {
+    name: 'junction_http_client_requests_total',
+    type: 'counter',
+    help: 'Outbound HTTP calls (retries included in one call), by upstream origin, method, last status class (none: no answer) and outcome: ok (answered), unavailable (refused, reset, or 502/503/504 after retries), timeout, circuit-open (refused without a request), error (anything else).',
+    labels: ['upstream', 'method', 'status_class', 'outcome'],
+    values: {
+      status_class: ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'],
+      outcome: ['ok', 'unavailable', 'timeout', 'circuit-open', 'error'],
+    },
+  },
+  httpClientDuration: {
+    name: 'junction_http_client_request_duration_seconds',
+    type: 'histogram',
+    help: 'Time an outbound HTTP call took, retries and backoff included, to its response headers or failure.',
+    labels: ['upstream', 'method', 'status_class', 'outcome'],
   },
 } as const satisfies Record<string, MetricSpec>;
 

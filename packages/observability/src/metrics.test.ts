@@ -184,6 +184,21 @@ describe('createMetrics', () => {
     expect(sample(text, 'junction_http_request_duration_seconds_count{method="POST",route="/v1/events/:type",service="billing"}')).toBe(2);
   });
 
+  it('counts outbound HTTP calls by upstream, method, status class and outcome', async () => {
+    const m = metrics();
+    const upstream = 'http://127.0.0.1:8101';
+    telemetry.httpClientCalled.publish({ upstream, method: 'GET', status: 200, outcome: 'ok', attempts: 2, durationMs: 30 });
+    telemetry.httpClientCalled.publish({ upstream, method: 'GET', status: 201, outcome: 'ok', attempts: 1, durationMs: 10 });
+    telemetry.httpClientCalled.publish({ upstream, method: 'GET', outcome: 'timeout', attempts: 1, durationMs: 1000 });
+    const text = await m.scrape();
+    const labels = `upstream="${upstream}",method="GET"`;
+    expect(sample(text, `junction_http_client_requests_total{${labels},status_class="2xx",outcome="ok",service="billing"}`)).toBe(2);
+    expect(sample(text, `junction_http_client_requests_total{${labels},status_class="none",outcome="timeout",service="billing"}`)).toBe(1);
+    expect(
+      sample(text, `junction_http_client_request_duration_seconds_count{${labels},status_class="2xx",outcome="ok",service="billing"}`),
+    ).toBe(2);
+  });
+
   it('stops counting once closed', async () => {
     const m = metrics();
     m.close();

@@ -5,6 +5,7 @@ import { CounterTally, HistogramTally, type Labelling } from './tally.ts';
 import {
   type HandlerAttempt,
   type HttpAnswered,
+  type HttpClientCalled,
   type PublishSettled,
   probes,
   type RecordFinished,
@@ -115,6 +116,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     key: (m) => `${m.method}\0${m.route}`,
     labels: (m) => ({ method: m.method, route: m.route }),
   });
+
+  const clientClass = (m: HttpClientCalled) => (m.status ? statusClass(m.status) : 'none');
+  const clientLabels: Labelling<HttpClientCalled> = {
+    key: (m) => `${m.upstream}\0${m.method}\0${clientClass(m)}\0${m.outcome}`,
+    labels: (m) => ({ upstream: m.upstream, method: m.method, status_class: clientClass(m), outcome: m.outcome }),
+  };
+  const clientRequests = new CounterTally<HttpClientCalled>(METRICS.httpClientRequests, r, clientLabels);
+  const clientDuration = new HistogramTally<HttpClientCalled>(METRICS.httpClientDuration, registry, clientLabels);
 
   gauge(METRICS.publisherInFlightBytes, r, function (this: Gauge) {
     let bytes = 0;
@@ -254,11 +263,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
     httpRequests.add(m);
     httpDuration.observe(m, m.durationMs / 1000);
   };
+  const onClientCall = (m: HttpClientCalled) => {
+    clientRequests.add(m);
+    clientDuration.observe(m, m.durationMs / 1000);
+  };
   telemetry.publishSettled.subscribe(onPublish);
   telemetry.handlerAttempt.subscribe(onAttempt);
   telemetry.recordFinished.subscribe(onFinished);
   telemetry.groupJoined.subscribe(onJoined);
   telemetry.httpAnswered.subscribe(onHttp);
+  telemetry.httpClientCalled.subscribe(onClientCall);
   telemetry.probeAdded.subscribe(onProbe);
   subscribers();
 
@@ -271,6 +285,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       telemetry.recordFinished.unsubscribe(onFinished);
       telemetry.groupJoined.unsubscribe(onJoined);
       telemetry.httpAnswered.unsubscribe(onHttp);
+      telemetry.httpClientCalled.unsubscribe(onClientCall);
       telemetry.probeAdded.unsubscribe(onProbe);
     },
   };

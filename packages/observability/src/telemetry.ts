@@ -107,6 +107,19 @@ export interface HttpAnswered {
   durationMs: number;
 }
 
+/** An outbound HTTP call settled (all its attempts), or refused by an open circuit. */
+export interface HttpClientCalled {
+  /** The origin called (`http://127.0.0.1:8101`): few, so fit for a label. */
+  upstream: string;
+  method: string;
+  /** The last status the upstream answered; undefined when none answered. */
+  status?: number;
+  outcome: (typeof METRICS.httpClientRequests.values.outcome)[number];
+  /** Requests sent, retries included; 0 when the circuit refused the call. */
+  attempts: number;
+  durationMs: number;
+}
+
 /** A diagnostics channel that carries one message type. */
 export interface TelemetryChannel<T> {
   readonly name: string;
@@ -136,6 +149,7 @@ export const telemetry = {
   recordFinished: channel<RecordFinished>('junction:subscriber:finished'),
   groupJoined: channel<GroupJoined>('junction:subscriber:joined'),
   httpAnswered: channel<HttpAnswered>('junction:http:answered'),
+  httpClientCalled: channel<HttpClientCalled>('junction:http-client:called'),
   /** A publisher, subscriber or relay started: metrics set up its series at once, before anything happens to them. */
   probeAdded: channel<object>('junction:probe:added'),
 } as const;

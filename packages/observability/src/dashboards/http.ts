@@ -9,6 +9,8 @@ const q = scope(VARS);
 const requests = metric(METRICS.httpRequests);
 const latency = bucket(METRICS.httpDuration);
 const answered = count(METRICS.httpDuration);
+const outbound = metric(METRICS.httpClientRequests);
+const outboundLatency = bucket(METRICS.httpClientDuration);
 
 /** The latency objective: 99% of requests answered within 250 ms. */
 const SLO = { seconds: 0.25, target: 0.99 } as const;
@@ -115,6 +117,24 @@ export function http(): DashboardSpec {
         queries: [{ expr: good('$__rate_interval', (s, w) => rate(s, w)), legend: 'good ratio' }],
         max: 1,
         width: 24,
+      }),
+      timeseries({
+        id: 10,
+        title: 'Outbound calls/s by upstream and outcome',
+        description:
+          'Calls the gateway made to the services behind it (retries inside one call), by upstream and outcome. unavailable, timeout and circuit-open mean that upstream is down or slow: callers get 502, 504 or 503.',
+        unit: 'ops',
+        thresholds: neutral(),
+        queries: [{ expr: sumBy(['upstream', 'outcome'], rate(q(outbound))), legend: '{{upstream}} {{outcome}}' }],
+      }),
+      timeseries({
+        id: 11,
+        title: 'Outbound latency p99 by upstream',
+        description:
+          'p99 time of a call to each upstream, retries and backoff included. Close to the route’s timeoutMs means calls are about to time out.',
+        unit: 's',
+        thresholds: above(SLO.seconds, 1),
+        queries: [{ expr: quantile(0.99, q(outboundLatency), ['upstream']), legend: '{{upstream}}' }],
       }),
     ],
   };
