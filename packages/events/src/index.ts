@@ -42,6 +42,25 @@ export { type Database, fromPGlite, fromPgPool, openPGlite, openPostgres, type Q
 export { migrateOutbox } from './outbox/migrations.ts';
 export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from './outbox/outbox.ts';
 export { createOutboxRelay, type OutboxBacklog, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
+export {
+  decryptPii,
+  encryptPii,
+  isPiiCiphertext,
+  PII_CIPHERTEXT_PREFIX,
+  PII_KEY_ID_HEADER,
+  type PiiBinding,
+  piiKeyIdOf,
+} from './pii/cipher.ts';
+export { decryptEventPii, encryptEventPii, type PiiEvent } from './pii/event.ts';
+export {
+  createPiiKeyring,
+  generatePiiKey,
+  PII_KEY_ID,
+  type PiiKeyring,
+  type PiiKeyringOptions,
+  piiKeyringFromEnv,
+} from './pii/keyring.ts';
+export { type PiiPlan, type PiiPlanNode, piiPlan, piiSchemaProblems } from './pii/plan.ts';
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';

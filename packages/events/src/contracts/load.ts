@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { piiSchemaProblems } from '../pii/plan.ts';
 import type { AvroSchema } from './avro.ts';
 import {
   type Catalog,
@@ -81,6 +82,7 @@ async function readVersion(dir: string, file: string, expected: { namespace: str
   }
   if (typeof schema.doc !== 'string' || !schema.doc) problems.push(`${where}: needs a "doc" saying what happened`);
   for (const message of schemaProblems(schema)) problems.push(`${where}: not a valid Avro schema: ${message}`);
+  for (const message of piiSchemaProblems(schema, { keyField: expected.keyField })) problems.push(`${where}: "junction.pii" at ${message}`);
   const keyType = keyFieldType(schema, expected.keyField);
   if (keyType === undefined) problems.push(`${where}: has no field ${expected.keyField}, the key field of its topic`);
   else if (keyType !== 'string')

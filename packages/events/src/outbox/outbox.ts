@@ -1,5 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import type { Catalog } from '../contracts/catalog.ts';
+import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
 import { eventBytes, type PublishOptions, prepareEvent } from '../publisher/prepare.ts';
 import type { Queryable } from './database.ts';
 
@@ -17,6 +18,11 @@ export interface OutboxOptions {
   catalog: Catalog;
   /** Largest event accepted; keep it at or under the publisher's `maxEventBytes`. Default 1,000,000 bytes. */
   maxEventBytes?: number;
+  /**
+   * The keys that encrypt `junction.pii` fields before the event is stored: PII is encrypted at
+   * rest in the table as it will be on the topic. Default: the environment's; `false`: none.
+   */
+  pii?: PiiKeyring | false;
 }
 
 /** Stores events in the caller's transaction, for the relay to publish after commit. */
@@ -37,11 +43,12 @@ export interface Outbox<Events = Record<string, Record<string, unknown>>> {
 export function createOutbox<Events = Record<string, Record<string, unknown>>>(options: OutboxOptions): Outbox<Events> {
   const source = `/junction/${options.service}`;
   const maxEventBytes = options.maxEventBytes ?? 1_000_000;
+  const pii = options.pii === undefined ? piiKeyringFromEnv() : options.pii || undefined;
   return {
     async add(tx, event) {
       // Everything about the event is fixed now — id, time, headers, bytes — so that a re-send
       // after a crash is the very same event, with the same ce_id.
-      const prepared = prepareEvent(options.catalog, source, event);
+      const prepared = prepareEvent(options.catalog, source, event, pii);
       const bytes = eventBytes(prepared);
       if (bytes > maxEventBytes) {
         // Stored, it could never be sent, and it would hold up every event behind it.

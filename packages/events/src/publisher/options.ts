@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { BackoffOptions } from '../backoff.ts';
 import type { AvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
+import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
 
 /** Options of `createPublisher`. */
 export interface PublisherOptions {
@@ -36,6 +37,11 @@ export interface PublisherOptions {
   maxEventBytes?: number;
   /** Retries of a broker or registry call that failed retriably, and their backoff. */
   retry?: Partial<BackoffOptions> & { retries?: number };
+  /**
+   * The keys that encrypt `junction.pii` fields. Default: the environment's (`piiKeyringFromEnv`);
+   * `false`: none (publishing an event with PII fields then fails as `config.invalid`).
+   */
+  pii?: PiiKeyring | false;
 }
 
 /** Options with every default applied. */
@@ -48,6 +54,8 @@ export interface ResolvedPublisherOptions {
   maxBatchBytes: number;
   maxEventBytes: number;
   retry: BackoffOptions & { retries: number };
+  /** Undefined when neither the options nor the environment give keys. */
+  pii: PiiKeyring | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -81,9 +89,15 @@ const schema = z.object({
 
 /** Checks the options once, reporting every problem together in one `config.invalid` error. */
 export function resolvePublisherOptions(options: PublisherOptions): ResolvedPublisherOptions {
-  const { kafka: _kafka, registry: _registry, catalog, ...rest } = options;
+  const { kafka: _kafka, registry: _registry, catalog, pii: givenPii, ...rest } = options;
   const parsed = schema.safeParse(rest);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  let pii: PiiKeyring | undefined;
+  try {
+    pii = givenPii === undefined ? piiKeyringFromEnv() : givenPii || undefined;
+  } catch (error) {
+    problems.push(...(((error as JunctionError).context?.problems as string[] | undefined) ?? [(error as Error).message]));
+  }
   if (!catalog || !Array.isArray(catalog.events) || !Array.isArray(catalog.topics))
     problems.push('catalog: expected the catalog of schemas/');
   if (parsed.success && parsed.data.maxBatchBytes > parsed.data.maxInFlightBytes)
@@ -91,5 +105,5 @@ export function resolvePublisherOptions(options: PublisherOptions): ResolvedPubl
   if (!parsed.success || problems.length) {
     throw new JunctionError('config.invalid', `publisher options are not valid: ${problems.join('; ')}`, { context: { problems } });
   }
-  return parsed.data;
+  return { ...parsed.data, pii };
 }

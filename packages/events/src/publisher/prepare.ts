@@ -4,6 +4,9 @@ import { cloudEventHeaders, randomBytesPooled, uuidv7 } from '../cloudevents.ts'
 import { invalidEvent } from '../codec.ts';
 import { avroType, validate } from '../contracts/avro.ts';
 import { type Catalog, type EventContract, type EventVersion, eventContract, eventVersion } from '../contracts/catalog.ts';
+import { PII_KEY_ID_HEADER } from '../pii/cipher.ts';
+import { encryptEventPii } from '../pii/event.ts';
+import type { PiiKeyring } from '../pii/keyring.ts';
 
 /** The event this one reacts to: its id becomes `causation-id`, and its conversation and trace carry on. */
 export interface Cause {
@@ -117,12 +120,15 @@ function keyOf(contract: EventContract, version: EventVersion, data: unknown, gi
 
 /**
  * Validates `data` against its schema and encodes it, with its key and CloudEvents envelope.
+ * Fields marked `junction.pii` are encrypted with `pii` after validation (so problems name clear
+ * field paths) and before encoding; without a keyring such an event fails as `config.invalid`.
  * Synchronous and local: nothing is sent, and nothing is asked of the registry.
  */
 export function prepareEvent(
   catalog: Catalog,
   source: string,
   input: { type: string; data: unknown; options?: PublishOptions },
+  pii?: PiiKeyring,
 ): PreparedEvent {
   const { type, data, options = {} } = input;
   const contract = eventContract(catalog, type);
@@ -144,9 +150,12 @@ export function prepareEvent(
   };
   const tracestate = options.tracestate ?? cause?.tracestate;
   if (tracestate) headers.tracestate = tracestate;
+  // Events without PII fields pay one cached lookup here and get `data` back.
+  const written = encryptEventPii(version.schema, { type, id }, data, pii);
+  if (written !== data && pii) headers[PII_KEY_ID_HEADER] = pii.activeKeyId;
   let encoded: { framed: Buffer; body: Buffer };
   try {
-    encoded = encodeFramed(avroType(version.schema), data);
+    encoded = encodeFramed(avroType(version.schema), written);
   } catch (error) {
     // validate() passed, so this is a bug of ours or of avsc, not of the caller.
     throw new JunctionError('internal', `${version.ceType} passed validation but did not encode: ${(error as Error).message}`, {

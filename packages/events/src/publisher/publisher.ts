@@ -291,7 +291,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       const started = performance.now();
       let event: PreparedEvent;
       try {
-        event = prepareEvent(catalog, source, { type, data, ...(publishOptions ? { options: publishOptions } : {}) });
+        event = prepareEvent(catalog, source, { type, data, ...(publishOptions ? { options: publishOptions } : {}) }, resolved.pii);
       } catch (error) {
         reportUnprepared(catalog, [type], started, error);
         throw error;
@@ -304,7 +304,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       const started = performance.now();
       const prepared = events.map((event, index) => {
         try {
-          return prepareEvent(catalog, source, event);
+          return prepareEvent(catalog, source, event, resolved.pii);
         } catch (error) {
           reportUnprepared(
             catalog,

@@ -1,6 +1,8 @@
 import { JunctionError } from '@junction/observability';
 import type { AvroCodec } from '../codec.ts';
 import { type Catalog, eventVersion } from '../contracts/catalog.ts';
+import { decryptEventPii } from '../pii/event.ts';
+import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
 import type { Middleware } from './types.ts';
 
 /** Options of {@link decode}. */
@@ -10,6 +12,12 @@ export interface DecodeOptions {
   catalog: Catalog;
   /** The event types the subscriber handles; a record of another type is skipped, not failed. */
   handled: ReadonlySet<string>;
+  /**
+   * The keys that decrypt `junction.pii` fields before the handler sees them. Default: the
+   * environment's. Without keys (none configured, or `false`) the handler sees the ciphertext
+   * strings: a consumer that does not need personal data never holds the key.
+   */
+  pii?: PiiKeyring | false;
 }
 
 const CE_TYPE = /^(.+)\.v(\d+)$/;
@@ -18,10 +26,13 @@ const CE_TYPE = /^(.+)\.v(\d+)$/;
  * Reads the record's Avro value with the writer's schema from the registry and resolves it to the
  * reader schema the service was built with, into `ctx.event`. Bad bytes, an unknown schema id or
  * a writer schema the reader cannot resolve fail at once and for good (non-retriable: they go to
- * the dead-letter topic); a registry that does not answer fails retriably.
+ * the dead-letter topic); a registry that does not answer fails retriably. With a PII keyring,
+ * personal fields are decrypted; a ciphertext under a key the ring lacks, or one that does not
+ * authenticate, is undecodable too.
  */
 export function decode(options: DecodeOptions): Middleware {
   const readers = new Map(options.catalog.events.map((event) => [event.type, eventVersion(event).schema]));
+  const pii = options.pii === undefined ? piiKeyringFromEnv() : options.pii || undefined;
   /** The record fullname of each writer schema id seen; ids never change meaning. */
   const types = new Map<number, string>();
   return (next) => async (ctx) => {
@@ -48,7 +59,17 @@ export function decode(options: DecodeOptions): Middleware {
       throw new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } });
     const decoded = options.codec.decodeNow(record.value, reader) ?? (await options.codec.decode(record.value, reader));
     const version = Number(CE_TYPE.exec(record.headers.ce_type ?? '')?.[2] ?? 0);
-    ctx.event = { id: record.headers.ce_id ?? '', type, version, schemaId, data: decoded.value };
+    const id = record.headers.ce_id ?? '';
+    let data = decoded.value;
+    if (pii) {
+      try {
+        data = decryptEventPii(reader, { type, id }, data, pii);
+      } catch (error) {
+        if (error instanceof JunctionError) Object.assign(error.context, at(record));
+        throw error;
+      }
+    }
+    ctx.event = { id, type, version, schemaId, data };
     await next(ctx);
   };
 }

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { BackoffOptions } from '../backoff.ts';
 import type { AvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
+import type { PiiKeyring } from '../pii/keyring.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
 import type { DeadLetterOptions } from './dead-letter.ts';
 import type { IdempotencyOptions } from './idempotency.ts';
@@ -44,6 +45,11 @@ export interface SubscriberOptions<Events> {
   commitIntervalMs?: number;
   /** Dead-letter settings (the topic is always `<group>.<topic>.dlq`). */
   deadLetter?: Omit<DeadLetterOptions, 'sink'>;
+  /**
+   * The keys that decrypt `junction.pii` fields for the handlers. Default: the environment's
+   * (JUNCTION_PII_KEYS…); without any (or `false`) handlers see the ciphertext strings.
+   */
+  pii?: PiiKeyring | false;
   /** Called for every record when it is done, with what became of it. */
   onOutcome?: (outcome: Outcome, ctx: EventContext) => void;
   logger?: Logger;

@@ -119,7 +119,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       timeout({ ms: options.timeoutMs ?? 30_000 }),
       ...(options.middlewares ?? []),
       ...(options.idempotency ? [idempotency(options.idempotency)] : []),
-      decode({ codec, catalog, handled }),
+      decode({ codec, catalog, handled, ...(options.pii !== undefined ? { pii: options.pii } : {}) }),
     ],
     dispatch,
   );
