@@ -1,2 +1,25 @@
-/** Junction's auth service. */
-export {};
+/** Junction's local OAuth 2.0 authorization server: client credentials, signed JWT access tokens, JWKS, key rotation. */
+export {
+  type AuthConfig,
+  type ClientConfig,
+  loadAuthConfig,
+  parseAuthConfig,
+  type SecretSource,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from './config.ts';
+export {
+  CLOCK_SKEW_SECONDS,
+  type DescribedKey,
+  describeKeys,
+  KEY_FILE_NAME,
+  type KeyFile,
+  type KeyState,
+  keyFilePath,
+  readKeyFile,
+  retireKeyFile,
+  rotateKeyFile,
+  type StoredKey,
+} from './keys.ts';
+export { generatedSecretFile, resolveClientSecrets } from './secrets.ts';
+export { type AuthServer, type AuthServerOptions, startAuthServer } from './server.ts';

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initObservability, JunctionError } from '@junction/observability';
+import { z } from 'zod';
+import { type AuthServer, startAuthServer } from './server.ts';
+
+/** The package's default configuration: services/auth/clients.yaml (one level above src/ and dist/). */
+const DEFAULT_CONFIG = fileURLToPath(new URL('../clients.yaml', import.meta.url));
+
+const environment = z
+  .object({
+    JUNCTION_AUTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
+    JUNCTION_AUTH_HOST: z.string().min(1).default('127.0.0.1'),
+    JUNCTION_AUTH_CONFIG: z.string().min(1).default(DEFAULT_CONFIG),
+    JUNCTION_AUTH_STATE_DIR: z.string().min(1).default('.junction/auth'),
+    JUNCTION_AUTH_ISSUER: z.url().optional(),
+    JUNCTION_AUTH_TLS_CERT_FILE: z.string().min(1).optional(),
+    JUNCTION_AUTH_TLS_KEY_FILE: z.string().min(1).optional(),
+    JUNCTION_AUTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  })
+  .refine((env) => !env.JUNCTION_AUTH_TLS_CERT_FILE === !env.JUNCTION_AUTH_TLS_KEY_FILE, {
+    message: 'set both JUNCTION_AUTH_TLS_CERT_FILE and JUNCTION_AUTH_TLS_KEY_FILE, or neither',
+    path: ['JUNCTION_AUTH_TLS_KEY_FILE'],
+  });
+
+/** Reads the environment once, reporting every problem together. */
+function readEnvironment(env: NodeJS.ProcessEnv) {
+  const parsed = environment.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new JunctionError('config.invalid', `the auth server's environment is not valid: ${problems.join('; ')}`, {
+    context: { problems },
+  });
+}
+
+const observability = await initObservability({ service: 'auth' });
+const { logger } = observability;
+
+let server: AuthServer;
+try {
+  const env = readEnvironment(process.env);
+  const tls =
+    env.JUNCTION_AUTH_TLS_CERT_FILE && env.JUNCTION_AUTH_TLS_KEY_FILE
+      ? { cert: await readFile(env.JUNCTION_AUTH_TLS_CERT_FILE), key: await readFile(env.JUNCTION_AUTH_TLS_KEY_FILE) }
+      : undefined;
+  server = await startAuthServer({
+    config: resolve(env.JUNCTION_AUTH_CONFIG),
+    stateDir: resolve(env.JUNCTION_AUTH_STATE_DIR),
+    port: env.JUNCTION_AUTH_PORT,
+    host: env.JUNCTION_AUTH_HOST,
+    ...(env.JUNCTION_AUTH_ISSUER ? { issuer: env.JUNCTION_AUTH_ISSUER } : {}),
+    ...(tls ? { tls } : {}),
+    logger,
+    metrics: observability.metrics,
+    shutdownTimeoutMs: env.JUNCTION_AUTH_SHUTDOWN_TIMEOUT_MS,
+  });
+} catch (error) {
+  const failure = JunctionError.from(error, 'config.invalid');
+  logger.error('auth server did not start', { code: failure.code, error: failure.message });
+  process.stderr.write(`auth: ${failure.message}\n`);
+  await observability.shutdown();
+  process.exit(1);
+}
+
+// The one line that says where to find it.
+logger.info('listening', { url: server.url, issuer: server.issuer, jwks: server.jwksUrl, token: server.tokenUrl });
+
+process.on('SIGHUP', () => {
+  void server.reloadKeys();
+});
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  await server.close();
+  await observability.shutdown();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

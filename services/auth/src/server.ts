@@ -1,0 +1,214 @@
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { httpMetrics } from '@junction/http';
+import { JunctionError, type Logger, type Metrics } from '@junction/observability';
+import type Provider from 'oidc-provider';
+import { type AuthConfig, loadAuthConfig } from './config.ts';
+import {
+  CLOCK_SKEW_SECONDS,
+  type DescribedKey,
+  describeKeys,
+  ensureKeyFile,
+  type KeyFile,
+  keyFilePath,
+  readKeyFile,
+  retireKeyFile,
+  rotateKeyFile,
+  signingKey,
+} from './keys.ts';
+import { buildProvider } from './provider.ts';
+import { resolveClientSecrets } from './secrets.ts';
+
+/** Options of {@link startAuthServer}. */
+export interface AuthServerOptions {
+  /** The configuration, or the path of its YAML file. */
+  config: AuthConfig | string;
+  /** Where signing keys and generated client secrets live (`.junction/auth` locally). */
+  stateDir: string;
+  /** Default 0 (any free port); the process entry uses 8090. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Overrides the configuration's issuer; default the listening URL. */
+  issuer?: string;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Served at `/metrics` when given (the process's observability metrics). */
+  metrics?: Metrics;
+  /** Read for `env` client secrets; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** How often the key file is checked for a rotation made elsewhere; default 2,000 ms. */
+  keyCheckIntervalMs?: number;
+  /** How long `close` lets in-flight requests finish before cutting connections; default 10,000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+/** A running auth server. */
+export interface AuthServer {
+  /** The listening base URL. */
+  readonly url: string;
+  /** The `iss` of its tokens. */
+  readonly issuer: string;
+  readonly tokenUrl: string;
+  readonly jwksUrl: string;
+  /** The signing keys now served, with their states. */
+  keys(): DescribedKey[];
+  /** Adds a new signing key that signs from now on; older keys stay in the JWKS. Returns its kid. */
+  rotateKeys(): Promise<string>;
+  /** Removes keys that signed nothing still valid at `now`; returns their kids. */
+  retireKeys(now?: Date): Promise<string[]>;
+  /** Reads the key file again (as the periodic check and SIGHUP do); true when the keys changed. */
+  reloadKeys(): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then resolves. */
+  close(): Promise<void>;
+}
+
+const OIDC_ROUTES = new Set(['/token', '/jwks', '/.well-known/openid-configuration']);
+const silent = { info() {}, warn() {}, error() {} } as unknown as Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/** Answers a small JSON body. */
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+/** Tells the provider's token outcomes to the log, never a token or a secret. */
+function observe(provider: Provider, logger: Pick<Logger, 'info' | 'warn' | 'error'>): void {
+  type Ctx = { oidc?: { client?: { clientId: string }; entities?: { ClientCredentials?: { scope?: string } } } };
+  provider.on('grant.success', ((ctx: Ctx) => {
+    logger.info('token issued', { client_id: ctx.oidc?.client?.clientId, scope: ctx.oidc?.entities?.ClientCredentials?.scope ?? '' });
+  }) as never);
+  provider.on('grant.error', ((ctx: Ctx, error: { error?: string; error_description?: string }) => {
+    logger.warn('token refused', { client_id: ctx.oidc?.client?.clientId, error: error.error, reason: error.error_description });
+  }) as never);
+  provider.on('server_error', ((_ctx: Ctx, error: Error) => logger.error('token endpoint failed', { error: error.message })) as never);
+  // Koa prints unhandled errors to stderr unless someone listens.
+  provider.on('error', ((error: Error) => logger.error('auth request failed', { error: error.message })) as never);
+}
+
+/**
+ * Starts the authorization server: loads the configuration and client secrets, creates the
+ * signing keys on first start, listens, and follows the key file so a rotation made by
+ * `junction auth rotate-keys` takes effect without a restart.
+ */
+export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
+  const logger = options.logger ?? silent;
+  const config = typeof options.config === 'string' ? await loadAuthConfig(options.config) : options.config;
+  const secrets = await resolveClientSecrets(config.clients, options.stateDir, options.env);
+  const keyFile = keyFilePath(options.stateDir);
+  let keys: KeyFile = await ensureKeyFile(keyFile, {
+    alg: config.algorithm,
+    retireAfterSeconds: config.tokenTtlSeconds + CLOCK_SKEW_SECONDS,
+  });
+  let keysText = await readFile(keyFile, 'utf8');
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let draining = false;
+  const timing = httpMetrics();
+  type Timed = Parameters<typeof timing>;
+
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }) : createHttpServer();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // httpMetrics reads only what node's request and response have (method, statusCode, 'finish').
+    timing(req as unknown as Timed[0], res as unknown as Timed[1], () => {});
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || OIDC_ROUTES.has(path);
+    // httpMetrics labels by the matched route; without express, this server says which it matched.
+    if (known) (req as { route?: unknown }).route = { path };
+    if (draining) res.setHeader('connection', 'close');
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') return json(res, handler && !draining ? 200 : 503, { status: handler && !draining ? 'ready' : 'not ready' });
+    if (path === '/metrics' && options.metrics) {
+      const metrics = options.metrics;
+      metrics.scrape().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (error: Error) => json(res, 500, { error: 'metrics unavailable', detail: error.message }),
+      );
+      return;
+    }
+    if (!handler) return json(res, 503, { error: 'temporarily_unavailable', error_description: 'the auth server is starting' });
+    handler(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = (options.issuer ?? config.issuer ?? url).replace(/\/+$/, '');
+  if (new URL(issuer).pathname !== '/') {
+    server.close();
+    throw new JunctionError('config.invalid', `the issuer ${issuer} has a path; this server serves its endpoints at the root`);
+  }
+
+  const install = (next: KeyFile) => {
+    const provider = buildProvider({ issuer, config, secrets, keys: next });
+    observe(provider, logger);
+    handler = provider.callback();
+    keys = next;
+  };
+  install(keys);
+
+  let reloading: Promise<boolean> | undefined;
+  const reloadKeys = (): Promise<boolean> => {
+    reloading ??= (async () => {
+      try {
+        const text = await readFile(keyFile, 'utf8');
+        if (text === keysText) return false;
+        const next = await readKeyFile(keyFile);
+        if (!next) return false;
+        install(next);
+        keysText = text;
+        logger.info('signing keys reloaded', { signing_kid: signingKey(next).kid, published: next.keys.length });
+        return true;
+      } catch (error) {
+        // A broken edit must not take the server down: it keeps the keys it has.
+        logger.error('signing keys not reloaded; keeping the current ones', { error: (error as Error).message });
+        return false;
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  };
+  const watcher = setInterval(() => void reloadKeys(), options.keyCheckIntervalMs ?? 2_000);
+  watcher.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    issuer,
+    tokenUrl: `${url}/token`,
+    jwksUrl: `${url}/jwks`,
+    keys: () => describeKeys(keys),
+    async rotateKeys() {
+      const next = await rotateKeyFile(keyFile, { alg: config.algorithm });
+      await reloadKeys();
+      return signingKey(next).kid;
+    },
+    async retireKeys(now) {
+      const retired = await retireKeyFile(keyFile, now);
+      await reloadKeys();
+      return retired;
+    },
+    reloadKeys,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        clearInterval(watcher);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        await closed;
+        clearTimeout(deadline);
+      })();
+      return closing;
+    },
+  };
+}
