@@ -22,6 +22,7 @@ export {
   prometheusAlerts,
   queryPrometheus,
 } from './prometheus-query.ts';
+export { type KafkaCredentials, readStackSecurity, type SecureKafkaConnection, type StackSecurity, stackSecurity } from './security.ts';
 export { type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';

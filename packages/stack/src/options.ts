@@ -85,6 +85,17 @@ export interface StackOptions {
    * own with targets of their own, and `./junction up` asks for it.
    */
   prometheus?: boolean | PrometheusOptions;
+  /**
+   * Kafka with a SASL_SSL listener (SCRAM-SHA-512, a certificate from the stack's local CA),
+   * the StandardAuthorizer and no access without an ACL; `admin` is the super user. Fixed when
+   * the state directory is created. Default: as the state directory was made, plaintext for a new one.
+   */
+  secure?: boolean;
+  /**
+   * SCRAM users of a secure stack besides `admin` and `registry`, made when storage is
+   * formatted, each with a random password in `<stateDir>/secrets/kafka/<user>.password`.
+   */
+  kafkaUsers?: string[];
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */
   kafkaConfig?: Record<string, string>;
   /** Maximum Java heap of each Kafka node, e.g. `512m`. */
@@ -160,6 +171,8 @@ const optionsSchema = z.object({
   postgres: z.boolean().optional(),
   redis: z.boolean().optional(),
   prometheus: z.union([z.boolean(), prometheusOptionsSchema]).optional(),
+  secure: z.boolean().optional(),
+  kafkaUsers: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lower-case service name')).optional(),
   kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
   kafkaHeap: z
     .string()
@@ -195,6 +208,9 @@ export interface ResolvedOptions {
   redis: boolean | undefined;
   /** Undefined: keep what the state directory holds, or none for a new one. Rule files are absolute. */
   prometheus: false | PrometheusOptions | undefined;
+  /** Undefined: keep what the state directory holds, or plaintext for a new one. */
+  secure: boolean | undefined;
+  kafkaUsers: string[];
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
@@ -267,6 +283,8 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
     postgres: options.postgres,
     redis: options.redis,
     prometheus: options.prometheus === true ? {} : options.prometheus === false ? false : absoluteRules(options.prometheus),
+    secure: options.secure,
+    kafkaUsers: options.kafkaUsers ?? [],
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,

@@ -29,6 +29,7 @@ import {
 } from './internal/prometheus.ts';
 import { findRedis, probeRedis, redisUrl, startRedis } from './internal/redis.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
+import { adminAuth, ensureBrokerTls, ensurePasswords, grantRegistry, writeRegistryKafkaConfig } from './internal/security.ts';
 import {
   type ComponentRecord,
   components,
@@ -44,6 +45,7 @@ import {
 } from './internal/state.ts';
 import { type ResolvedOptions, resolveOptions, type ScrapeTarget, type StackOptions } from './options.ts';
 import { setPrometheusTargets } from './prometheus.ts';
+import { type StackSecurity, stackSecurity } from './security.ts';
 import { stopStack } from './stop.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';
 
@@ -72,6 +74,8 @@ export interface Stack {
   redisUrl: string | undefined;
   /** `http://127.0.0.1:<port>`, its UI and HTTP API; undefined when the stack runs without Prometheus. */
   prometheusUrl: string | undefined;
+  /** TLS and SASL of a secure stack (CA file, users, credentials); undefined for a plaintext one. */
+  security: StackSecurity | undefined;
   /** True when everything already ran and this call started nothing. */
   alreadyRunning: boolean;
   /** Names of the components this call started. */
@@ -142,6 +146,7 @@ function handle(stateDir: string, record: StackRecord, { postgres, redis, promet
     postgresUrl: postgres ? postgresUrl(postgres) : undefined,
     redisUrl: redis ? redisUrl(redis) : undefined,
     prometheusUrl: prometheus ? prometheusUrl(prometheus) : undefined,
+    security: record.security ? stackSecurity(stateDir, record.kafka.map(brokerAddress), record.security.users) : undefined,
     alreadyRunning: started.length === 0,
     started,
     stop: async () => {
@@ -222,6 +227,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const prometheusBin = prometheusToStart ? await findPrometheus(resolved.env) : undefined;
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
     const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
+    const security = record.security ?? undefined;
+    if (security) {
+      // Before anything starts: the brokers' and the registry's configuration hold these.
+      await ensurePasswords(stateDir, security.users);
+      await ensureBrokerTls(stateDir, resolved.env);
+    }
+    const auth = security ? adminAuth(stateDir) : undefined;
     const [libs, apicurio, registryRuntime] = await Promise.all([
       kafkaJava ? kafkaLibs(artifacts) : undefined,
       registryToStart ? apicurioHome(artifacts) : undefined,
@@ -264,6 +276,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
               cluster: record.kafka,
               clusterId: record.clusterId,
               overrides: resolved.kafkaConfig,
+              secure: security ? { stateDir, users: security.users } : undefined,
             }),
           ),
         );
@@ -281,7 +294,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           launches,
           deadline,
           probe: async () => {
-            const probe = await probeKafka(record.kafka.map(brokerAddress), PROBE_TIMEOUT_MS);
+            const probe = await probeKafka(record.kafka.map(brokerAddress), PROBE_TIMEOUT_MS, auth);
             const complete = probe.ok && probe.brokers === record.kafka.length;
             return complete ? probe : { ok: false, error: probe.error ?? `${probe.brokers} of ${record.kafka.length} brokers registered` };
           },
@@ -290,6 +303,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (registryToStart && registryRuntime && apicurio) {
         resolved.progress(`starting Apicurio Registry ${APICURIO_VERSION} (${registryToStart.storage} storage)…`);
         await mkdir(registryToStart.dir, { recursive: true });
+        if (auth && registryToStart.storage === 'kafkasql') {
+          await writeRegistryKafkaConfig(stateDir, registryToStart.dir);
+          await grantRegistry(record.kafka.map(brokerAddress), auth, 10_000);
+        }
         launches.add(
           registryToStart,
           await startRegistry(registryRuntime, apicurio, registryToStart, record.kafka.map(brokerAddress).join(',')),

@@ -5,6 +5,7 @@ import { isOurs } from './internal/processes.ts';
 import { probePrometheus, prometheusUrl } from './internal/prometheus.ts';
 import { probeRedis, redisUrl } from './internal/redis.ts';
 import { ccompatUrl, probeRegistry } from './internal/registry.ts';
+import { type AdminAuth, adminAuth } from './internal/security.ts';
 import { type ComponentRecord, components, ownedProcess, readRecord } from './internal/state.ts';
 import { resolveOptions } from './options.ts';
 
@@ -32,6 +33,8 @@ export interface StackStatus {
   stateDir: string;
   /** False when the state directory holds no stack. */
   exists: boolean;
+  /** True for a stack made with `secure` (SASL_SSL, ACLs). */
+  secure: boolean;
   components: ComponentStatus[];
   brokers: string[];
   schemaRegistryUrl: string | undefined;
@@ -42,7 +45,7 @@ export interface StackStatus {
 
 const PROBE_TIMEOUT_MS = 3000;
 
-async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
+async function statusOf(component: ComponentRecord, auth: AdminAuth | undefined): Promise<ComponentStatus> {
   const owned = ownedProcess(component);
   const running = owned !== undefined && isOurs(owned);
   const base = {
@@ -56,7 +59,7 @@ async function statusOf(component: ComponentRecord): Promise<ComponentStatus> {
   } as const;
   if (!running) return { ...base, healthy: undefined, detail: owned ? `pid ${owned.pid} is gone; see its log` : '' };
   if (component.kind === 'kafka') {
-    const probe = await probeKafka([brokerAddress(component)], PROBE_TIMEOUT_MS);
+    const probe = await probeKafka([brokerAddress(component)], PROBE_TIMEOUT_MS, auth);
     return {
       ...base,
       healthy: probe.ok,
@@ -92,6 +95,7 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
     return {
       stateDir,
       exists: false,
+      secure: false,
       components: [],
       brokers: [],
       schemaRegistryUrl: undefined,
@@ -100,10 +104,18 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
       prometheusUrl: undefined,
     };
   }
+  // A secure stack is probed as its admin; secrets deleted under it make the probes fail, saying why.
+  let auth: AdminAuth | undefined;
+  try {
+    auth = record.security ? adminAuth(stateDir) : undefined;
+  } catch {
+    auth = undefined;
+  }
   return {
     stateDir,
     exists: true,
-    components: await Promise.all(components(record).map(statusOf)),
+    components: await Promise.all(components(record).map((c) => statusOf(c, auth))),
+    secure: Boolean(record.security),
     brokers: record.kafka.map(brokerAddress),
     schemaRegistryUrl: record.registry ? ccompatUrl(record.registry) : undefined,
     postgresUrl: record.postgres ? postgresUrl(record.postgres) : undefined,

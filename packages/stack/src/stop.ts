@@ -59,6 +59,7 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
     }
     if (options.purge && options.only === undefined) {
       for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
+      await rm(join(stateDir, 'secrets'), { recursive: true, force: true });
       await rm(join(stateDir, 'stack.json'), { force: true });
     } else {
       await writeRecord(stateDir, record);

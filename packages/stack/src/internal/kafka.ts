@@ -1,13 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { StackError } from '../errors.ts';
 import type { JavaRuntime } from './java.ts';
 import { HOST } from './ports.ts';
 import { launch } from './processes.ts';
+import { type AdminAuth, scramArguments, secureProperties } from './security.ts';
 import type { KafkaNodeRecord } from './state.ts';
 import { lastLines, runTool } from './tools.ts';
 
@@ -34,7 +35,12 @@ export function brokerAddress(node: KafkaNodeRecord): string {
  * nodes, internal topics get three replicas and `min.insync.replicas` is 2, so one node may
  * die without losing an acknowledged write.
  */
-export function kafkaProperties(node: KafkaNodeRecord, cluster: KafkaNodeRecord[], overrides: Record<string, string>): string {
+export function kafkaProperties(
+  node: KafkaNodeRecord,
+  cluster: KafkaNodeRecord[],
+  overrides: Record<string, string>,
+  secure?: Record<string, string>,
+): string {
   const replicas = Math.min(3, cluster.length);
   const minIsr = replicas >= 3 ? 2 : 1;
   const properties: Record<string, string> = {
@@ -62,6 +68,7 @@ export function kafkaProperties(node: KafkaNodeRecord, cluster: KafkaNodeRecord[
     'share.coordinator.state.topic.min.isr': String(minIsr),
     'group.initial.rebalance.delay.ms': '0',
     'unclean.leader.election.enable': 'false',
+    ...secure,
     ...overrides,
   };
   return `${Object.entries(properties)
@@ -101,13 +108,23 @@ export interface PrepareOptions {
   cluster: KafkaNodeRecord[];
   clusterId: string;
   overrides: Record<string, string>;
+  /** A secure stack: its state directory (secrets) and the SCRAM users made when storage is formatted. */
+  secure?: { stateDir: string; users: string[] } | undefined;
 }
 
 /** Writes a node's configuration and formats its storage, once; a formatted node keeps its data. */
 export async function prepareKafkaNode(options: PrepareOptions): Promise<void> {
   const { node } = options;
   await mkdir(join(node.dir, 'data'), { recursive: true });
-  await writeFile(join(node.dir, 'server.properties'), kafkaProperties(node, options.cluster, options.overrides));
+  const { secure } = options;
+  const properties = join(node.dir, 'server.properties');
+  // A secure node's file holds the admin's password.
+  await writeFile(
+    properties,
+    kafkaProperties(node, options.cluster, options.overrides, secure ? secureProperties(secure.stateDir, node) : undefined),
+    { mode: 0o600 },
+  );
+  await chmod(properties, 0o600);
   await writeFile(join(node.dir, 'log4j2.properties'), LOG4J2);
   if (existsSync(join(node.dir, 'data', 'meta.properties'))) return;
   const result = await runTool(
@@ -121,6 +138,7 @@ export async function prepareKafkaNode(options: PrepareOptions): Promise<void> {
       '--config',
       join(node.dir, 'server.properties'),
       '--ignore-formatted',
+      ...(secure ? scramArguments(secure.stateDir, secure.users) : []),
     ],
     { timeoutMs: 120_000 },
   );
@@ -161,12 +179,19 @@ export interface BrokerProbe {
   error?: string;
 }
 
-/** Asks the brokers at `addresses` for cluster metadata, once, within `timeoutMs`. */
-export async function probeKafka(addresses: string[], timeoutMs: number): Promise<BrokerProbe> {
+/** The TLS and SASL settings of a kafkajs client connecting as the stack's admin; none for a plaintext stack. */
+export function adminClientAuth(auth: AdminAuth | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (!auth) return {};
+  return { ssl: { ca: [auth.ca] }, sasl: { mechanism: 'scram-sha-512', username: auth.username, password: auth.password } };
+}
+
+/** Asks the brokers at `addresses` for cluster metadata, once, within `timeoutMs`; as admin when `auth` is given. */
+export async function probeKafka(addresses: string[], timeoutMs: number, auth?: AdminAuth): Promise<BrokerProbe> {
   const started = Date.now();
   const kafka = new Kafka({
     clientId: 'junction-stack-probe',
     brokers: addresses,
+    ...adminClientAuth(auth),
     logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(timeoutMs, 3000),
     requestTimeout: timeoutMs,

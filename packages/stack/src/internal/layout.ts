@@ -6,6 +6,7 @@ import { APICURIO_VERSION, KAFKA_VERSION } from '../versions.ts';
 import { newClusterId } from './kafka.ts';
 import { freePorts } from './ports.ts';
 import { configurePrometheus } from './prometheus.ts';
+import { planUsers } from './security.ts';
 import type { KafkaNodeRecord, PostgresRecord, PrometheusRecord, RedisRecord, RegistryRecord, StackRecord } from './state.ts';
 
 /** Until started, a PostgreSQL record knows no version: the machine's server decides it. */
@@ -134,7 +135,18 @@ export async function planRecord(options: ResolvedOptions): Promise<StackRecord>
   const postgres = options.postgres === false ? null : await planPostgres(options, postgresPort);
   const redis = options.redis === false ? null : await planRedis(options, redisPort);
   const prometheus = options.prometheus ? await planPrometheus(options, prometheusPort) : null;
-  return { format: 1, clusterId: newClusterId(), createdAt: new Date().toISOString(), kafka, registry, postgres, redis, prometheus };
+  const security = options.secure ? { users: planUsers(options.kafkaUsers) } : null;
+  return {
+    format: 1,
+    clusterId: newClusterId(),
+    createdAt: new Date().toISOString(),
+    kafka,
+    registry,
+    postgres,
+    redis,
+    prometheus,
+    security,
+  };
 }
 
 /** The layout of a state directory is fixed when it is created; asking for another is an error. */
@@ -165,6 +177,15 @@ export function checkLayout(record: StackRecord, options: ResolvedOptions): void
     conflicts.push(`its Prometheus listens on ${record.prometheus.port}, ${prometheusPort} was asked for`);
   }
   if (options.registry && record.registry === null) conflicts.push('it was created without a registry');
+  const secure = Boolean(record.security);
+  if (options.secure !== undefined && options.secure !== secure) {
+    conflicts.push(`its Kafka is ${secure ? 'secure (SASL_SSL)' : 'plaintext'}, ${options.secure ? 'secure' : 'plaintext'} was asked for`);
+  }
+  // SCRAM users are made when storage is formatted; the users of a running cluster stay as they were.
+  const missingUsers = record.security ? options.kafkaUsers.filter((user) => !record.security?.users.includes(user)) : [];
+  if (missingUsers.length > 0) {
+    conflicts.push(`its Kafka has no user ${missingUsers.join(', ')} (users are made when the stack is created)`);
+  }
   const storage = options.registry ? options.registry.storage : undefined;
   if (storage && record.registry && storage !== record.registry.storage) {
     conflicts.push(`its registry stores in ${record.registry.storage}, ${storage} was asked for`);

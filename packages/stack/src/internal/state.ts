@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Compatibility, RegistryStorage, ScrapeTarget } from '../options.ts';
 import { withLock } from './lock.ts';
 import { isOurs, type OwnedProcess } from './processes.ts';
+import type { SecurityRecord } from './security.ts';
 
 /** What every component record holds. */
 interface ComponentBase {
@@ -84,6 +85,8 @@ export interface StackRecord {
   redis?: RedisRecord | null;
   /** Null or absent: none (it runs only when asked for). */
   prometheus?: PrometheusRecord | null;
+  /** Set for a secure stack (SASL_SSL, ACLs); null or absent for a plaintext one. */
+  security?: SecurityRecord | null;
 }
 
 const FILE = 'stack.json';
