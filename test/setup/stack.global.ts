@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Stack, startStack, stopStack } from '@junction/stack';
@@ -26,6 +27,11 @@ const KEY = Symbol.for('junction.test-stack');
 const registry = globalThis as unknown as Record<symbol, Shared | undefined>;
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  // A PII key for the run (unless one is configured), before any early return: publishers of
+  // events with personal fields need one, and workers and the processes tests start inherit it.
+  if (!process.env.JUNCTION_PII_KEYS && !process.env.JUNCTION_PII_KEYS_FILE) {
+    process.env.JUNCTION_PII_KEYS = `test-${process.pid}:${randomBytes(32).toString('base64')}`;
+  }
   let shared = registry[KEY];
   if (!shared) {
     if (process.env.JUNCTION_KAFKA_BROKERS && process.env.JUNCTION_SCHEMA_REGISTRY_URL) return undefined;

@@ -3,6 +3,7 @@ import { benchCommand } from './commands/bench.ts';
 import { dashboardsCommand } from './commands/dashboards.ts';
 import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
+import { piiCommand } from './commands/pii.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
     .addCommand(benchCommand())
     .addCommand(dlqCommand())
     .addCommand(dashboardsCommand())
+    .addCommand(piiCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
 }

@@ -21,6 +21,7 @@ import { sampleOrder } from '../internal/demo-orders.ts';
 import { brokersOf, cliKafka, connectAdmin, requireTopic } from '../internal/kafka.ts';
 import { progress, style } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
+import { cliPiiKeyring } from '../internal/pii.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
 
 const GROUP = 'demo';
@@ -124,6 +125,8 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     timeoutMs: 10_000,
     idempotency: { store: postgresInbox(db), ttlMs: 7 * 86_400_000 },
     handlers: { [ORDER_PLACED]: effect, [ORDER_CANCELLED]: effect },
+    // Like the billing service it stands in for, it needs no personal data, so it holds no PII key.
+    pii: false,
     onOutcome: (outcome) => {
       tally.consumed += 1;
       tally[outcome] += 1;
@@ -143,7 +146,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   }
 
   if (flags.publish) {
-    const publisher = createPublisher({ service: 'orders', kafka, registry: { url: registryUrl }, catalog });
+    const publisher = createPublisher({ service: 'orders', kafka, registry: { url: registryUrl }, catalog, pii: await cliPiiKeyring() });
     await Promise.all(Array.from({ length: flags.publish }, () => publisher.publish(ORDER_PLACED, sampleOrder())));
     await publisher.close();
     progress(`published ${flags.publish} OrderPlaced events to ${topic}`);

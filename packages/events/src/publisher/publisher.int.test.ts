@@ -7,6 +7,8 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { eventContract, eventVersion } from '../contracts/catalog.ts';
+import { decryptEventPii } from '../pii/event.ts';
+import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
 import { countRecords, expectKeyOrder, type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
 import { sampleEvent, sampleOrderPlacedV1 } from '../testing/samples.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
@@ -18,6 +20,15 @@ const codec = createAvroCodec({ registryUrl: schemaRegistryUrl });
 const ORDER = 'com.junction.orders.OrderPlaced';
 const CANCELLED = 'com.junction.orders.OrderCancelled';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+// The test run's key (test/setup/stack.global.ts): personal fields are on the topic encrypted.
+const pii = piiKeyringFromEnv() as PiiKeyring;
+
+/** A record's value decoded with `reader`, its personal fields decrypted. */
+async function decodeClear(record: { value: Buffer | null; headers: Record<string, string | undefined> }, reader: Record<string, unknown>) {
+  const type = record.headers.ce_type?.replace(/\.v\d+$/, '') as string;
+  const decoded = await codec.decode(record.value as Buffer, reader);
+  return decryptEventPii(reader, { type, id: record.headers.ce_id as string }, decoded.value, pii);
+}
 
 let contracts: PrivateContracts;
 let publisher: Publisher;
@@ -67,8 +78,7 @@ describe('publish', () => {
       expect(record.headers.ce_id).toMatch(UUID);
       expect(record.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       expect(new Date(record.headers.ce_time as string).toString()).not.toBe('Invalid Date');
-      const decoded = await codec.decode(record.value, eventVersion(contract).schema);
-      expect(decoded.value).toEqual(data);
+      expect(await decodeClear(record, eventVersion(contract).schema)).toEqual(data);
     }
   });
 
@@ -105,8 +115,11 @@ describe('publish', () => {
     const v2Record = all.find((r) => r.headers.ce_id === written[1]?.id);
     // A new reader of an old event sees v2's default; an old reader of a new event never sees the new field.
     expect(v1Record?.headers.ce_type).toBe(`${ORDER}.v1`);
-    expect((await codec.decode(v1Record?.value as Buffer, v2)).value).toEqual({ ...oldEvent, couponCode: null });
-    expect((await codec.decode(v2Record?.value as Buffer, v1)).value).toEqual(withoutCoupon(newEvent));
+    expect(await decodeClear(v1Record as NonNullable<typeof v1Record>, v2 as Record<string, unknown>)).toEqual({
+      ...oldEvent,
+      couponCode: null,
+    });
+    expect(await decodeClear(v2Record as NonNullable<typeof v2Record>, v1 as Record<string, unknown>)).toEqual(withoutCoupon(newEvent));
   });
 });
 
