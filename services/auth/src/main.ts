@@ -8,27 +8,26 @@ import { type AuthServer, startAuthServer } from './server.ts';
 /** The package's default configuration: services/auth/clients.yaml (one level above src/ and dist/). */
 const DEFAULT_CONFIG = fileURLToPath(new URL('../clients.yaml', import.meta.url));
 
-const environment = z
-  .object({
-    JUNCTION_AUTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
-    JUNCTION_AUTH_HOST: z.string().min(1).default('127.0.0.1'),
-    JUNCTION_AUTH_CONFIG: z.string().min(1).default(DEFAULT_CONFIG),
-    JUNCTION_AUTH_STATE_DIR: z.string().min(1).default('.junction/auth'),
-    JUNCTION_AUTH_ISSUER: z.url().optional(),
-    JUNCTION_AUTH_TLS_CERT_FILE: z.string().min(1).optional(),
-    JUNCTION_AUTH_TLS_KEY_FILE: z.string().min(1).optional(),
-    JUNCTION_AUTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  })
-  .refine((env) => !env.JUNCTION_AUTH_TLS_CERT_FILE === !env.JUNCTION_AUTH_TLS_KEY_FILE, {
-    message: 'set both JUNCTION_AUTH_TLS_CERT_FILE and JUNCTION_AUTH_TLS_KEY_FILE, or neither',
-    path: ['JUNCTION_AUTH_TLS_KEY_FILE'],
-  });
+const environment = z.object({
+  JUNCTION_AUTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
+  JUNCTION_AUTH_HOST: z.string().min(1).default('127.0.0.1'),
+  JUNCTION_AUTH_CONFIG: z.string().min(1).default(DEFAULT_CONFIG),
+  JUNCTION_AUTH_STATE_DIR: z.string().min(1).default('.junction/auth'),
+  JUNCTION_AUTH_ISSUER: z.url().optional(),
+  JUNCTION_AUTH_TLS_CERT_FILE: z.string().min(1).optional(),
+  JUNCTION_AUTH_TLS_KEY_FILE: z.string().min(1).optional(),
+  JUNCTION_AUTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
 
 /** Reads the environment once, reporting every problem together. */
 function readEnvironment(env: NodeJS.ProcessEnv) {
   const parsed = environment.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Checked beside the schema, not in a refinement, which zod skips when any field failed.
+  if (!env.JUNCTION_AUTH_TLS_CERT_FILE !== !env.JUNCTION_AUTH_TLS_KEY_FILE) {
+    problems.push('JUNCTION_AUTH_TLS_CERT_FILE, JUNCTION_AUTH_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)');
+  }
+  if (parsed.success && problems.length === 0) return parsed.data;
   throw new JunctionError('config.invalid', `the auth server's environment is not valid: ${problems.join('; ')}`, {
     context: { problems },
   });
@@ -64,7 +63,7 @@ try {
 }
 
 // The one line that says where to find it.
-logger.info('listening', { url: server.url, issuer: server.issuer, jwks: server.jwksUrl, token: server.tokenUrl });
+logger.info('listening', { url: server.url, issuer: server.issuer, jwks: server.jwksUrl });
 
 process.on('SIGHUP', () => {
   void server.reloadKeys();

@@ -105,6 +105,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   let keysText = await readFile(keyFile, 'utf8');
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let draining = false;
+  const inFlight = new Set<ServerResponse>();
   const timing = httpMetrics();
   type Timed = Parameters<typeof timing>;
 
@@ -116,6 +117,8 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || OIDC_ROUTES.has(path);
     // httpMetrics labels by the matched route; without express, this server says which it matched.
     if (known) (req as { route?: unknown }).route = { path };
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     if (draining) res.setHeader('connection', 'close');
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') return json(res, handler && !draining ? 200 : 503, { status: handler && !draining ? 'ready' : 'not ready' });
@@ -202,6 +205,8 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       closing ??= (async () => {
         draining = true;
         clearInterval(watcher);
+        // Answers still to come end their keep-alive connections, so close() need not wait them out.
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
