@@ -38,6 +38,17 @@ export {
   type RegistryAdminOptions,
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
+export {
+  brokerDenied,
+  type DenialContext,
+  type KafkaConnection,
+  type KafkaOption,
+  type KafkaSasl,
+  kafkaClientFor,
+  kafkaConnectionFromEnv,
+  kafkaSecurityConfig,
+  kafkaUser,
+} from './kafka-connection.ts';
 export { type Database, fromPGlite, fromPgPool, openPGlite, openPostgres, type Queryable } from './outbox/database.ts';
 export { migrateOutbox } from './outbox/migrations.ts';
 export { createOutbox, type Outbox, type OutboxEvent, type OutboxOptions } from './outbox/outbox.ts';

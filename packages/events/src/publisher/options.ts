@@ -1,17 +1,17 @@
 import { JunctionError } from '@junction/observability';
-import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { BackoffOptions } from '../backoff.ts';
 import type { AvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
+import type { KafkaOption } from '../kafka-connection.ts';
 import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
 
 /** Options of `createPublisher`. */
 export interface PublisherOptions {
   /** The publishing service, e.g. `orders`: `ce_source` is `/junction/<service>`. */
   service: string;
-  /** A kafkajs client, or the brokers to make one for. */
-  kafka: Kafka | { brokers: string[] };
+  /** A kafkajs client, or the connection (brokers, TLS, SASL; see `kafkaConnectionFromEnv`) to make one for. */
+  kafka: KafkaOption;
   /** The registry's Confluent-compatible API, or a codec over it. */
   registry: { url: string } | AvroCodec;
   /** The topics and event contracts (the generated `catalog`, or `loadCatalog('schemas')`). */

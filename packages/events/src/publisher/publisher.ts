@@ -2,6 +2,7 @@ import { JunctionError, probes, registerProbe } from '@junction/observability';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
 import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
+import { kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
 import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
 import { type Delivery, type OutgoingRecord, Sender } from './sender.ts';
@@ -94,11 +95,9 @@ function withSchemaId(event: PreparedEvent, id: number): Buffer {
 }
 
 function kafkaClient(options: PublisherOptions, resolved: ResolvedPublisherOptions): Kafka {
-  if (options.kafka instanceof Kafka) return options.kafka;
   const { retries, initialMs, maxMs, multiplier, jitter } = resolved.retry;
-  return new Kafka({
+  return kafkaClientFor(options.kafka, {
     clientId: `junction-${resolved.service}`,
-    brokers: options.kafka.brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: Math.min(resolved.sendTimeoutMs, 30_000),
@@ -124,8 +123,9 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs, maxRetryTime: resolved.retry.maxMs },
     });
   const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
-  const sender = new Sender(createProducer, resolved);
-  const partitions = new PartitionChooser(admin);
+  const user = kafkaUser(options.kafka);
+  const sender = new Sender(createProducer, { ...resolved, user });
+  const partitions = new PartitionChooser(admin, user);
 
   let connecting: Promise<void> | undefined;
   let connected = false;
@@ -137,7 +137,9 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       },
       (error: unknown) => {
         connecting = undefined;
-        throw kafkaError(error, `cannot reach Kafka at ${describeBrokers(options)}; is the stack up? (\`./junction stack status\`)`, {});
+        throw kafkaError(error, `cannot reach Kafka at ${describeBrokers(options)}; is the stack up? (\`./junction stack status\`)`, {
+          user,
+        });
       },
     );
     return connecting;

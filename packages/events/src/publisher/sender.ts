@@ -32,6 +32,8 @@ export interface SenderLimits {
   maxInFlightBytes: number;
   backpressureTimeoutMs: number;
   maxBatchBytes: number;
+  /** The Kafka user, named when access is denied. */
+  user?: string | undefined;
 }
 
 interface Pending {
@@ -269,7 +271,11 @@ export class Sender {
       this.#settle(batch, outcome);
       this.release(bytes);
     } catch (error) {
-      const failure = kafkaError(error, `Kafka did not acknowledge ${batch.length} events`, { topics, events: batch.length });
+      const failure = kafkaError(error, `Kafka did not acknowledge ${batch.length} events`, {
+        topics,
+        events: batch.length,
+        user: this.#limits.user,
+      });
       for (const pending of batch) pending.reject(failure);
       this.#failQueue(failure);
       // The abandoned request still holds its buffers until kafkajs lets go of it; the bytes count until then (bounded).

@@ -1,5 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { type Admin, Partitioners, type PartitionMetadata } from 'kafkajs';
+import { brokerDenied } from '../kafka-connection.ts';
 
 /** kafkajs error fields that decisions branch on. */
 interface KafkaJsError {
@@ -23,6 +24,8 @@ function rootCause(error: unknown): KafkaJsError {
 /** Turns a kafkajs failure into a JunctionError; decisions branch on its name and protocol type, not on text. */
 export function kafkaError(error: unknown, what: string, context: Record<string, unknown>): JunctionError {
   if (error instanceof JunctionError) return error;
+  const denied = brokerDenied(error, what, context);
+  if (denied) return denied;
   const cause = rootCause(error);
   const message = cause.message ?? String(error);
   if (cause.type === 'UNKNOWN_TOPIC_OR_PARTITION' || cause.name === 'KafkaJSTopicMetadataNotLoaded') {
@@ -58,9 +61,12 @@ export class PartitionChooser {
   readonly #partitioner = Partitioners.DefaultPartitioner();
   readonly #known = new Map<string, TopicPartitions>();
   readonly #loading = new Map<string, Promise<TopicPartitions>>();
+  /** The Kafka user, named when access is denied. */
+  readonly #user: string | undefined;
 
-  constructor(admin: Admin) {
+  constructor(admin: Admin, user?: string) {
     this.#admin = admin;
+    this.#user = user;
   }
 
   /** The partition of `key` on `topic` when the topic's metadata is known and fresh; undefined otherwise. */
@@ -91,7 +97,7 @@ export class PartitionChooser {
         return { partitions, expires: Date.now() + METADATA_TTL_MS };
       },
       (error: unknown) => {
-        throw kafkaError(error, `cannot read the partitions of ${topic}`, { topic });
+        throw kafkaError(error, `cannot read the partitions of ${topic}`, { topic, user: this.#user });
       },
     );
     this.#loading.set(topic, loading);

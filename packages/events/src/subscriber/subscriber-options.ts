@@ -1,8 +1,8 @@
 import type { Logger } from '@junction/observability';
-import type { Kafka } from 'kafkajs';
 import type { BackoffOptions } from '../backoff.ts';
 import type { AvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
+import type { KafkaOption } from '../kafka-connection.ts';
 import type { PiiKeyring } from '../pii/keyring.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
 import type { DeadLetterOptions } from './dead-letter.ts';
@@ -13,7 +13,8 @@ import type { EventContext, Handler, Middleware, Outcome } from './types.ts';
 export interface SubscriberOptions<Events> {
   /** The consumer group: the subscribing service, e.g. `billing`. Retry and dead-letter topics are named after it. */
   group: string;
-  kafka: Kafka | { brokers: string[] };
+  /** A kafkajs client, or the connection (brokers, TLS, SASL; see `kafkaConnectionFromEnv`) to make one for. */
+  kafka: KafkaOption;
   registry: { url: string } | AvroCodec;
   catalog: Catalog;
   /** A handler per event type (record fullname); types without one are skipped and counted. */

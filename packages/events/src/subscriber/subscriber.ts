@@ -1,8 +1,9 @@
 import { JunctionError, probes, registerProbe, telemetry } from '@junction/observability';
-import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import { type Consumer, type EachBatchPayload, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
+import { brokerDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
@@ -58,10 +59,8 @@ function toRecord(topic: string, partition: number, message: KafkaMessage): Inbo
  */
 export function createSubscriber<Events = Record<string, Record<string, unknown>>>(options: SubscriberOptions<Events>): Subscriber {
   const { group, catalog } = options;
-  const kafka =
-    options.kafka instanceof Kafka
-      ? options.kafka
-      : new Kafka({ clientId: `junction-${group}`, brokers: options.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = kafkaClientFor(options.kafka, { clientId: `junction-${group}`, logLevel: logLevel.NOTHING });
+  const user = kafkaUser(options.kafka);
   const codec = 'url' in options.registry ? createAvroCodec({ registryUrl: options.registry.url }) : options.registry;
   const handled = new Set(Object.keys(options.handlers));
   const topics = [...new Set(catalog.events.filter((event) => handled.has(event.type)).map((event) => event.topic))];
@@ -370,12 +369,31 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         owned = new Map(Object.entries(event.payload.memberAssignment));
         if (telemetry.groupJoined.hasSubscribers) telemetry.groupJoined.publish({ group, durationMs: event.payload.duration, changed });
       });
-      // The group's own topics exist before the consumer looks: a subscribed topic appearing
-      // later changes the group's metadata, and every change is a rebalance.
-      await ensureOwnTopics({ kafka, catalog, group, topics, stages: blocking ? 0 : delays.length });
-      await Promise.all([consumer.connect(), producer.connect()]);
-      await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      // kafkajs reports a first join that failed only as a crash event, emitted before run() returns.
+      let crash: unknown;
+      consumer.on(consumer.events.CRASH, (event) => {
+        crash ??= event.payload.error;
+      });
+      const denial = (error: unknown) =>
+        brokerDenied(error, `subscriber ${group} cannot start`, { user, group, topics: [...topics, ...retryTopicNames] });
+      try {
+        // The group's own topics exist before the consumer looks: a subscribed topic appearing
+        // later changes the group's metadata, and every change is a rebalance.
+        await ensureOwnTopics({ kafka, catalog, group, topics, stages: blocking ? 0 : delays.length });
+        await Promise.all([consumer.connect(), producer.connect()]);
+        await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      } catch (error) {
+        const denied = denial(error);
+        if (!denied) throw error;
+        await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+        throw denied;
+      }
+      const denied = denial(crash);
+      if (denied) {
+        await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+        throw denied;
+      }
       committer = setInterval(() => void commit(), options.commitIntervalMs ?? 1000);
       unregister = registerProbe(probes.subscribers, probe);
     },
