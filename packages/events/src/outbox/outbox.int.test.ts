@@ -169,6 +169,35 @@ describe.each([
     expect((await db.query('SELECT count(*)::int AS n FROM junction_outbox')).rows).toEqual(before.rows);
   });
 
+  it('stores personal fields encrypted: the row holds no clear PII, and the relay sends it as stored', async () => {
+    const tag = randomBytes(6).toString('hex');
+    const secrets = [`pii-${tag}@example.test`, `${tag} Secret Lane`, `Town${tag}`, `PC${tag}`];
+    const orderId = randomUUID();
+    const data = {
+      ...sampleEvent(ORDER, orderId),
+      customerEmail: secrets[0],
+      shippingAddress: { line1: secrets[1], line2: null, city: secrets[2], postalCode: secrets[3], country: 'GB' },
+    };
+    const { id } = await db.transaction((tx) => outbox.add(tx, { type: ORDER, data }));
+    const { rows } = await db.query(
+      'SELECT event_id, key, headers, body, row_to_json(o)::text AS everything FROM junction_outbox o WHERE event_id = $1',
+      [id],
+    );
+    const row = rows[0] as { key: string; headers: Record<string, string>; body: Uint8Array; everything: string };
+    const body = Buffer.from(row.body);
+    for (const secret of secrets) {
+      expect(body.includes(Buffer.from(secret)), `${secret} in the body`).toBe(false);
+      expect(row.everything, 'the row as text').not.toContain(secret);
+      expect(JSON.stringify(row.headers)).not.toContain(secret);
+    }
+    expect(body.toString('latin1')).toMatch(/jpii:v1:[^:]+:/);
+    expect(row.headers['junction.pii.key-id']).toBeTruthy();
+    expect(row.key).toBe(orderId);
+    await drain();
+    const sent = (await readAll(contracts, topic)).find((record) => record.headers.ce_id === id);
+    expect(sent?.value.subarray(5).equals(body)).toBe(true);
+  });
+
   it('publishes every key in the order its transactions committed', async () => {
     const keys: string[] = Array.from({ length: 12 }, () => randomUUID());
     // Transactions of several keys each, interleaved: key k gets events 0..9 in order.
