@@ -20,3 +20,13 @@ export type { RateLimitStore } from './rate-limit/store.ts';
 export { REQUEST_ID_HEADER, requestId } from './request-id.ts';
 export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
 export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';
+export { createHttpClient, type HttpClient, type OutboundRequest } from './outbound/client.ts';
+export {
+  type BreakerOptions,
+  breakerSchema,
+  type CallOptions,
+  DEFAULT_UPSTREAM,
+  type HttpClientOptions,
+  type UpstreamOptions,
+} from './outbound/options.ts';
+export type { OutboundResponse } from './outbound/response.ts';
