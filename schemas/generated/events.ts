@@ -323,6 +323,7 @@ export const catalog = {
       keyField: 'orderId',
       events: ['com.junction.orders.OrderPlaced', 'com.junction.orders.OrderCancelled'],
       subscribers: ['inventory', 'billing', 'notifications'],
+      writers: ['gateway'],
     },
     {
       name: 'inventory.stock',

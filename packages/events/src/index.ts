@@ -2,6 +2,16 @@ export { type FieldProblem, JunctionError, type JunctionErrorCode } from '@junct
 export { type BackoffOptions, backoffDelay, type RetryOptions, retrying } from './backoff.ts';
 export { type CloudEventAttributes, cloudEventHeaders, headersToStrings, uuidv7 } from './cloudevents.ts';
 export { type AvroCodec, type AvroCodecOptions, createAvroCodec, type Decoded, frame, invalidEvent } from './codec.ts';
+export {
+  ACL_OPERATIONS,
+  type AclBinding,
+  type AclChanges,
+  type ApplyAclsOptions,
+  aclBindings,
+  aclRows,
+  applyAcls,
+  servicePrincipal,
+} from './contracts/acls.ts';
 export { type AvroSchema, avroType, validate } from './contracts/avro.ts';
 export {
   type Catalog,

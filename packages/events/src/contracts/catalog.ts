@@ -22,8 +22,10 @@ export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const
 export interface TopicContract {
   name: string;
   description: string;
-  /** The only service that writes the topic. */
+  /** The service that writes the topic and answers for it. */
   owner: string;
+  /** Other services allowed to write it (e.g. the gateway, for HTTP callers); none when absent. */
+  writers?: readonly string[];
   partitions: number;
   /** `retention.ms`; -1 keeps records forever. */
   retentionMs: number;

@@ -32,6 +32,7 @@ const topicEntry = z.strictObject({
   keyField: z.string().min(1),
   events: z.array(z.string().regex(FULLNAME, 'a record fullname com.junction.<domain>.<EventName>')).min(1),
   subscribers: z.array(z.string()).default([]),
+  writers: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a service name in lower case')).default([]),
 });
 
 const topicsFile = z.strictObject({ topics: z.record(z.string().regex(TOPIC_NAME, 'a topic name <domain>.<aggregate>'), topicEntry) });
@@ -121,6 +122,8 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const listed = new Map<string, string>();
   for (const [name, entry] of Object.entries(parsed.data.topics)) {
     const domain = name.split('.')[0] ?? name;
+    if (entry.writers.includes(entry.owner))
+      problems.push(`topics.yaml: topics.${name}.writers: ${entry.owner} is the owner; list only other services`);
     topics.push({
       name,
       description: entry.description,
@@ -132,6 +135,7 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
       keyField: entry.keyField,
       events: entry.events,
       subscribers: entry.subscribers,
+      ...(entry.writers.length > 0 ? { writers: entry.writers } : {}),
     });
     for (const type of entry.events) {
       const [, eventDomain = '', eventName = ''] = FULLNAME.exec(type) ?? [];
