@@ -20,6 +20,7 @@ export type JunctionErrorCode =
   | 'request.too-large'
   | 'request.unsupported-type'
   | 'route.unknown'
+  | 'method.unsupported'
   | 'auth.unauthenticated'
   | 'auth.forbidden'
   | 'rate.limited'

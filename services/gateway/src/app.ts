@@ -1,0 +1,107 @@
+import type { Catalog, EventContract, Publisher } from '@junction/events';
+import {
+  type BearerAuthOptions,
+  bearerAuth,
+  healthRoutes,
+  httpMetrics,
+  metricsHandler,
+  notFound,
+  problemHandler,
+  type RateLimitStore,
+  type ReadinessCheck,
+  rateLimit,
+  requestId,
+  requireScope,
+  securityHeaders,
+} from '@junction/http';
+import { JunctionError, type Metrics } from '@junction/observability';
+import express, { type Express, type RequestHandler } from 'express';
+import { publishableEvents } from './events/catalog.ts';
+import { eventRoutes } from './events/route.ts';
+import type { IdempotencyStore } from './idempotency/store.ts';
+import { openApiDocument } from './openapi/document.ts';
+
+/** A route of the route table, ready to mount: where, the scope of each method, and the forwarding handler. */
+export interface MountedProxy {
+  prefix: string;
+  /** The backend's name, for the OpenAPI document. */
+  name: string;
+  /** Method → the scope it needs; a method not listed is a 405. The prefix is under `/v1`, behind its token check. */
+  scopes: Readonly<Record<string, string>>;
+  handler: RequestHandler;
+}
+
+/** Everything the gateway's app is made of; `main.ts` builds it from the environment, tests from their own. */
+export interface GatewayParts {
+  catalog: Catalog;
+  publisher: Publisher;
+  auth: BearerAuthOptions;
+  rateLimit: { store: RateLimitStore; capacity: number; refillPerSecond: number };
+  idempotency: IdempotencyStore;
+  proxies: readonly MountedProxy[];
+  readiness: Record<string, ReadinessCheck>;
+  metrics?: Metrics;
+  /** Whether the server still takes new work (false once shutdown began). */
+  accepting?: () => boolean;
+  /** Largest event body, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** The URL clients reach the gateway at, for the OpenAPI document. */
+  publicUrl: string;
+  logger?: { error(message: string, fields?: Record<string, unknown>): void };
+}
+
+/**
+ * The gateway: `/v1` behind OAuth 2.0 bearer tokens and a rate limit per client, publishing
+ * events (`POST /v1/events/{type}`) and forwarding the route table's prefixes to their services;
+ * `/healthz`, `/readyz`, `/metrics` and `/v1/openapi.json` open. Every error is problem+json.
+ */
+export function createGatewayApp(parts: GatewayParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  const events: Map<string, EventContract> = publishableEvents(parts.catalog);
+  const document = openApiDocument({
+    events,
+    issuer: parts.auth.issuer,
+    serverUrl: parts.publicUrl,
+    proxies: parts.proxies.map((proxy) => ({ prefix: proxy.prefix, upstreamName: proxy.name, scopes: proxy.scopes })),
+  });
+
+  app.use(httpMetrics());
+  app.use(requestId());
+  app.use(securityHeaders());
+  if (parts.metrics) app.get('/metrics', metricsHandler(parts.metrics));
+  app.use(healthRoutes({ checks: parts.readiness, ...(parts.accepting ? { accepting: parts.accepting } : {}) }));
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+
+  // One verifier (one JWKS cache) and one limiter (one bucket per client) for every route.
+  const authenticate = bearerAuth(parts.auth);
+  const limit = rateLimit(parts.rateLimit);
+  app.use('/v1', authenticate, limit);
+  app.use(
+    '/v1',
+    eventRoutes({ events, publisher: parts.publisher, idempotency: parts.idempotency, maxBodyBytes: parts.maxBodyBytes ?? 1024 * 1024 }),
+  );
+
+  for (const proxy of parts.proxies) {
+    const guards = new Map(Object.entries(proxy.scopes).map(([method, scope]) => [method.toUpperCase(), requireScope(scope)]));
+    const allow = [...guards.keys()].join(', ');
+    const byMethod: RequestHandler = (req, res, next) => {
+      const guard = guards.get(req.method);
+      if (guard) guard(req, res, next);
+      else
+        next(
+          new JunctionError('method.unsupported', `${proxy.prefix} answers ${allow}, not ${req.method}`, {
+            context: { headers: { allow } },
+          }),
+        );
+    };
+    app.use(proxy.prefix, byMethod, proxy.handler);
+  }
+
+  app.use(notFound());
+  app.use(problemHandler(parts.logger ? { logger: parts.logger } : {}));
+  return app;
+}

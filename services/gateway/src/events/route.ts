@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { type EventContract, JunctionError, type Publisher, uuidv7 } from '@junction/events';
+import { checkScope, jsonBody } from '@junction/http';
+import { type Request, type Router, Router as router } from 'express';
+import type { IdempotencyStore, StoredResponse } from '../idempotency/store.ts';
+import { writeScope } from './catalog.ts';
+
+/** Options of {@link eventRoutes}. */
+export interface EventRoutesOptions {
+  /** Record fullname → contract: the types HTTP callers may publish (`publishableEvents`). */
+  events: Map<string, EventContract>;
+  publisher: Publisher;
+  idempotency: IdempotencyStore;
+  /** Largest event body accepted, in bytes. */
+  maxBodyBytes: number;
+}
+
+/** What a 202 says: where Kafka wrote the event. */
+export interface Accepted {
+  id: string;
+  type: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** Idempotency keys as the IETF draft and common practice have them: printable, at most 255 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function versionOf(req: Request, contract: EventContract): number | undefined {
+  const given = req.query.version;
+  if (given === undefined) return undefined;
+  const version = Number(given);
+  const known = contract.versions.map((v) => v.version);
+  if (typeof given !== 'string' || !Number.isInteger(version) || !known.includes(version)) {
+    throw new JunctionError('request.invalid', `version must be one of ${known.join(', ')} for ${contract.type}`, {
+      context: { fields: [{ path: '(query).version', reason: `expected one of ${known.join(', ')}, got ${JSON.stringify(given)}` }] },
+    });
+  }
+  return version;
+}
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new JunctionError('request.invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters', {
+      context: { fields: [{ path: '(header).Idempotency-Key', reason: 'expected 1 to 255 printable ASCII characters' }] },
+    });
+  }
+  return key;
+}
+
+/** What makes two requests "the same" for an idempotency key: type, version and body. */
+function fingerprint(type: string, version: number | undefined, body: unknown): string {
+  return createHash('sha256')
+    .update(`${type}\n${version ?? 'latest'}\n${JSON.stringify(body)}`)
+    .digest('base64url');
+}
+
+/**
+ * `POST /events/:type`: validates the JSON body against the event's Avro schema (every failing
+ * field path in a 400), publishes it with acks=all and answers 202 with the event id only once
+ * Kafka has acknowledged it. The publisher's backpressure is a 503 with Retry-After. With an
+ * `Idempotency-Key`, a retry gets the first answer and publishes nothing again.
+ */
+export function eventRoutes(options: EventRoutesOptions): Router {
+  const routes = router();
+  routes.post('/events/:type', jsonBody({ limitBytes: options.maxBodyBytes }), async (req, res) => {
+    const type = String(req.params.type);
+    const contract = options.events.get(type);
+    if (!contract) {
+      throw new JunctionError('route.unknown', `no event type ${type} is published through the gateway; GET /v1/event-types lists them`);
+    }
+    checkScope(req, writeScope(contract.topic));
+    const version = versionOf(req, contract);
+    const key = idempotencyKeyOf(req);
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new JunctionError('request.invalid', `the body must be a JSON object: the ${type} event`, {
+        context: { fields: [{ path: '(event)', reason: 'expected an object' }] },
+      });
+    }
+    const clientId = req.auth?.clientId ?? 'anonymous';
+    const scopedKey = key && `${clientId}:${key}`;
+    let eventId = uuidv7();
+    if (scopedKey) {
+      const claim = await options.idempotency.claim(scopedKey, fingerprint(type, version, req.body), eventId);
+      if (claim.kind === 'replay') {
+        res.setHeader('idempotent-replayed', 'true');
+        res.status(claim.response.status).json(claim.response.body);
+        return;
+      }
+      if (claim.kind === 'in-progress') {
+        throw new JunctionError('idempotency.in-progress', `a request with Idempotency-Key ${key} is still being served; retry shortly`, {
+          context: { retryAfterMs: 1000 },
+        });
+      }
+      if (claim.kind === 'conflict') {
+        throw new JunctionError(
+          'idempotency.conflict',
+          `Idempotency-Key ${key} was used for a different request; use a new key for a new event`,
+        );
+      }
+      eventId = claim.eventId;
+    }
+    let accepted: Accepted;
+    try {
+      const result = await options.publisher.publish(type, req.body as Record<string, unknown>, {
+        version,
+        id: eventId,
+        headers: { 'junction.client-id': clientId },
+        ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlationId: req.headers['x-correlation-id'] } : {}),
+      });
+      accepted = { id: result.id, type: result.type, topic: result.topic, partition: result.partition, offset: result.offset };
+    } catch (error) {
+      if (scopedKey) await options.idempotency.release(scopedKey).catch(() => {});
+      throw error;
+    }
+    const response: StoredResponse = { status: 202, body: accepted };
+    // The event is out: a store that fails now must not turn that into an error. A retry then
+    // waits out the lease and publishes again under the same event id, which consumers drop.
+    if (scopedKey) await options.idempotency.complete(scopedKey, response).catch(() => {});
+    res.status(202).json(accepted);
+  });
+  routes.get('/event-types', (req, res) => {
+    res.json({
+      eventTypes: [...options.events.values()].map((contract) => ({
+        type: contract.type,
+        topic: contract.topic,
+        scope: writeScope(contract.topic),
+        versions: contract.versions.map((v) => v.version),
+        allowed: req.auth?.scopes.has(writeScope(contract.topic)) ?? false,
+      })),
+    });
+  });
+  return routes;
+}

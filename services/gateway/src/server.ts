@@ -1,0 +1,122 @@
+import { type Catalog, createPublisher, loadCatalog, type Publisher } from '@junction/events';
+import {
+  memoryRateLimitStore,
+  onShutdownSignal,
+  type RateLimitStore,
+  type RunningServer,
+  redisRateLimitStore,
+  serveHttp,
+} from '@junction/http';
+import type { Logger, Metrics } from '@junction/observability';
+import { Kafka, logLevel } from 'kafkajs';
+import { createGatewayApp, type MountedProxy } from './app.ts';
+import { readGatewayConfig } from './config.ts';
+import { memoryIdempotencyStore } from './idempotency/memory.ts';
+import { redisIdempotencyStore } from './idempotency/redis.ts';
+import type { IdempotencyStore } from './idempotency/store.ts';
+
+/** Options of {@link startGateway}. */
+export interface StartGatewayOptions {
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+  metrics?: Metrics;
+  /** The event catalog; default `loadCatalog` of the configured schemas directory. */
+  catalog?: Catalog;
+  /** The route table's mounted proxies (see `proxy/`). */
+  proxies?: readonly MountedProxy[];
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  readonly url: string;
+  readonly publisher: Publisher;
+  /** Drains HTTP, then flushes the publisher and closes the stores. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the gateway from its environment: config, catalog, publisher, stores, then HTTP(S). */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const config = readGatewayConfig(options.env);
+  const catalog = options.catalog ?? (await loadCatalog(config.schemasDir));
+  const brokers = (options.env ?? process.env).JUNCTION_KAFKA_BROKERS?.split(',') ?? ['127.0.0.1:9092'];
+  const kafka = new Kafka({
+    clientId: 'junction-gateway',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+  });
+  const publisher = createPublisher({
+    service: 'gateway',
+    kafka,
+    registry: { url: config.registryUrl },
+    catalog,
+    // An HTTP caller should hear "busy, retry" quickly rather than hold a connection open.
+    backpressureTimeoutMs: 1000,
+    sendTimeoutMs: 10_000,
+  });
+  const rateLimitStore: RateLimitStore = config.redisUrl
+    ? redisRateLimitStore({ redis: config.redisUrl, logger: options.logger })
+    : memoryRateLimitStore();
+  const idempotency: IdempotencyStore = config.redisUrl ? redisIdempotencyStore({ redis: config.redisUrl }) : memoryIdempotencyStore();
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  let server: RunningServer | undefined;
+
+  const app = createGatewayApp({
+    catalog,
+    publisher,
+    auth: config.auth,
+    rateLimit: { store: rateLimitStore, ...config.rateLimit },
+    idempotency,
+    proxies: options.proxies ?? [],
+    readiness: {
+      kafka: async () => {
+        adminConnected ??= admin.connect().catch((error: unknown) => {
+          adminConnected = undefined;
+          throw error;
+        });
+        await adminConnected;
+        await admin.describeCluster();
+      },
+      registry: async (signal) => {
+        const response = await fetch(`${config.registryUrl.replace(/\/$/, '')}/subjects`, { signal });
+        if (!response.ok) throw new Error(`the registry answered ${response.status}`);
+      },
+    },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    accepting: () => server?.accepting() ?? true,
+    maxBodyBytes: config.maxBodyBytes,
+    publicUrl: config.publicUrl ?? `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`,
+    logger: options.logger,
+  });
+  server = await serveHttp(app, {
+    port: config.port,
+    host: config.host,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger: options.logger,
+    ...(config.tls ? { tls: config.tls } : {}),
+  });
+  const running = server;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: running.url,
+    publisher,
+    shutdown() {
+      stopping ??= (async () => {
+        await running.shutdown();
+        await publisher.close();
+        await Promise.allSettled([rateLimitStore.close(), idempotency.close(), admin.disconnect()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Stops the gateway gracefully on SIGTERM or SIGINT. */
+export function stopOnSignals(gateway: RunningGateway, logger: Logger, then: () => Promise<void>): void {
+  onShutdownSignal(async () => {
+    await gateway.shutdown();
+    await then();
+  }, logger);
+}
