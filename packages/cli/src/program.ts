@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { authCommand } from './commands/auth.ts';
 import { benchCommand } from './commands/bench.ts';
 import { dashboardsCommand } from './commands/dashboards.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -7,6 +8,7 @@ import { piiCommand } from './commands/pii.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
+import { tokenCommand } from './commands/token.ts';
 import { upCommand } from './commands/up.ts';
 import { printError } from './internal/output.ts';
 
@@ -30,6 +32,8 @@ export function createProgram(): Command {
     .addCommand(benchCommand())
     .addCommand(dlqCommand())
     .addCommand(dashboardsCommand())
+    .addCommand(tokenCommand())
+    .addCommand(authCommand())
     .addCommand(piiCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
