@@ -11,7 +11,6 @@ import {
   readKeyFile,
   startAuthServer,
 } from '@junction/auth';
-import type { Catalog } from '@junction/events';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { createLogger } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
@@ -48,20 +47,12 @@ export interface GatewayWorld {
   close(): Promise<void>;
 }
 
-/** The catalog with the gateway among the writers of the orders topic, as topics.yaml has it. */
-function withGatewayWriter(catalog: Catalog): Catalog {
-  return {
-    ...catalog,
-    topics: catalog.topics.map((topic) => (topic.name.startsWith('orders.order.') ? { ...topic, writers: ['gateway'] } : topic)),
-  };
-}
-
 /** Starts the world: private topics and subjects, the auth server, the gateway. */
 export async function gatewayWorld(): Promise<GatewayWorld> {
   const { brokers, schemaRegistryUrl } = stackFromEnv();
   const stateDir = await mkdtemp(join(tmpdir(), 'junction-gateway-test-'));
   const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
-  const catalog = withGatewayWriter(contracts.catalog);
+  const { catalog } = contracts;
   const ordersTopic = catalog.topics.find((topic) => topic.name.startsWith('orders.order.'))?.name as string;
   const config = authConfig(ordersTopic);
   const auth = await startAuthServer({ config: parseAuthConfig(config, '(test configuration)'), stateDir });

@@ -1,4 +1,4 @@
-import { type Catalog, createPublisher, loadCatalog, type Publisher } from '@junction/events';
+import { type Catalog, createPublisher, kafkaClientFor, kafkaConnectionFromEnv, loadCatalog, type Publisher } from '@junction/events';
 import {
   memoryRateLimitStore,
   onShutdownSignal,
@@ -8,7 +8,7 @@ import {
   serveHttp,
 } from '@junction/http';
 import type { Logger, Metrics } from '@junction/observability';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { createGatewayApp, type MountedProxy } from './app.ts';
 import { readGatewayConfig } from './config.ts';
 import { memoryIdempotencyStore } from './idempotency/memory.ts';
@@ -38,17 +38,10 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const config = readGatewayConfig(options.env);
   const catalog = options.catalog ?? (await loadCatalog(config.schemasDir));
-  const brokers = (options.env ?? process.env).JUNCTION_KAFKA_BROKERS?.split(',') ?? ['127.0.0.1:9092'];
-  const kafka = new Kafka({
-    clientId: 'junction-gateway',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-  });
+  const connection = kafkaConnectionFromEnv(options.env);
   const publisher = createPublisher({
     service: 'gateway',
-    kafka,
+    kafka: connection,
     registry: { url: config.registryUrl },
     catalog,
     // An HTTP caller should hear "busy, retry" quickly rather than hold a connection open.
@@ -59,7 +52,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ? redisRateLimitStore({ redis: config.redisUrl, logger: options.logger })
     : memoryRateLimitStore();
   const idempotency: IdempotencyStore = config.redisUrl ? redisIdempotencyStore({ redis: config.redisUrl }) : memoryIdempotencyStore();
-  const admin = kafka.admin();
+  // Readiness asks Kafka through a client of its own, so a stuck probe never holds up publishing.
+  const admin = kafkaClientFor(connection, {
+    clientId: 'junction-gateway-readiness',
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  }).admin();
   let adminConnected: Promise<void> | undefined;
   let server: RunningServer | undefined;
 

@@ -1,4 +1,4 @@
-import type { Catalog, EventContract, TopicContract } from '@junction/events';
+import type { Catalog, EventContract } from '@junction/events';
 
 /** The service name the gateway publishes as, and is named by in topics.yaml's `writers`. */
 export const GATEWAY = 'gateway';
@@ -13,10 +13,6 @@ export function writeScope(topic: string): string {
  * writers in topics.yaml, the same list Kafka's ACLs grant it. Other types are not found here.
  */
 export function publishableEvents(catalog: Catalog): Map<string, EventContract> {
-  const topics = new Set(
-    catalog.topics
-      .filter((topic: TopicContract & { writers?: readonly string[] }) => topic.writers?.includes(GATEWAY))
-      .map((topic) => topic.name),
-  );
+  const topics = new Set(catalog.topics.filter((topic) => topic.writers?.includes(GATEWAY)).map((topic) => topic.name));
   return new Map(catalog.events.filter((event) => topics.has(event.topic)).map((event) => [event.type, event]));
 }

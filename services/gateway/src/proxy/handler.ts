@@ -1,0 +1,191 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type HttpClient, isIdempotent } from '@junction/http';
+import { JunctionError } from '@junction/observability';
+import type { Request, RequestHandler } from 'express';
+import type { Route } from './route-table.ts';
+
+/** Headers of one connection, not of the message (RFC 9110 §7.6.1): never forwarded, either way. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/**
+ * Request headers the gateway does not pass on: the caller's credentials (the backend trusts the
+ * gateway's `x-junction-client`, not the token), what the gateway sets itself (so a caller cannot
+ * forge them), and what undici sets or refuses.
+ */
+const WITHHELD: ReadonlySet<string> = new Set([
+  'authorization',
+  'cookie',
+  'host',
+  'expect',
+  'x-junction-client',
+  'x-request-id',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+
+/** The header naming the authenticated caller (its OAuth client id) to the backend. */
+export const CLIENT_HEADER = 'x-junction-client';
+
+/** Hop-by-hop headers, with those the `Connection` header names. */
+function hopByHop(headers: IncomingHttpHeaders): Set<string> {
+  const named = String(headers.connection ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  return new Set([...HOP_BY_HOP, ...named]);
+}
+
+/** The path the backend is asked for, with the query as the caller sent it; rejects dot segments, which could step outside the prefix. */
+function targetOf(route: Route, originalUrl: string): string {
+  const at = originalUrl.indexOf('?');
+  const pathname = at < 0 ? originalUrl : originalUrl.slice(0, at);
+  const query = at < 0 ? '' : originalUrl.slice(at);
+  let segments: string[];
+  try {
+    segments = pathname.split('/').map(decodeURIComponent);
+  } catch {
+    throw new JunctionError('request.invalid', `the path ${pathname} is not valid percent-encoding`);
+  }
+  if (segments.some((s) => s === '.' || s === '..' || s.includes('/')))
+    throw new JunctionError('request.invalid', 'the path may not hold . or .. segments or encoded slashes');
+  const rest = route.stripPrefix && pathname.startsWith(route.stripPrefix) ? pathname.slice(route.stripPrefix.length) : pathname;
+  const base = new URL(route.upstream);
+  return `${base.origin}${base.pathname.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}${query}`;
+}
+
+/** A stream of the request body that fails as `request.too-large` past `limit` bytes; `overflow` says whether it did. */
+function limited(req: Request, limit: number): { stream: Readable; overflow(): JunctionError | undefined } {
+  let seen = 0;
+  let overflow: JunctionError | undefined;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen <= limit) return done(null, chunk);
+      overflow = tooLarge(limit);
+      done(overflow);
+    },
+  });
+  // undici listens only once it sends the body; an overflow before that must not go unhandled.
+  stream.on('error', () => {});
+  req.pipe(stream);
+  req.once('error', (error) => stream.destroy(error));
+  return { stream, overflow: () => overflow };
+}
+
+const tooLarge = (limit: number) =>
+  new JunctionError('request.too-large', `the request body is larger than the ${limit} bytes this route forwards`, { context: { limit } });
+
+/** The request body to send: none, the bytes (so that a retry can send them again), or a stream sent once. */
+async function bodyOf(
+  req: Request,
+  route: Route,
+  replay: boolean,
+): Promise<{ body?: Buffer | Readable; length?: number; overflow?: () => JunctionError | undefined }> {
+  // A body parser before this handler took the stream: send what it read.
+  if (req.readableEnded || req.body !== undefined) {
+    if (req.body === undefined || req.body === null) return {};
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+    if (bytes.length > route.maxBodyBytes) throw tooLarge(route.maxBodyBytes);
+    return { body: bytes, length: bytes.length };
+  }
+  const declared = req.headers['content-length'];
+  if (declared === undefined && req.headers['transfer-encoding'] === undefined) return {};
+  if (Number(declared) > route.maxBodyBytes) throw tooLarge(route.maxBodyBytes);
+  const { stream, overflow } = limited(req, route.maxBodyBytes);
+  if (!replay) return { body: stream, overflow };
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  return { body: bytes, length: bytes.length };
+}
+
+/** The headers sent to the backend: the caller's, less hop-by-hop and withheld ones, plus who asked, from where, under which request id. */
+function forwardedHeaders(req: Request, requestId: string | undefined): Record<string, string | string[]> {
+  const skip = hopByHop(req.headers);
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || skip.has(name) || WITHHELD.has(name) || name === 'x-forwarded-for') continue;
+    headers[name] = value;
+  }
+  const prior = req.headers['x-forwarded-for'];
+  const remote = req.socket.remoteAddress ?? 'unknown';
+  headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
+  headers['x-forwarded-proto'] = req.protocol;
+  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+  if (requestId) headers['x-request-id'] = requestId;
+  // Read defensively: this handler declares nothing of its own on express's Request.
+  const clientId = (req as { auth?: { clientId?: unknown } }).auth?.clientId;
+  if (typeof clientId === 'string' && clientId) headers[CLIENT_HEADER] = clientId;
+  return headers;
+}
+
+/**
+ * Forwards requests under a route's prefix to its backend through the resilient client, and
+ * streams the answer back. Mount it under the prefix (`app.use(route.prefix, …, proxyHandler(route, client))`)
+ * behind the token and scope checks. Failures go to `next` as JunctionErrors for the problem
+ * handler: `timeout` (504), `upstream.unavailable` (502), `circuit.open` (503 with Retry-After),
+ * `request.too-large` (413). A failure after the answer began cuts the connection: a half-sent
+ * body must not look complete.
+ */
+export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
+  return async (req, res, next) => {
+    const abandoned = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abandoned.abort(new JunctionError('internal', 'the caller went away'));
+    };
+    res.once('close', onClose);
+    let overflow: (() => JunctionError | undefined) | undefined;
+    try {
+      const url = targetOf(route, req.originalUrl);
+      const given = res.getHeader('x-request-id') ?? req.headers['x-request-id'];
+      const requestId = typeof given === 'string' ? given : undefined;
+      const headers = forwardedHeaders(req, requestId);
+      const sending = await bodyOf(req, route, isIdempotent(req.method, headers));
+      const { body, length } = sending;
+      overflow = sending.overflow;
+      if (length !== undefined) {
+        headers['content-length'] = String(length);
+        delete headers['transfer-encoding'];
+      }
+      const answer = await client.request({
+        method: req.method,
+        url,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        timeoutMs: route.timeoutMs,
+        ...(route.retries === undefined ? {} : { retries: route.retries }),
+        signal: abandoned.signal,
+      });
+      const skip = hopByHop(answer.headers as IncomingHttpHeaders);
+      res.status(answer.status);
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !skip.has(name.toLowerCase())) res.setHeader(name, value);
+      }
+      try {
+        await pipeline(answer.body, res);
+      } catch (error) {
+        res.destroy(error as Error);
+      }
+    } catch (error) {
+      if (abandoned.signal.aborted) return; // nobody is left to answer
+      if (res.headersSent) return res.destroy(error as Error);
+      const refused = overflow?.() ?? (error instanceof JunctionError && error.code === 'request.too-large' ? error : undefined);
+      // The rest of a refused body is still on its way: the connection cannot carry another request.
+      if (refused) res.setHeader('connection', 'close');
+      next(refused ?? error);
+    } finally {
+      res.off('close', onClose);
+    }
+  };
+}
