@@ -111,6 +111,14 @@ export function buildProvider(options: ProviderOptions): Provider {
       },
     },
     ttl: { ClientCredentials: config.tokenTtlSeconds },
+    formats: {
+      customizers: {
+        // `nbf` = `iat`: verifiers that check it (with their clock skew) get it explicitly.
+        jwt: async (_ctx: unknown, _token: unknown, jwt: { payload: { iat?: number; nbf?: number } }) => {
+          jwt.payload.nbf = jwt.payload.iat;
+        },
+      },
+    },
   });
   return provider;
 }

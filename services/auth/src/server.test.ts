@@ -86,6 +86,8 @@ describe('the token endpoint', () => {
     expect(payload.exp).toBeGreaterThanOrEqual(before + 120);
     expect(payload.exp).toBeLessThanOrEqual(before + 122);
     expect(typeof payload.jti).toBe('string');
+    expect(payload.nbf).toBe(payload.iat);
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'nbf', 'scope', 'sub']);
   });
 
   it("grants several of the client's scopes, space-separated, and none when none are asked for", async () => {
