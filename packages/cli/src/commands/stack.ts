@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AclChanges, aclBindings, aclRows, applyAcls, kafkaClientFor, loadCatalog, servicePrincipal } from '@junction/events';
 import {
   COMPATIBILITY_LEVELS,
   type Compatibility,
   type ComponentStatus,
   followFile,
   type RegistryStorage,
+  readStackSecurity,
   type ScrapeTarget,
   type Stack,
   type StackOptions,
@@ -15,6 +18,8 @@ import {
   stopStack,
 } from '@junction/stack';
 import { Command, Option } from 'commander';
+import { logLevel } from 'kafkajs';
+import { parse } from 'yaml';
 import { integer, portNumber } from '../internal/args.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
@@ -34,6 +39,7 @@ export interface StackUpFlags {
   prometheus: boolean;
   registryStorage?: RegistryStorage;
   compatibility?: Compatibility;
+  secure?: boolean;
 }
 
 /** Adds the flags that shape a stack to a command. */
@@ -53,9 +59,21 @@ export function withStackFlags(command: Command): Command {
     .addOption(
       new Option('--registry-storage <kind>', 'where the registry keeps schemas (default kafkasql)').choices(['kafkasql', 'memory']),
     )
-    .addOption(
-      new Option('--compatibility <level>', 'global schema compatibility (default FULL_TRANSITIVE)').choices(COMPATIBILITY_LEVELS),
+    .addOption(new Option('--compatibility <level>', 'global schema compatibility (default FULL_TRANSITIVE)').choices(COMPATIBILITY_LEVELS))
+    .option(
+      '--secure',
+      'Kafka with SASL_SSL (SCRAM-SHA-512 users per service, TLS from a local CA) and ACLs from schemas/topics.yaml; fixed when the stack is created',
     );
+}
+
+/** Services that talk to Kafka, each a SCRAM user of a secure stack: everyone topics.yaml names, and the gateway. */
+export function kafkaServiceUsers(schemas = join(repositoryRoot(), 'schemas')): string[] {
+  const file = join(schemas, 'topics.yaml');
+  const document = parse(readFileSync(file, 'utf8')) as {
+    topics?: Record<string, { owner?: string; writers?: string[]; subscribers?: string[] }>;
+  } | null;
+  const names = Object.values(document?.topics ?? {}).flatMap((t) => [t.owner ?? '', ...(t.writers ?? []), ...(t.subscribers ?? [])]);
+  return [...new Set(['gateway', ...names.filter(Boolean)])].sort();
 }
 
 /**
@@ -96,6 +114,7 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
     // The stack runs Prometheus only when asked: the CLI asks, with the chart's alert rules
     // (the same files the chart ships; a glob, so none yet is fine).
     prometheus: flags.prometheus ? { targets: SERVICE_TARGETS, ruleFiles: [join(repositoryRoot(), 'helm/junction/alerts/*.yaml')] } : false,
+    ...(flags.secure ? { secure: true, kafkaUsers: kafkaServiceUsers() } : {}),
     onProgress: progress,
   };
 }
@@ -132,12 +151,59 @@ export async function printStatus(dir: string): Promise<boolean> {
   return status.components.every((c) => c.state === 'running' && c.healthy);
 }
 
+/**
+ * Makes the ACLs of a secure stack follow schemas/topics.yaml (see `aclBindings`), as its
+ * admin, and prints what changed; every service user's other bindings are removed. Nothing
+ * (undefined) for a plaintext stack. `stack up` and `up` call it after the stack starts.
+ */
+export async function applyStackAcls(
+  stack: Pick<Stack, 'security'>,
+  options: { schemas?: string; quiet?: boolean } = {},
+): Promise<AclChanges | undefined> {
+  const security = stack.security;
+  if (!security) return undefined;
+  const bindings = aclBindings(await loadCatalog(options.schemas ?? join(repositoryRoot(), 'schemas')));
+  const services = security.users.filter((user) => user !== 'admin' && user !== 'registry');
+  const kafka = kafkaClientFor(security.connection('admin'), {
+    clientId: 'junction-cli-acls',
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5000,
+    requestTimeout: 15_000,
+    retry: { retries: 3 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const changes = await applyAcls(admin, bindings, { principals: services.map(servicePrincipal) });
+    if (!options.quiet) {
+      const what = [
+        changes.added.length ? `${changes.added.length} added` : '',
+        changes.removed.length ? `${changes.removed.length} removed` : '',
+        `${changes.unchanged} unchanged`,
+      ].filter(Boolean);
+      console.log(`Kafka ACLs follow schemas/topics.yaml: ${what.join(', ')} (./junction stack acls shows them).`);
+      for (const b of changes.removed)
+        console.log(
+          style('yellow', `  removed ${b.principal} ${b.operation} ${b.resourceType.toLowerCase()} ${b.resourceName} (${b.patternType})`),
+        );
+    }
+    return changes;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 /** Prints where clients connect. */
 export function printEndpoints(
-  stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'redisUrl' | 'prometheusUrl' | 'stateDir'>,
+  stack: Pick<Stack, 'brokers' | 'schemaRegistryUrl' | 'postgresUrl' | 'redisUrl' | 'prometheusUrl' | 'stateDir'> &
+    Partial<Pick<Stack, 'security'>>,
 ): void {
   console.log('');
-  console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}`);
+  console.log(`  Kafka bootstrap   ${style('bold', stack.brokers.join(','))}${stack.security ? ' (SASL_SSL, SCRAM-SHA-512)' : ''}`);
+  if (stack.security) {
+    console.log(`  Kafka CA          ${style('bold', stack.security.caFile)}`);
+    console.log(`  Kafka users       ${stack.security.users.join(', ')} (passwords in ${join(stack.stateDir, 'secrets', 'kafka')})`);
+  }
   if (stack.schemaRegistryUrl) console.log(`  Schema registry   ${style('bold', stack.schemaRegistryUrl)}`);
   if (stack.postgresUrl) console.log(`  PostgreSQL        ${style('bold', stack.postgresUrl)}`);
   if (stack.redisUrl) console.log(`  Redis             ${style('bold', stack.redisUrl)}`);
@@ -157,8 +223,36 @@ export function stackCommand(): Command {
     const started = await startStack(stackOptions(flags));
     console.log(started.alreadyRunning ? 'The stack was already running.' : `Started ${started.started.join(', ')}.`);
     await printStatus(started.stateDir);
+    await applyStackAcls(started);
     printEndpoints(started);
   });
+
+  stack
+    .command('acls')
+    .description('show the Kafka ACLs that schemas/topics.yaml implies for a secure stack (--apply: make the running one follow it)')
+    .option('--schemas <dir>', 'the schemas directory (default: schemas/ in the repository)')
+    .option('--state-dir <dir>', 'the stack to apply them to, with --apply (default: .junction in the repository)')
+    .option('--apply', 'make the running secure stack hold exactly these ACLs for its service users')
+    .addHelpText(
+      'after',
+      `
+Each service authenticates as a SCRAM user named after it (User:<service>) and may:
+  - WRITE and DESCRIBE the topics it owns, or is listed under writers of;
+  - READ and DESCRIBE the topics it subscribes to, as consumer group <service>;
+  - CREATE, WRITE, READ and DESCRIBE topics prefixed <service>. (its retry and dead-letter topics).
+Nothing else. admin (the super user) runs the operators' tools; the registry has its own user.`,
+    )
+    .action(async (flags: { schemas?: string; stateDir?: string; apply?: boolean }) => {
+      const schemas = flags.schemas ?? join(repositoryRoot(), 'schemas');
+      const bindings = aclBindings(await loadCatalog(schemas));
+      console.log(table(['PRINCIPAL', 'RESOURCE', 'PATTERN', 'OPERATION'], aclRows(bindings)));
+      if (!flags.apply) return;
+      const dir = stateDir(flags.stateDir);
+      const security = await readStackSecurity(dir);
+      if (!security) throw new Error(`the stack in ${dir} is not secure; start one with ./junction stack up --secure`);
+      console.log('');
+      await applyStackAcls({ security }, { schemas });
+    });
 
   stack
     .command('down')

@@ -177,6 +177,8 @@ export async function writeRegistryKafkaConfig(stateDir: string, registryDir: st
     'apicurio.kafka.common.ssl.truststore.type=PEM',
     `apicurio.kafka.common.ssl.truststore.location=${caFile(stateDir)}`,
     `apicurio.kafkasql.consumer.group-prefix=${REGISTRY_GROUP_PREFIX}`,
+    // Its events topic too, so that one prefixed ACL covers every topic it makes.
+    `apicurio.events.kafka.topic=${REGISTRY_TOPIC_PREFIX}events`,
     '',
   ];
   const file = join(dir, 'application.properties');
