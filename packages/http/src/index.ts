@@ -30,3 +30,4 @@ export {
   type UpstreamOptions,
 } from './outbound/options.ts';
 export type { OutboundResponse } from './outbound/response.ts';
+export { isIdempotent } from './outbound/policy.ts';

@@ -179,7 +179,10 @@ export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
       }
     } catch (error) {
       if (abandoned.signal.aborted) return; // nobody is left to answer
-      if (res.headersSent) return res.destroy(error as Error);
+      if (res.headersSent) {
+        res.destroy(error as Error);
+        return;
+      }
       const refused = overflow?.() ?? (error instanceof JunctionError && error.code === 'request.too-large' ? error : undefined);
       // The rest of a refused body is still on its way: the connection cannot carry another request.
       if (refused) res.setHeader('connection', 'close');

@@ -53,7 +53,7 @@ const routeSchema = z
       ),
     stripPrefix: path.optional(),
     scopes: z
-      .record(
+      .partialRecord(
         z.enum(METHODS, { message: `a method among ${METHODS.join(', ')}` }),
         z.string().regex(/^[a-z0-9][a-z0-9._:-]*$/, 'a scope, e.g. orders:read'),
       )
@@ -88,6 +88,16 @@ const tableSchema = z
     });
   });
 
+/** A zod issue as field problems; an unknown key is named in the path, so a typo points at itself. */
+function fieldProblems(issue: z.core.$ZodIssue): FieldProblem[] {
+  const at = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const known = at.endsWith('scopes') ? `not a method (${METHODS.join(', ')})` : 'not a field of a route table';
+    return issue.keys.map((key) => ({ path: at ? `${at}.${key}` : key, reason: known }));
+  }
+  return [{ path: at, reason: issue.message }];
+}
+
 function invalid(file: string, fields: FieldProblem[]): JunctionError {
   const list = fields.map((f) => `${f.path || '(file)'}: ${f.reason}`).join('; ');
   return new JunctionError('config.invalid', `the route table ${file} is not valid: ${list}`, { context: { file, fields } });
@@ -114,11 +124,7 @@ export function loadRouteTable(file: string): RouteTable {
       document.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, reason: e.message.split('\n')[0] ?? e.message })),
     );
   const parsed = tableSchema.safeParse(document.toJS());
-  if (!parsed.success)
-    throw invalid(
-      file,
-      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), reason: issue.message })),
-    );
+  if (!parsed.success) throw invalid(file, parsed.error.issues.flatMap(fieldProblems));
   const routes = parsed.data.routes.map(({ name, stripPrefix, retries, breaker, ...route }) => ({
     ...route,
     name: name ?? route.prefix.slice(route.prefix.lastIndexOf('/') + 1),
