@@ -1,65 +1,166 @@
+import { join } from 'node:path';
 import { createRegistryAdmin, loadCatalog } from '@junction/events';
-import { stackStatus, startStack } from '@junction/stack';
+import { ensureLocalCa, issueCertificate, type Stack, stackStatus, startStack } from '@junction/stack';
 import { Command } from 'commander';
+import { portNumber } from '../internal/args.ts';
 import { runDemo } from '../internal/demo.ts';
 import { style } from '../internal/output.ts';
+import { localPiiEnv } from '../internal/pii.ts';
+import { type ServiceProcess, startService } from '../internal/services.ts';
 import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
-import { printEndpoints, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
+import { applyStackAcls, printEndpoints, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
+
+/** Flags of `up` beyond the stack's. */
+interface UpFlags extends StackUpFlags {
+  services: boolean;
+  gatewayPort: number;
+  authPort: number;
+  https?: boolean;
+}
+
+/**
+ * Starts the auth server, then the gateway against it and the stack, as child processes that
+ * end with this command. With `https`, the gateway serves a certificate of the stack's local CA.
+ */
+async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: ServiceProcess[]; caFile?: string }> {
+  const logs = join(stack.stateDir, 'logs');
+  const auth = await startService({
+    name: 'auth',
+    url: `http://127.0.0.1:${flags.authPort}`,
+    readyPath: '/readyz',
+    logFile: join(logs, 'auth.log'),
+    env: { JUNCTION_AUTH_PORT: String(flags.authPort), JUNCTION_AUTH_STATE_DIR: join(stack.stateDir, 'auth') },
+  });
+  let tls: { certFile: string; keyFile: string; caFile: string } | undefined;
+  if (flags.https) {
+    const dir = join(stack.stateDir, 'tls');
+    const ca = await ensureLocalCa(dir);
+    tls = await issueCertificate({ ca, dir, name: 'gateway', hosts: ['127.0.0.1', 'localhost'] });
+  }
+  const gatewayEnv: Record<string, string> = {
+    JUNCTION_GATEWAY_PORT: String(flags.gatewayPort),
+    JUNCTION_AUTH_ISSUER: auth.url,
+    JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
+    ...(stack.security ? stack.security.env('gateway') : {}),
+    ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
+    ...(stack.redisUrl ? { JUNCTION_REDIS_URL: stack.redisUrl } : {}),
+    ...(tls ? { JUNCTION_GATEWAY_TLS_CERT_FILE: tls.certFile, JUNCTION_GATEWAY_TLS_KEY_FILE: tls.keyFile } : {}),
+    ...(await localPiiEnv(stack.stateDir)),
+  };
+  try {
+    const gateway = await startService({
+      name: 'gateway',
+      url: `${tls ? 'https' : 'http'}://127.0.0.1:${flags.gatewayPort}`,
+      readyPath: '/readyz',
+      logFile: join(logs, 'gateway.log'),
+      env: gatewayEnv,
+      ...(tls ? { caFile: tls.caFile } : {}),
+    });
+    return { services: [auth, gateway], ...(tls ? { caFile: tls.caFile } : {}) };
+  } catch (error) {
+    await auth.stop();
+    throw error;
+  }
+}
+
+/** The minute-long tour: a token, then an order event through the gateway. */
+function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: string | undefined, caFile?: string): void {
+  const tokenFlags = [
+    ...(authUrl === 'http://127.0.0.1:8090' ? [] : [`--auth-url ${authUrl}`]),
+    ...(stateDirFlag ? [`--state-dir ${stateDirFlag}`] : []),
+  ];
+  const cacert = caFile ? ` --cacert ${caFile}` : '';
+  console.log(`\n${style('bold', 'Try the API (in another terminal):')}`);
+  console.log(`  TOKEN=$(./junction token --client demo${tokenFlags.length ? ` ${tokenFlags.join(' ')}` : ''})`);
+  console.log(`  curl -s${cacert} -X POST ${gateway.url}/v1/events/com.junction.orders.OrderPlaced \\`);
+  console.log('    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\');
+  console.log(`    -H "Idempotency-Key: $(uuidgen || date +%s%N)" --data @schemas/examples/order-placed.json`);
+  console.log(`  The API's description: ${gateway.url}/v1/openapi.json`);
+}
 
 /** `junction up`: the main job — the stack, a demo event through it, then stay up until Ctrl-C. */
 export function upCommand(): Command {
   return withStackFlags(
     new Command('up').description(
-      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, then publish a demo Avro event and consume it back; stays up until Ctrl-C',
+      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, a demo Avro event through them, then the OAuth 2.0 auth server (8090) and the API gateway (8080); stays up until Ctrl-C',
     ),
-  ).action(async (flags: StackUpFlags) => {
-    const stack = await startStack(stackOptions(flags));
-    console.log(stack.alreadyRunning ? 'The stack was already running.' : `Started ${stack.started.join(', ')}.`);
-    await printStatus(stack.stateDir);
+  )
+    .option('--no-services', 'start only the stack: no auth server, no gateway')
+    .option('--gateway-port <port>', 'port of the API gateway', portNumber, 8080)
+    .option('--auth-port <port>', 'port of the OAuth 2.0 authorization server', portNumber, 8090)
+    .option('--https', "serve the gateway over HTTPS with a certificate of the stack's local CA")
+    .action(async (flags: UpFlags) => {
+      const stack = await startStack(stackOptions(flags));
+      console.log(stack.alreadyRunning ? 'The stack was already running.' : `Started ${stack.started.join(', ')}.`);
+      await printStatus(stack.stateDir);
 
-    if (stack.schemaRegistryUrl) {
-      const demo = await runDemo(stack.brokers, stack.schemaRegistryUrl);
-      console.log(`\n${style('bold', 'Published an Avro event and consumed it back:')}`);
-      console.log(`  topic       ${demo.topic} (partition ${demo.partition}, offset ${demo.offset})`);
-      console.log(`  key         ${demo.key}`);
-      console.log(`  schema      id ${demo.schemaId}, subject ${demo.subject}`);
-      console.log(`  ce_type     ${demo.headers.ce_type}`);
-      console.log(`  ce_id       ${demo.headers.ce_id}`);
-      console.log(`  value       ${JSON.stringify(demo.value)}`);
+      if (stack.schemaRegistryUrl) {
+        const demo = await runDemo(stack.brokers, stack.schemaRegistryUrl);
+        console.log(`\n${style('bold', 'Published an Avro event and consumed it back:')}`);
+        console.log(`  topic       ${demo.topic} (partition ${demo.partition}, offset ${demo.offset})`);
+        console.log(`  key         ${demo.key}`);
+        console.log(`  schema      id ${demo.schemaId}, subject ${demo.subject}`);
+        console.log(`  ce_type     ${demo.headers.ce_type}`);
+        console.log(`  ce_id       ${demo.headers.ce_id}`);
+        console.log(`  value       ${JSON.stringify(demo.value)}`);
 
-      // The contracts of schemas/ are live at once: services and curl can publish order events.
-      console.log(`\n${style('bold', 'Event contracts of schemas/ (as ./junction schemas register does):')}`);
-      const catalog = await loadCatalog(schemasDir());
-      const topicsOk = await registerTopics(catalog, stack.brokers);
-      console.log('');
-      const subjectsOk = await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }));
-      if (!topicsOk || !subjectsOk)
-        console.log(
-          style('yellow', 'Some contracts differ from what the stack holds (see above); ./junction schemas check --registry tells more.'),
-        );
-    }
+        // The contracts of schemas/ are live at once: services and curl can publish order events.
+        console.log(`\n${style('bold', 'Event contracts of schemas/ (as ./junction schemas register does):')}`);
+        const catalog = await loadCatalog(schemasDir());
+        const topicsOk = await registerTopics(catalog, stack.brokers);
+        console.log('');
+        const subjectsOk = await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }));
+        if (!topicsOk || !subjectsOk)
+          console.log(
+            style('yellow', 'Some contracts differ from what the stack holds (see above); ./junction schemas check --registry tells more.'),
+          );
+      }
 
-    printEndpoints(stack);
-    const owned =
-      stack.started.length ===
-      stack.nodes.length +
-        (stack.registryUrl ? 1 : 0) +
-        (stack.postgresUrl ? 1 : 0) +
-        (stack.redisUrl ? 1 : 0) +
-        (stack.prometheusUrl ? 1 : 0);
-    const onExit = owned
-      ? 'Ctrl-C stops the stack.'
-      : stack.alreadyRunning
-        ? 'Ctrl-C leaves the stack running (it was started before; ./junction stack down stops it).'
-        : `Ctrl-C stops what this command started (${stack.started.join(', ')}) and leaves the rest running.`;
-    console.log(`\n${style('green', 'Junction is up.')} ${onExit}`);
-    await watchUntilSignal(stack.stateDir);
-    if (stack.started.length > 0) {
-      process.stderr.write(`\nstopping ${stack.started.join(', ')}…\n`);
-      await stack.stopStarted();
-      console.log('Stopped.');
-    }
-  });
+      if (stack.security) await applyStackAcls(stack);
+
+      let services: ServiceProcess[] = [];
+      let caFile: string | undefined;
+      if (flags.services && stack.schemaRegistryUrl) {
+        console.log(`\n${style('bold', 'Starting the auth server and the gateway…')}`);
+        try {
+          ({ services, caFile } = await startServices(stack, flags));
+        } catch (error) {
+          if (stack.started.length > 0) await stack.stopStarted();
+          throw error;
+        }
+      }
+
+      printEndpoints(stack);
+      const [auth, gateway] = services;
+      if (auth && gateway) {
+        console.log(`  Auth (OAuth 2.0)  ${style('bold', auth.url)} (logs: ${auth.logFile})`);
+        console.log(`  API gateway       ${style('bold', gateway.url)} (logs: ${gateway.logFile})`);
+        printTryIt(gateway, auth.url, flags.stateDir, caFile);
+      }
+      const owned =
+        stack.started.length ===
+        stack.nodes.length +
+          (stack.registryUrl ? 1 : 0) +
+          (stack.postgresUrl ? 1 : 0) +
+          (stack.redisUrl ? 1 : 0) +
+          (stack.prometheusUrl ? 1 : 0);
+      const onExit = owned
+        ? 'Ctrl-C stops the stack.'
+        : stack.alreadyRunning
+          ? 'Ctrl-C leaves the stack running (it was started before; ./junction stack down stops it).'
+          : `Ctrl-C stops what this command started (${stack.started.join(', ')}) and leaves the rest running.`;
+      console.log(`\n${style('green', 'Junction is up.')} ${onExit}`);
+      await watchUntilSignal(stack.stateDir, services);
+      for (const service of [...services].reverse()) {
+        process.stderr.write(`stopping ${service.name}…\n`);
+        await service.stop();
+      }
+      if (stack.started.length > 0) {
+        process.stderr.write(`\nstopping ${stack.started.join(', ')}…\n`);
+        await stack.stopStarted();
+        console.log('Stopped.');
+      }
+    });
 }
 
 const WATCH_INTERVAL_MS = 10_000;
@@ -68,12 +169,18 @@ const WATCH_INTERVAL_MS = 10_000;
  * Waits for Ctrl-C (or SIGTERM), checking the stack meanwhile: a component that dies or stops
  * answering is reported once, and again when it recovers.
  */
-async function watchUntilSignal(stateDir: string): Promise<void> {
+async function watchUntilSignal(stateDir: string, services: readonly ServiceProcess[]): Promise<void> {
   const reported = new Set<string>();
   const stop = Promise.withResolvers<void>();
   process.once('SIGINT', () => stop.resolve());
   process.once('SIGTERM', () => stop.resolve());
   const watch = setInterval(async () => {
+    for (const service of services) {
+      if (!service.alive() && !reported.has(service.name)) {
+        reported.add(service.name);
+        console.log(style('red', `${new Date().toISOString()} ${service.name} exited; see ${service.logFile}`));
+      }
+    }
     const status = await stackStatus({ stateDir }).catch(() => undefined);
     for (const c of status?.components ?? []) {
       const healthy = c.state === 'running' && c.healthy === true;
