@@ -27,6 +27,7 @@ function authConfig(ordersTopic: string) {
       { id: 'demo', scopes: [`events:${ordersTopic}:write`], secret: { generated: true as const } },
       { id: 'ops', scopes: [`events:${ordersTopic}:read`], secret: { generated: true as const } },
       { id: 'flood', scopes: [`events:${ordersTopic}:write`], secret: { generated: true as const } },
+      { id: 'reader', scopes: ['shop:read'], secret: { generated: true as const } },
     ],
   };
 }

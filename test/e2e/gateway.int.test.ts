@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureLocalCa, issueCertificate } from '@junction/stack';
 import { generateKeyPair, SignJWT } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRecords, readRecords } from '../../packages/events/src/testing/contracts.ts';
 import { sampleEvent, sampleOrderPlacedV1 } from '../../packages/events/src/testing/samples.ts';
 import { type GatewayWorld, gatewayWorld } from './gateway.fixture.ts';
+import { OpenApiCheck } from './openapi-check.ts';
 
 // A real authorization server (oidc-provider) and the gateway, in this process, publishing to
 // the test stack's Kafka and registry (a private copy of the topics).
@@ -11,18 +19,38 @@ import { type GatewayWorld, gatewayWorld } from './gateway.fixture.ts';
 const ORDER = 'com.junction.orders.OrderPlaced';
 let world: GatewayWorld;
 let demo: string;
+let openapi: OpenApiCheck;
 
 beforeAll(async () => {
   world = await gatewayWorld();
   demo = await world.token('demo');
+  const document = await fetch(`${world.gateway.url}/v1/openapi.json`);
+  expect(document.status).toBe(200);
+  openapi = new OpenApiCheck((await document.json()) as Record<string, unknown>);
 });
+
+/** Every answer the tests look at is checked against the OpenAPI document too. */
+const methods = new WeakMap<Response, string>();
+
+async function documentedJson(response: Response): Promise<unknown> {
+  const body = await response.json();
+  const problems = openapi.problems(
+    methods.get(response) ?? 'GET',
+    response.url,
+    response.status,
+    response.headers.get('content-type'),
+    body,
+  );
+  expect(problems, `the answer to ${response.url} differs from /v1/openapi.json`).toEqual([]);
+  return body;
+}
 
 afterAll(async () => {
   await world?.close();
 });
 
-function post(path: string, init: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
-  return fetch(`${world.gateway.url}${path}`, {
+async function post(path: string, init: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+  const response = await fetch(`${world.gateway.url}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -32,6 +60,8 @@ function post(path: string, init: { token?: string; body?: unknown; raw?: string
     body: init.raw ?? JSON.stringify(init.body ?? {}),
     signal: AbortSignal.timeout(15_000),
   });
+  methods.set(response, 'POST');
+  return response;
 }
 
 const publish = (body: unknown, token: string | undefined = demo, headers: Record<string, string> = {}) =>
@@ -42,10 +72,10 @@ async function ordersRecords() {
   return readRecords(world.contracts.kafka, [world.ordersTopic], await countRecords(world.contracts.admin, [world.ordersTopic]));
 }
 
-async function expectProblem(response: Response, status: number, code: string) {
+async function expectProblem(response: Response, status: number, code: string, inTheApi = true) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toContain('application/problem+json');
-  const body = (await response.json()) as {
+  const body = (await (inTheApi ? documentedJson(response) : response.json())) as {
     code: string;
     status: number;
     detail: string;
@@ -60,7 +90,7 @@ describe('publishing events over HTTP', () => {
     const order = sampleEvent(ORDER);
     const response = await publish(order);
     expect(response.status).toBe(202);
-    const accepted = (await response.json()) as { id: string; type: string; topic: string; partition: number; offset: string };
+    const accepted = (await documentedJson(response)) as { id: string; type: string; topic: string; partition: number; offset: string };
     expect(accepted).toMatchObject({ type: `${ORDER}.v2`, topic: world.ordersTopic });
     const records = await ordersRecords();
     const record = records.find((r) => r.headers.ce_id === accepted.id) ?? expect.unreachable('the event is not on the topic');
@@ -109,7 +139,7 @@ describe('publishing events over HTTP', () => {
   it('lists the event types with the scope each needs and whether the caller holds it', async () => {
     const response = await fetch(`${world.gateway.url}/v1/event-types`, { headers: { authorization: `Bearer ${demo}` } });
     expect(response.status).toBe(200);
-    const { eventTypes } = (await response.json()) as { eventTypes: Array<{ type: string; scope: string; allowed: boolean }> };
+    const { eventTypes } = (await documentedJson(response)) as { eventTypes: Array<{ type: string; scope: string; allowed: boolean }> };
     expect(eventTypes.map((e) => e.type).sort()).toEqual(['com.junction.orders.OrderCancelled', ORDER]);
     expect(eventTypes.every((e) => e.allowed && e.scope === `events:${world.ordersTopic}:write`)).toBe(true);
   });
@@ -121,7 +151,7 @@ describe('Idempotency-Key', () => {
     const key = `order-${randomUUID()}`;
     const first = await publish(order, demo, { 'idempotency-key': key });
     expect(first.status).toBe(202);
-    const firstBody = await first.json();
+    const firstBody = await documentedJson(first);
     const again = await publish(order, demo, { 'idempotency-key': key });
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
@@ -267,9 +297,102 @@ describe('operations', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { kafka: { ok: true }, registry: { ok: true } } });
     const response = await fetch(`${world.gateway.url}/nothing`, { headers: { 'x-request-id': 'req-42' } });
-    await expectProblem(response, 404, 'route.unknown');
+    await expectProblem(response, 404, 'route.unknown', false);
     expect(response.headers.get('x-request-id')).toBe('req-42');
     expect(response.headers.get('strict-transport-security')).toBeTruthy();
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});
+
+describe('the route table', () => {
+  it('forwards to a backend with the scope of each method, the caller named and its token withheld', async () => {
+    const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
+    const backend = createServer((req, res) => {
+      seen.push({ method: req.method as string, url: req.url as string, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: ['a', 'b'] }));
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'junction-routes-'));
+    const routes = join(dir, 'routes.yaml');
+    const port = (backend.address() as AddressInfo).port;
+    await writeFile(
+      routes,
+      `routes:\n  - name: shop\n    prefix: /v1/shop\n    upstream: http://127.0.0.1:${port}\n    stripPrefix: /v1\n    timeoutMs: 2000\n    scopes:\n      GET: shop:read\n      POST: shop:write\n`,
+    );
+    const gateway = await world.another({ JUNCTION_GATEWAY_ROUTES: routes });
+    const reader = await world.token('reader');
+    const get = (path: string, token?: string, method = 'GET') =>
+      fetch(`${gateway.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+    const ok = await get('/v1/shop/items?colour=red', reader);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ items: ['a', 'b'] });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/shop/items?colour=red' });
+    expect(seen[0]?.headers['x-junction-client']).toBe('reader');
+    expect(seen[0]?.headers.authorization).toBeUndefined();
+    expect(seen[0]?.headers['x-request-id']).toBe(ok.headers.get('x-request-id'));
+
+    const document = (await (await fetch(`${gateway.url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain('/v1/shop/{path}');
+
+    expect((await get('/v1/shop/items')).status).toBe(401);
+    const post = await get('/v1/shop/items', reader, 'POST');
+    expect(post.status).toBe(403);
+    expect(await post.json()).toMatchObject({ code: 'auth.forbidden', detail: expect.stringContaining('shop:write') });
+    const remove = await get('/v1/shop/items', reader, 'DELETE');
+    expect(remove.status).toBe(405);
+    expect(remove.headers.get('allow')).toBe('GET, POST');
+    expect(seen).toHaveLength(1);
+
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
+    const down = await get('/v1/shop/items', reader);
+    expect(down.status).toBe(502);
+    expect(await down.json()).toMatchObject({ code: 'upstream.unavailable', retriable: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('HTTPS', () => {
+  it('serves the API over TLS with a certificate of the local CA', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'junction-gateway-tls-'));
+    const ca = await ensureLocalCa(dir);
+    const certificate = await issueCertificate({ ca, dir, name: 'gateway', hosts: ['127.0.0.1', 'localhost'] });
+    const secure = await world.another({
+      JUNCTION_GATEWAY_TLS_CERT_FILE: certificate.certFile,
+      JUNCTION_GATEWAY_TLS_KEY_FILE: certificate.keyFile,
+    });
+    expect(secure.url).toMatch(/^https:/);
+    const trusting = new Agent({ connect: { ca: await (await import('node:fs/promises')).readFile(certificate.caFile) } });
+    const response = await undiciFetch(`${secure.url}/v1/events/${ORDER}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${demo}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleEvent(ORDER)),
+      dispatcher: trusting,
+    });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('strict-transport-security')).toContain('max-age=');
+    // A client that does not trust the local CA cannot talk to it.
+    await expect(fetch(`${secure.url}/healthz`)).rejects.toThrow();
+    await expect(fetch(secure.url.replace('https:', 'http:') + '/healthz')).rejects.toThrow();
+    await trusting.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes request bodies as the gateway validates them', () => {
+    const path = `/v1/events/${ORDER}`;
+    // As JSON travels: dates become ISO strings.
+    const json = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+    expect(openapi.requestProblems('POST', path, json(sampleEvent(ORDER)))).toEqual([]);
+    expect(openapi.requestProblems('POST', path, json(sampleOrderPlacedV1()))).toEqual([]);
+    const { currency: _currency, ...missing } = json(sampleEvent(ORDER));
+    expect(openapi.requestProblems('POST', path, { ...missing, total: 12.5, surprise: true }).length).toBeGreaterThan(0);
+  });
+
+  it('matched every answer the tests checked, across the statuses the gateway gives', () => {
+    const statuses = new Set([...openapi.checked].map((entry) => entry.split(' ').at(-1)));
+    expect([...statuses].sort()).toEqual(['200', '202', '400', '401', '403', '404', '413', '415', '422', '429']);
   });
 });

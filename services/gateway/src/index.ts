@@ -8,4 +8,7 @@ export { type RedisIdempotencyOptions, redisIdempotencyStore } from './idempoten
 export type { Claim, IdempotencyStore, StoredResponse } from './idempotency/store.ts';
 export { openApiDocument } from './openapi/document.ts';
 export { avroToJsonSchema, type JsonSchema } from './openapi/json-schema.ts';
+export { CLIENT_HEADER, proxyHandler } from './proxy/handler.ts';
+export { type MountedRouteTable, type MountRouteTableOptions, mountRouteTable } from './proxy/mount.ts';
+export { clientOptionsOf, loadRouteTable, type Route, type RouteTable, routeScope } from './proxy/route-table.ts';
 export { type RunningGateway, type StartGatewayOptions, startGateway } from './server.ts';

@@ -4,10 +4,9 @@ import { initObservability } from '@junction/observability';
 const observability = await initObservability({ service: 'gateway' });
 const { logger } = observability;
 const { startGateway, stopOnSignals } = await import('./server.ts');
-const mountRouteTable = async () => [];
 
 try {
-  const gateway = await startGateway({ logger, metrics: observability.metrics, proxies: await mountRouteTable() });
+  const gateway = await startGateway({ logger, metrics: observability.metrics });
   stopOnSignals(gateway, logger, () => observability.shutdown());
   logger.info(`gateway listening on ${gateway.url}`, { url: gateway.url });
 } catch (error) {

@@ -14,6 +14,7 @@ import { readGatewayConfig } from './config.ts';
 import { memoryIdempotencyStore } from './idempotency/memory.ts';
 import { redisIdempotencyStore } from './idempotency/redis.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
+import { mountRouteTable } from './proxy/mount.ts';
 
 /** Options of {@link startGateway}. */
 export interface StartGatewayOptions {
@@ -22,7 +23,7 @@ export interface StartGatewayOptions {
   metrics?: Metrics;
   /** The event catalog; default `loadCatalog` of the configured schemas directory. */
   catalog?: Catalog;
-  /** The route table's mounted proxies (see `proxy/`). */
+  /** The route table's mounted proxies; default the table of `JUNCTION_GATEWAY_ROUTES` (see `proxy/`). */
   proxies?: readonly MountedProxy[];
 }
 
@@ -48,6 +49,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     backpressureTimeoutMs: 1000,
     sendTimeoutMs: 10_000,
   });
+  const routeTable = options.proxies ? undefined : await mountRouteTable({ file: config.routesFile, logger: options.logger });
+  const proxies = options.proxies ?? routeTable ?? [];
   const rateLimitStore: RateLimitStore = config.redisUrl
     ? redisRateLimitStore({ redis: config.redisUrl, logger: options.logger })
     : memoryRateLimitStore();
@@ -69,7 +72,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     auth: config.auth,
     rateLimit: { store: rateLimitStore, ...config.rateLimit },
     idempotency,
-    proxies: options.proxies ?? [],
+    proxies,
     readiness: {
       kafka: async () => {
         adminConnected ??= admin.connect().catch((error: unknown) => {
@@ -106,7 +109,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       stopping ??= (async () => {
         await running.shutdown();
         await publisher.close();
-        await Promise.allSettled([rateLimitStore.close(), idempotency.close(), admin.disconnect()]);
+        await Promise.allSettled([rateLimitStore.close(), idempotency.close(), admin.disconnect(), routeTable?.close()]);
       })();
       return stopping;
     },

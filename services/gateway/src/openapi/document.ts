@@ -89,6 +89,16 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     for (const [method, scope] of Object.entries(proxy.scopes)) scopes[scope] ??= `${method} ${proxy.prefix} (${proxy.upstreamName})`;
   const paths: Record<string, unknown> = {};
   for (const contract of options.events.values()) paths[`/v1/events/${contract.type}`] = eventOperation(contract);
+  paths['/v1/events/{type}'] = {
+    post: {
+      operationId: 'publishUnknownEvent',
+      summary: 'Any other event type: not published through the gateway',
+      tags: ['events'],
+      security: [{ oauth2: [] }],
+      parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '404': problem('No such event type here; GET /v1/event-types lists those there are'), ...COMMON_ERRORS },
+    },
+  };
   paths['/v1/event-types'] = {
     get: {
       operationId: 'listEventTypes',
