@@ -145,6 +145,32 @@ describe('publishing events over HTTP', () => {
   });
 });
 
+describe('backpressure', () => {
+  it("turns the publisher's backpressure into 503 with Retry-After, and loses nothing it accepted", async () => {
+    // 64 KiB in flight at most, and no waiting for room: 40 events of ~12 KB at once cannot all fit.
+    const tight = await world.another({ JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES: '65536', JUNCTION_GATEWAY_BACKPRESSURE_TIMEOUT_MS: '0' });
+    const before = await countRecords(world.contracts.admin, [world.ordersTopic]);
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        fetch(`${tight.url}/v1/events/${ORDER}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${demo}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...sampleEvent(ORDER), couponCode: 'c'.repeat(12_000) }),
+        }),
+      ),
+    );
+    const busy = responses.filter((r) => r.status === 503);
+    const accepted = responses.filter((r) => r.status === 202);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(accepted.length + busy.length).toBe(40);
+    expect(busy[0]?.headers.get('retry-after')).toMatch(/^\d+$/);
+    methods.set(busy[0] as Response, 'POST');
+    expect(await documentedJson(busy[0] as Response)).toMatchObject({ code: 'publisher.backpressure', retriable: true });
+    // Every 202 is on the topic; no 503 is.
+    await expect.poll(() => countRecords(world.contracts.admin, [world.ordersTopic]), { timeout: 10_000 }).toBe(before + accepted.length);
+  });
+});
+
 describe('Idempotency-Key', () => {
   it('gives a retry the first answer and leaves one event on the topic', async () => {
     const order = sampleEvent(ORDER);
@@ -393,6 +419,6 @@ describe('the OpenAPI document', () => {
 
   it('matched every answer the tests checked, across the statuses the gateway gives', () => {
     const statuses = new Set([...openapi.checked].map((entry) => entry.split(' ').at(-1)));
-    expect([...statuses].sort()).toEqual(['200', '202', '400', '401', '403', '404', '413', '415', '422', '429']);
+    expect([...statuses].sort()).toEqual(['200', '202', '400', '401', '403', '404', '413', '415', '422', '429', '503']);
   });
 });

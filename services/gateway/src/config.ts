@@ -19,6 +19,8 @@ const environment = z
     JUNCTION_GATEWAY_MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(1024 * 1024),
     JUNCTION_GATEWAY_RATE_LIMIT_BURST: int(1).default(200),
     JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
+    JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES: int(64 * 1024).default(16 * 1024 * 1024),
+    JUNCTION_GATEWAY_BACKPRESSURE_TIMEOUT_MS: int(0, 30_000).default(1000),
     JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
     JUNCTION_AUTH_ISSUER: z.url().default('http://127.0.0.1:8090'),
     JUNCTION_AUTH_AUDIENCE: z.string().min(1).default('urn:junction:gateway'),
@@ -58,6 +60,12 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     maxBodyBytes: e.JUNCTION_GATEWAY_MAX_BODY_BYTES,
     rateLimit: { capacity: e.JUNCTION_GATEWAY_RATE_LIMIT_BURST, refillPerSecond: e.JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND },
     shutdownTimeoutMs: e.JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS,
+    publisher: {
+      maxInFlightBytes: e.JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES,
+      // A batch cannot be larger than what may be in flight.
+      maxBatchBytes: Math.min(896 * 1024, e.JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES),
+      backpressureTimeoutMs: e.JUNCTION_GATEWAY_BACKPRESSURE_TIMEOUT_MS,
+    },
     auth: {
       issuer: e.JUNCTION_AUTH_ISSUER,
       audience: e.JUNCTION_AUTH_AUDIENCE,

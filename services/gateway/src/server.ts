@@ -45,8 +45,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     kafka: connection,
     registry: { url: config.registryUrl },
     catalog,
-    // An HTTP caller should hear "busy, retry" quickly rather than hold a connection open.
-    backpressureTimeoutMs: 1000,
+    // An HTTP caller should hear "busy, retry" (503) quickly rather than hold a connection open.
+    ...config.publisher,
     sendTimeoutMs: 10_000,
   });
   const routeTable = options.proxies ? undefined : await mountRouteTable({ file: config.routesFile, logger: options.logger });
