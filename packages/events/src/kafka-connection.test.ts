@@ -151,6 +151,14 @@ describe('brokerDenied', () => {
     expect(denied?.message).toContain('refused the credentials of user orders');
   });
 
+  it("reads kafkajs's missing group coordinator as a group denial for an authenticated client only", () => {
+    const notFound = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound' });
+    expect(brokerDenied(notFound, 'joining', { user: 'inventory', group: 'billing' })?.message).toContain(
+      'consumer group billing (GROUP_AUTHORIZATION_FAILED)',
+    );
+    expect(brokerDenied(notFound, 'joining', { group: 'billing' })).toBeUndefined();
+  });
+
   it('leaves other failures alone', () => {
     expect(brokerDenied(protocolError('NOT_LEADER_FOR_PARTITION'), 'x', {})).toBeUndefined();
     expect(brokerDenied(new Error('ECONNREFUSED'), 'x', {})).toBeUndefined();

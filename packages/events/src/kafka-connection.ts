@@ -143,14 +143,17 @@ interface KafkaJsFailure {
 }
 
 /** The first error in kafkajs's wrapping (retries, aggregates, causes) that says access was refused. */
-function findDenial(error: unknown, depth = 0): KafkaJsFailure | undefined {
+function findDenial(error: unknown, authenticated: boolean, depth = 0): KafkaJsFailure | undefined {
   if (!error || typeof error !== 'object' || depth > 8) return undefined;
   const e = error as KafkaJsFailure;
   if (AUTHORIZATION_TYPES.has(e.type ?? '') || e.type === 'SASL_AUTHENTICATION_FAILED' || e.name === 'KafkaJSSASLAuthenticationError') {
     return e;
   }
+  // kafkajs drops FindCoordinator's GROUP_AUTHORIZATION_FAILED and says only that no broker named
+  // a coordinator (it retries when none is available yet); for an authenticated client that is the ACLs.
+  if (authenticated && e.name === 'KafkaJSGroupCoordinatorNotFound') return { ...e, type: 'GROUP_AUTHORIZATION_FAILED' };
   for (const inner of [e.originalError, e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
-    const found = findDenial(inner, depth + 1);
+    const found = findDenial(inner, authenticated, depth + 1);
     if (found) return found;
   }
   return undefined;
@@ -171,7 +174,7 @@ export interface DenialContext {
  * names the user, what it was refused and where to change that.
  */
 export function brokerDenied(error: unknown, what: string, context: DenialContext): JunctionError | undefined {
-  const denial = findDenial(error);
+  const denial = findDenial(error, context.user !== undefined);
   if (!denial) return undefined;
   const user = context.user ? `user ${context.user}` : 'the configured user (none: is JUNCTION_KAFKA_SASL_USERNAME set?)';
   if (!AUTHORIZATION_TYPES.has(denial.type ?? '')) {
@@ -181,10 +184,8 @@ export function brokerDenied(error: unknown, what: string, context: DenialContex
       { cause: error, context: { ...context, reason: denial.type ?? denial.name } },
     );
   }
-  const topics = [context.topic, context.topics]
-    .flat()
-    .filter((t) => t !== undefined && t !== '')
-    .join(', ');
+  const named = [context.topic, context.topics].flat().filter((t) => t !== undefined && t !== '');
+  const topics = named.length > 1 ? `one of the topics ${named.join(', ')}` : named.length === 1 ? `topic ${String(named[0])}` : '';
   const where =
     denial.type === 'GROUP_AUTHORIZATION_FAILED'
       ? `consumer group ${String(context.group ?? '?')}`
@@ -192,9 +193,7 @@ export function brokerDenied(error: unknown, what: string, context: DenialContex
         ? 'the cluster'
         : denial.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'
           ? 'its transactional id'
-          : topics
-            ? `topic ${topics}`
-            : 'a topic';
+          : topics || 'a topic';
   return new JunctionError(
     'broker.denied',
     `${what}: Kafka's ACLs deny ${user} on ${where} (${denial.type}). A service writes the topics it owns or is listed under writers of, reads those it subscribes to, and owns its <service>.* retry and dead-letter topics: grant it in schemas/topics.yaml (owner/writers/subscribers), then apply the ACLs (./junction stack up --secure applies them; ./junction stack acls shows them)`,

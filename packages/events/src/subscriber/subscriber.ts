@@ -375,7 +375,11 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         crash ??= event.payload.error;
       });
       const denial = (error: unknown) =>
-        brokerDenied(error, `subscriber ${group} cannot start`, { user, group, topics: [...topics, ...retryTopicNames] });
+        brokerDenied(error, `subscriber ${group} cannot start`, {
+          user,
+          group,
+          topics: [...topics, ...retryTopicNames, ...topics.map((topic) => deadLetterTopic(group, topic))],
+        });
       try {
         // The group's own topics exist before the consumer looks: a subscribed topic appearing
         // later changes the group's metadata, and every change is a rebalance.
