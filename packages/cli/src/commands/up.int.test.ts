@@ -1,8 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPortFree, processesMentioning, queryPrometheus, stackStatus, stopStack } from '@junction/stack';
 import { afterAll, describe, expect, it } from 'vitest';
+import { repositoryRoot } from '../internal/paths.ts';
 import { freePortPair, runCli, startCli } from '../testing/cli.ts';
 
 describe('junction up', () => {
@@ -19,6 +20,8 @@ describe('junction up', () => {
     const postgresPort = await freePortPair();
     const redisPort = await freePortPair();
     const prometheusPort = await freePortPair();
+    const gatewayPort = await freePortPair();
+    const authPort = await freePortPair();
     const up = startCli([
       'up',
       '--state-dir',
@@ -33,6 +36,10 @@ describe('junction up', () => {
       String(redisPort),
       '--prometheus-port',
       String(prometheusPort),
+      '--gateway-port',
+      String(gatewayPort),
+      '--auth-port',
+      String(authPort),
     ]);
     await up.waitFor('Junction is up.', 240_000);
     const output = up.output();
@@ -47,6 +54,20 @@ describe('junction up', () => {
     // The contracts of schemas/ are registered: topics with their partitions and configs, every version.
     expect(output).toMatch(/orders\.order\s+6\s+2592000000\s+delete\s+created/);
     expect(output).toMatch(/orders\.order-com\.junction\.orders\.OrderPlaced\s+v1 v2\s+FULL_TRANSITIVE\s+\d+ \d+/);
+
+    // The auth server and the gateway run: the printed token command and curl publish an order.
+    expect(output).toContain(`API gateway       http://127.0.0.1:${gatewayPort}`);
+    expect(output).toContain(`TOKEN=$(./junction token --client demo --auth-url http://127.0.0.1:${authPort} --state-dir ${stateDir})`);
+    const token = await runCli(['token', '--client', 'demo', '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir]);
+    expect(token.code).toBe(0);
+    const example = await readFile(join(repositoryRoot(), 'schemas/examples/order-placed.json'), 'utf8');
+    const published = await fetch(`http://127.0.0.1:${gatewayPort}/v1/events/com.junction.orders.OrderPlaced`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.stdout.trim()}`, 'content-type': 'application/json' },
+      body: example,
+    });
+    expect(published.status).toBe(202);
+    expect(await published.json()).toMatchObject({ type: 'com.junction.orders.OrderPlaced.v2', topic: 'orders.order' });
 
     // Prometheus scrapes every service at its default port (up or down: whatever this machine
     // runs there) and holds the alert rules of helm/junction/alerts.
@@ -66,7 +87,8 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort, postgresPort, redisPort, prometheusPort]) expect(await isPortFree(port)).toBe(true);
+    for (const port of [kafkaPort, registryPort, postgresPort, redisPort, prometheusPort, gatewayPort, authPort])
+      expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
     const restarted = await runCli(['stack', 'up', '--state-dir', stateDir]);
@@ -79,7 +101,7 @@ describe('junction up', () => {
   it('leaves a stack it did not start running after Ctrl-C', { timeout: 120_000 }, async () => {
     const before = await stackStatus({ stateDir });
     expect(before.components.every((c) => c.state === 'running')).toBe(true);
-    const up = startCli(['up', '--state-dir', stateDir]);
+    const up = startCli(['up', '--state-dir', stateDir, '--no-services']);
     await up.waitFor('Junction is up.', 90_000);
     expect(up.output()).toContain('The stack was already running.');
     expect(up.output()).toContain('Ctrl-C leaves the stack running');
@@ -98,7 +120,7 @@ describe('junction up', () => {
       .poll(async () => (await stackStatus({ stateDir })).components.find((c) => c.name === 'registry')?.state, { timeout: 10_000 })
       .toBe('exited');
 
-    const up = startCli(['up', '--state-dir', stateDir]);
+    const up = startCli(['up', '--state-dir', stateDir, '--no-services']);
     await up.waitFor('Junction is up.', 150_000);
     expect(up.output()).toContain('Started registry.');
     expect(up.output()).toContain('Ctrl-C stops what this command started (registry) and leaves the rest running.');
