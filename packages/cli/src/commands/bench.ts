@@ -6,6 +6,7 @@ import { startStack } from '@junction/stack';
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
+import { gatewayBenchCommand } from '../internal/bench/gateway.ts';
 import { type ObservedRun, type Ratios, runObservabilityBench } from '../internal/bench/observability.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
 import { brokersOf } from '../internal/kafka.ts';
@@ -350,5 +351,6 @@ runs after the others, as tracing cannot be switched off again in one process; i
 information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio) sets it.`,
     )
     .action(observability);
+  bench.addCommand(gatewayBenchCommand());
   return bench;
 }
