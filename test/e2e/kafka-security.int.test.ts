@@ -160,6 +160,15 @@ describe('Kafka in secure mode, with the ACLs of schemas/topics.yaml', () => {
     expect(await countRecords(admin, [ORDERS_TOPIC])).toBe(before + 1);
   });
 
+  it('adds a user a running secure stack lacks (a service new in topics.yaml), who then connects', async () => {
+    const again = await startStack({ stateDir, secure: true, kafkaUsers: ['shipping'] });
+    expect(again.alreadyRunning).toBe(true);
+    expect(again.security?.users).toContain('shipping');
+    const topics = await asClient(kafkaConnectionFromEnv(again.security?.env('shipping') ?? {}), (client) => client.listTopics());
+    // Authenticated, and authorized for nothing: it sees no topic.
+    expect(topics).toEqual([]);
+  });
+
   it('refuses a wrong password (broker.denied) and a client without credentials', async () => {
     const wrong = {
       ...connectionOf('orders'),

@@ -93,7 +93,8 @@ export interface StackOptions {
   secure?: boolean;
   /**
    * SCRAM users of a secure stack besides `admin` and `registry`, made when storage is
-   * formatted, each with a random password in `<stateDir>/secrets/kafka/<user>.password`.
+   * formatted (or, on a running stack that lacks one, with Kafka's ConfigCommand), each with a
+   * random password in `<stateDir>/secrets/kafka/<user>.password`.
    */
   kafkaUsers?: string[];
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */

@@ -29,7 +29,14 @@ import {
 } from './internal/prometheus.ts';
 import { findRedis, probeRedis, redisUrl, startRedis } from './internal/redis.ts';
 import { ccompatUrl, registryUrl, setGlobalCompatibility, startRegistry } from './internal/registry.ts';
-import { adminAuth, ensureBrokerTls, ensurePasswords, grantRegistry, writeRegistryKafkaConfig } from './internal/security.ts';
+import {
+  addScramUsers,
+  adminAuth,
+  ensureBrokerTls,
+  ensurePasswords,
+  grantRegistry,
+  writeRegistryKafkaConfig,
+} from './internal/security.ts';
 import {
   type ComponentRecord,
   components,
@@ -129,6 +136,22 @@ async function requirePostgres(options: ResolvedOptions, record: PostgresRecord)
   });
 }
 
+/**
+ * Makes the asked-for SCRAM users a running secure cluster lacks: users are made when storage is
+ * formatted, and a service added to topics.yaml later needs one too.
+ */
+async function addMissingUsers(options: ResolvedOptions, record: StackRecord): Promise<void> {
+  const security = record.security;
+  const missing = security ? options.kafkaUsers.filter((user) => !security.users.includes(user)) : [];
+  if (!security || missing.length === 0) return;
+  options.progress(`adding Kafka users ${missing.join(', ')}…`);
+  const java = requireJava(options, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}'s tools`);
+  const libs = await kafkaLibs({ cacheDir: options.cacheDir, env: options.env, progress: options.progress });
+  await addScramUsers({ stateDir: options.stateDir, java: java.bin, libs, brokers: record.kafka.map(brokerAddress), users: missing });
+  security.users.push(...missing);
+  await writeRecord(options.stateDir, record);
+}
+
 /** The components a call runs, beyond Kafka and the registry. */
 interface Extras {
   postgres: PostgresRecord | null;
@@ -210,6 +233,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await setGlobalCompatibility(registry, compatibility);
         await writeRecord(stateDir, record);
       }
+      await addMissingUsers(resolved, record);
       return handle(stateDir, record, extras, []);
     }
 
@@ -300,6 +324,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           },
         });
       }
+      await addMissingUsers(resolved, record);
       if (registryToStart && registryRuntime && apicurio) {
         resolved.progress(`starting Apicurio Registry ${APICURIO_VERSION} (${registryToStart.storage} storage)…`);
         await mkdir(registryToStart.dir, { recursive: true });

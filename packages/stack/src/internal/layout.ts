@@ -181,11 +181,7 @@ export function checkLayout(record: StackRecord, options: ResolvedOptions): void
   if (options.secure !== undefined && options.secure !== secure) {
     conflicts.push(`its Kafka is ${secure ? 'secure (SASL_SSL)' : 'plaintext'}, ${options.secure ? 'secure' : 'plaintext'} was asked for`);
   }
-  // SCRAM users are made when storage is formatted; the users of a running cluster stay as they were.
-  const missingUsers = record.security ? options.kafkaUsers.filter((user) => !record.security?.users.includes(user)) : [];
-  if (missingUsers.length > 0) {
-    conflicts.push(`its Kafka has no user ${missingUsers.join(', ')} (users are made when the stack is created)`);
-  }
+
   const storage = options.registry ? options.registry.storage : undefined;
   if (storage && record.registry && storage !== record.registry.storage) {
     conflicts.push(`its registry stores in ${record.registry.storage}, ${storage} was asked for`);

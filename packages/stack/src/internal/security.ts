@@ -1,11 +1,12 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { StackError } from '../errors.ts';
 import { ensureLocalCa, issueCertificate } from '../tls.ts';
 import { HOST } from './ports.ts';
+import { lastLines, runTool } from './tools.ts';
 
 /** The super user: the stack's probes, ACL management and operators' tools connect as it. */
 export const ADMIN_USER = 'admin';
@@ -226,5 +227,82 @@ export async function grantRegistry(brokers: string[], auth: AdminAuth, timeoutM
     });
   } finally {
     await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Options of {@link addScramUsers}. */
+export interface AddUsersOptions {
+  stateDir: string;
+  java: string;
+  libs: string;
+  brokers: string[];
+  users: string[];
+}
+
+/**
+ * Makes SCRAM users on a running secure cluster, as admin, with Kafka's own ConfigCommand (kafkajs
+ * cannot alter SCRAM credentials): for services added to topics.yaml after the stack was made.
+ * Passwords go through files readable by their owner only, deleted afterwards, never arguments.
+ */
+export async function addScramUsers(options: AddUsersOptions): Promise<void> {
+  const { stateDir, users } = options;
+  if (users.length === 0) return;
+  await ensurePasswords(stateDir, users);
+  const dir = join(secretsDir(stateDir), 'kafka');
+  const clientConfig = join(dir, '.admin-client.properties');
+  const admin = readPassword(stateDir, ADMIN_USER);
+  await writeFile(
+    clientConfig,
+    [
+      'security.protocol=SASL_SSL',
+      'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=${quoted(ADMIN_USER)} password=${quoted(admin)};`,
+      'ssl.truststore.type=PEM',
+      `ssl.truststore.location=${caFile(stateDir)}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  try {
+    for (const user of users) {
+      const addConfig = join(dir, `.${user}.scram.properties`);
+      // A properties file: ConfigCommand takes the value without the brackets of its command-line form.
+      const credential = `iterations=${SCRAM_ITERATIONS},password=${readPassword(stateDir, user)}`;
+      await writeFile(addConfig, `SCRAM-SHA-512=${credential}\n`, { mode: 0o600 });
+      try {
+        const result = await runTool(
+          options.java,
+          [
+            '-cp',
+            join(options.libs, '*'),
+            'kafka.admin.ConfigCommand',
+            '--bootstrap-server',
+            options.brokers.join(','),
+            '--command-config',
+            clientConfig,
+            '--alter',
+            '--entity-type',
+            'users',
+            '--entity-name',
+            user,
+            '--add-config-file',
+            addConfig,
+          ],
+          { timeoutMs: 60_000 },
+        );
+        if (result.code !== 0) {
+          // ConfigCommand quotes a property it refuses, password and all.
+          const tail = lastLines(`${result.stdout}\n${result.stderr}`, 10).map((line) => line.replace(/password=[^,\]\s]*/g, 'password=…'));
+          throw new StackError('component-not-ready', `could not make Kafka user ${user}: ${tail.at(-1) ?? `exit ${result.code}`}`, {
+            hint: 'look at the Kafka log (./junction stack logs kafka-1), or start afresh with ./junction stack down --purge',
+            logTail: tail,
+          });
+        }
+      } finally {
+        await rm(addConfig, { force: true });
+      }
+    }
+  } finally {
+    await rm(clientConfig, { force: true });
   }
 }
