@@ -20,7 +20,7 @@ import {
   servicePrincipal,
 } from '@junction/events';
 import { type Stack, stackFromEnv, startStack, stopStack } from '@junction/stack';
-import { type Admin, logLevel } from 'kafkajs';
+import kafkajs, { type Admin, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRecords, until } from '../../packages/events/src/testing/contracts.ts';
 import { sampleEvent } from '../../packages/events/src/testing/samples.ts';
@@ -32,6 +32,8 @@ import { sampleEvent } from '../../packages/events/src/testing/samples.ts';
  * registry is the run's shared one, which never talks to this Kafka.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
+// kafkajs is CommonJS and spreads its errors into its exports, which hides these from named imports.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 const ORDER_PLACED = 'com.junction.orders.OrderPlaced';
 const ORDER_CANCELLED = 'com.junction.orders.OrderCancelled';
 const ORDERS_TOPIC = 'orders.order';
@@ -117,11 +119,44 @@ beforeAll(async () => {
       { topic: 'billing.orders.order.retry.1', numPartitions: 1 },
     ],
   });
+  // A grant left over from before (inventory writing orders.order) is stale: applying removes it.
+  await admin.createAcls({
+    acl: [
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: ORDERS_TOPIC,
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal: 'User:inventory',
+        host: '*',
+        operation: AclOperationTypes.WRITE,
+        permissionType: AclPermissionTypes.ALLOW,
+      },
+    ],
+  });
+  // The broker's authorizer learns ACLs from the metadata log a moment after the controller took them.
+  const filter = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: ORDERS_TOPIC,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: 'User:inventory',
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  };
+  await until(async () => (await admin.describeAcls(filter)).resources.length > 0, 10_000, 'the stale grant to show');
   const changes = await applyAcls(admin, aclBindings(catalog), { principals: services.map(servicePrincipal) });
   expect(changes.added.length).toBeGreaterThan(0);
-  // Applying again changes nothing.
-  const again = await applyAcls(admin, aclBindings(catalog), { principals: services.map(servicePrincipal) });
-  expect(again).toMatchObject({ added: [], removed: [], unchanged: changes.added.length });
+  expect(changes.removed).toEqual([
+    { principal: 'User:inventory', resourceType: 'TOPIC', resourceName: ORDERS_TOPIC, patternType: 'LITERAL', operation: 'WRITE' },
+  ]);
+  // Applying again changes nothing, once the broker has caught up with the grants just made.
+  await until(
+    async () => {
+      const again = await applyAcls(admin, aclBindings(catalog), { principals: services.map(servicePrincipal) });
+      return again.added.length === 0 && again.removed.length === 0 && again.unchanged === aclBindings(catalog).length;
+    },
+    10_000,
+    'a second apply to change nothing',
+  );
 });
 
 afterAll(async () => {

@@ -96,10 +96,9 @@ export function aclRows(bindings: readonly AclBinding[]): string[][] {
   return bindings.map((b) => [b.principal, `${b.resourceType.toLowerCase()} ${b.resourceName}`, b.patternType, b.operation]);
 }
 
-const nameOf = (values: object, value: number): string | undefined =>
-  Object.entries(values).find(([, v]) => v === value)?.[0];
+const nameOf = (values: object, value: number): string | undefined => Object.entries(values).find(([, v]) => v === value)?.[0];
 
-/** A binding Kafka described, in Junction's terms; undefined for kinds Junction never grants (they count as stale). */
+/** A binding Kafka described, in Junction's terms; `exact` is false for kinds Junction never grants (DENY, a host, other operations), which count as stale. */
 function fromKafka(
   resource: { resourceType: number; resourceName: string; resourcePatternType: number },
   acl: {
@@ -171,6 +170,8 @@ async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): 
  * Makes Kafka's ACLs of the managed principals exactly `bindings`: adds what is missing, removes
  * what is stale (other operations, DENY entries, other hosts), keeps the rest. Idempotent. The
  * admin must be connected as a super user (or hold ALTER on the cluster).
+ * A broker learns new ACLs from the metadata log a moment after they were made, so an apply
+ * right after another may add again what it does not see yet (Kafka keeps one copy).
  */
 export async function applyAcls(admin: Admin, bindings: readonly AclBinding[], options: ApplyAclsOptions = {}): Promise<AclChanges> {
   const timeoutMs = options.timeoutMs ?? 15_000;
