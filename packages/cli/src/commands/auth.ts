@@ -1,23 +1,107 @@
+import { spawn } from 'node:child_process';
+import { JunctionError, type JunctionErrorCode } from '@junction/observability';
 import { Command, InvalidArgumentError } from 'commander';
 import { authStateDir } from '../internal/auth/files.ts';
-import { KEY_ALGORITHMS, keyFilePath, keyStates, readKeyFile, retireKeys, rotateKeys, type StoredKey } from '../internal/auth/keys.ts';
 import { style, table } from '../internal/output.ts';
+import { entry } from '../internal/services.ts';
 
-const algorithm = (value: string): StoredKey['alg'] => {
+/** Algorithms the auth server signs with (services/auth/src/config.ts owns the list). */
+const KEY_ALGORITHMS = ['ES256', 'RS256'] as const;
+type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+const algorithm = (value: string): KeyAlgorithm => {
   if (!(KEY_ALGORITHMS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${KEY_ALGORITHMS.join(' or ')}`);
-  return value as StoredKey['alg'];
+  return value as KeyAlgorithm;
 };
 
 const PICKUP = 'the running auth server takes it up within a few seconds (or at once on SIGHUP)';
+const TIMEOUT_MS = 20_000;
+/** The answer is a few hundred bytes per key; anything past this is not the keys command talking. */
+const MAX_OUTPUT = 1_000_000;
+
+/** One key as services/auth/src/keys-command.ts prints it: no private key material. */
+interface KeyInfo {
+  kid: string;
+  alg: KeyAlgorithm;
+  createdAt: string;
+  state: 'signing' | 'published' | 'retirable';
+  supersededAt?: string;
+}
+
+/** What the keys command prints on success. */
+interface KeysAnswer {
+  file: string;
+  keys: KeyInfo[];
+  kid?: string;
+  retired?: string[];
+}
+
+/**
+ * Runs services/auth's own key-file code (`keys-command`) as a process, since the CLI may not
+ * import a service; its error comes back as a JunctionError with the same code and message.
+ */
+function runKeysCommand(action: 'list' | 'rotate' | 'retire', stateDir?: string, alg?: KeyAlgorithm): Promise<KeysAnswer> {
+  const args = [...entry('auth', 'keys-command'), action, '--state-dir', authStateDir(stateDir), ...(alg ? ['--alg', alg] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const collect = (append: (text: string) => void) => (chunk: Buffer) => {
+      if (stdout.length + stderr.length > MAX_OUTPUT) child.kill('SIGKILL');
+      else append(chunk.toString());
+    };
+    child.stdout.on(
+      'data',
+      collect((text) => {
+        stdout += text;
+      }),
+    );
+    child.stderr.on(
+      'data',
+      collect((text) => {
+        stderr += text;
+      }),
+    );
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, TIMEOUT_MS);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new JunctionError('internal', `cannot run the auth keys command (${args.join(' ')}): ${error.message}`, { cause: error }));
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new JunctionError('timeout', `the auth keys command did not finish within ${TIMEOUT_MS / 1000} s (${args.join(' ')})`));
+        return;
+      }
+      let answer: (KeysAnswer & { error?: undefined }) | { error: { code: JunctionErrorCode; message: string } };
+      try {
+        answer = JSON.parse(stdout);
+      } catch {
+        const output = `${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n');
+        reject(
+          new JunctionError('internal', `the auth keys command (${args.join(' ')}) exited with code ${code} and no answer:\n${output}`),
+        );
+        return;
+      }
+      if (answer.error) reject(new JunctionError(answer.error.code, answer.error.message));
+      else resolve(answer);
+    });
+  });
+}
 
 /** Lists the signing keys: kid, algorithm, creation time, state. */
 async function keys(flags: { stateDir?: string; json?: boolean }): Promise<void> {
-  const path = keyFilePath(authStateDir(flags.stateDir));
-  const described = keyStates(await readKeyFile(path)).reverse();
+  const { file, keys: listed } = await runKeysCommand('list', flags.stateDir);
+  const described = listed.reverse();
   if (flags.json) {
+    // The fields `auth keys --json` has always printed.
     console.log(
       JSON.stringify(
-        described.map(({ privateJwk: _private, ...key }) => key),
+        described.map(({ kid, alg, createdAt, state }) => ({ kid, alg, createdAt, state })),
         null,
         2,
       ),
@@ -31,7 +115,7 @@ async function keys(flags: { stateDir?: string; json?: boolean }): Promise<void>
       described.map((k) => [k.kid, k.alg, k.createdAt, paint(k.state)]),
     ),
   );
-  console.log(style('dim', `\n${path}`));
+  console.log(style('dim', `\n${file}`));
 }
 
 /** `junction auth`: the local auth server's signing keys. */
@@ -48,10 +132,10 @@ export function authCommand(): Command {
     .description('add a new signing key that signs from now on; older keys stay published until retired')
     .option('--state-dir <dir>', "the stack's state directory; keys are in its auth/ (default .junction)")
     .option('--alg <alg>', `the new key's algorithm, ${KEY_ALGORITHMS.join(' or ')} (default: the current key's)`, algorithm)
-    .action(async (flags: { stateDir?: string; alg?: StoredKey['alg'] }) => {
-      const path = keyFilePath(authStateDir(flags.stateDir));
-      const key = await rotateKeys(path, flags.alg);
-      console.log(`New signing key ${style('bold', key.kid)} (${key.alg}); ${PICKUP}.`);
+    .action(async (flags: { stateDir?: string; alg?: KeyAlgorithm }) => {
+      const { keys: after } = await runKeysCommand('rotate', flags.stateDir, flags.alg);
+      const key = after.find((k) => k.state === 'signing');
+      console.log(`New signing key ${style('bold', key?.kid ?? '?')} (${key?.alg ?? '?'}); ${PICKUP}.`);
       console.log('Older keys stay published until the tokens they signed expired; then ./junction auth retire-keys removes them.');
     });
   auth
@@ -59,7 +143,7 @@ export function authCommand(): Command {
     .description('remove keys that signed nothing still valid (superseded longer ago than the token TTL plus clock skew)')
     .option('--state-dir <dir>', "the stack's state directory; keys are in its auth/ (default .junction)")
     .action(async (flags: { stateDir?: string }) => {
-      const retired = await retireKeys(keyFilePath(authStateDir(flags.stateDir)));
+      const { retired = [] } = await runKeysCommand('retire', flags.stateDir);
       console.log(retired.length ? `Retired ${retired.join(', ')}; ${PICKUP}.` : 'No key to retire yet.');
     });
   return auth;

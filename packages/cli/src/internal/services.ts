@@ -37,13 +37,16 @@ export interface StartServiceOptions {
   caFile?: string;
 }
 
-/** How to run a service: its built `dist/main.js`, or its sources when this CLI runs from its own sources (tests). */
-function entry(name: string): string[] {
+/**
+ * Node's arguments to run a service's process entry `file` (`main`, `keys-command`): its built
+ * `dist/<file>.js`, or its sources when this CLI runs from its own sources (tests).
+ */
+export function entry(name: string, file = 'main'): string[] {
   const root = repositoryRoot();
   const fromSource = import.meta.url.endsWith('.ts');
-  const dist = join(root, 'services', name, 'dist', 'main.js');
+  const dist = join(root, 'services', name, 'dist', `${file}.js`);
   if (!fromSource && existsSync(dist)) return [dist];
-  return ['--conditions=junction-source', '--no-warnings', join(root, 'services', name, 'src', 'main.ts')];
+  return ['--conditions=junction-source', '--no-warnings', join(root, 'services', name, 'src', `${file}.ts`)];
 }
 
 /** Whether `url` answers 200 within 2 s; HTTPS trusts `ca` (a local CA's PEM) when given. */
