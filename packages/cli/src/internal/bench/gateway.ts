@@ -117,7 +117,11 @@ async function gatewayBench(flags: GatewayFlags): Promise<void> {
       runs.push(
         ...(await bothSides(rig, publisher, { ...base, load: 'max', seconds: flags.duration }, `max, ${flags.connections} in flight`)),
       );
-    if (abort.signal.aborted) throw new Error('interrupted; nothing printed');
+    if (abort.signal.aborted) {
+      progress('interrupted: no numbers printed');
+      process.exitCode = 130;
+      return;
+    }
     print(runs, flags, rig, loadBefore);
   } finally {
     process.off('SIGINT', onSignal);
