@@ -11,7 +11,7 @@ import { sendReplays } from '../internal/dlq/replay.ts';
 import { planReplay, type ReplayPlan } from '../internal/dlq/replay-plan.ts';
 import { decodeRecord, renderJson, renderText, type ShownRecord } from '../internal/dlq/show.ts';
 import { DlqSummary } from '../internal/dlq/summary.ts';
-import { cliKafka, connectAdmin, requireTopic } from '../internal/kafka.ts';
+import { cliConnection, cliKafka, connectAdmin, requireTopic } from '../internal/kafka.ts';
 import { style, table } from '../internal/output.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
 
@@ -32,7 +32,7 @@ const brokerList = (flag?: string): string[] =>
 /** Connects, runs `work` with the client and an admin, and disconnects. */
 async function withKafka<T>(flags: ConnectionFlags, work: (kafka: Kafka, admin: Admin) => Promise<T>): Promise<T> {
   const brokers = brokerList(flags.brokers);
-  const kafka = cliKafka(brokers);
+  const kafka = cliKafka(await cliConnection(brokers));
   const admin = await connectAdmin(kafka, brokers);
   try {
     return await work(kafka, admin);

@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { type Catalog, createRegistryAdmin, ensureTopics, loadCatalog, type RegistryAdmin } from '@junction/events';
+import { type Catalog, createRegistryAdmin, ensureTopics, type KafkaConnection, loadCatalog, type RegistryAdmin } from '@junction/events';
 import { Command } from 'commander';
-import { brokersOf, cliKafka } from '../internal/kafka.ts';
+import { brokersOf, cliConnection, cliKafka } from '../internal/kafka.ts';
 import { style, table } from '../internal/output.ts';
 import { repositoryRoot } from '../internal/paths.ts';
 import { ASYNCAPI_FILE, generateAsyncApi } from '../internal/schemas/asyncapi.ts';
@@ -81,8 +81,9 @@ async function check(flags: { dir?: string; registry?: string | boolean }): Prom
 }
 
 /** Creates the catalog's topics and prints a table of them; false when an existing topic drifted from the file. */
-export async function registerTopics(catalog: Catalog, brokers: string[]): Promise<boolean> {
-  const admin = cliKafka(brokers).admin();
+export async function registerTopics(catalog: Catalog, target: string[] | KafkaConnection): Promise<boolean> {
+  const brokers = Array.isArray(target) ? target : target.brokers;
+  const admin = cliKafka(target).admin();
   try {
     await reachable(`Kafka at ${brokers.join(',')}`, async () => {
       await admin.connect().catch((error: unknown) => {
@@ -145,7 +146,7 @@ async function register(flags: { dir?: string; brokers?: string; registry?: stri
   const catalog = await loadCatalog(schemasDir(flags.dir));
   const brokers = brokersOf(flags.brokers, DEFAULT_BROKERS);
   const url = registryUrl(flags.registry);
-  const topicsOk = await registerTopics(catalog, brokers);
+  const topicsOk = await registerTopics(catalog, await cliConnection(brokers));
   console.log('');
   const subjectsOk = await reachable(`the schema registry at ${url}`, () =>
     registerSubjects(catalog, createRegistryAdmin({ registryUrl: url, retries: 2 })),

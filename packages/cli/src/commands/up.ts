@@ -33,7 +33,8 @@ async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: 
   });
   let tls: { certFile: string; keyFile: string; caFile: string } | undefined;
   if (flags.https) {
-    const dir = join(stack.stateDir, 'tls');
+    // The CA a secure stack's brokers use too, so one file is all a client trusts.
+    const dir = join(stack.stateDir, 'secrets', 'tls');
     const ca = await ensureLocalCa(dir);
     tls = await issueCertificate({ ca, dir, name: 'gateway', hosts: ['127.0.0.1', 'localhost'] });
   }
@@ -94,8 +95,10 @@ export function upCommand(): Command {
       console.log(stack.alreadyRunning ? 'The stack was already running.' : `Started ${stack.started.join(', ')}.`);
       await printStatus(stack.stateDir);
 
+      // As the admin of a secure stack: the demo topic and the contracts' topics are made here.
+      const kafka = stack.security?.connection('admin') ?? { brokers: stack.brokers };
       if (stack.schemaRegistryUrl) {
-        const demo = await runDemo(stack.brokers, stack.schemaRegistryUrl);
+        const demo = await runDemo(kafka, stack.schemaRegistryUrl);
         console.log(`\n${style('bold', 'Published an Avro event and consumed it back:')}`);
         console.log(`  topic       ${demo.topic} (partition ${demo.partition}, offset ${demo.offset})`);
         console.log(`  key         ${demo.key}`);
@@ -107,7 +110,7 @@ export function upCommand(): Command {
         // The contracts of schemas/ are live at once: services and curl can publish order events.
         console.log(`\n${style('bold', 'Event contracts of schemas/ (as ./junction schemas register does):')}`);
         const catalog = await loadCatalog(schemasDir());
-        const topicsOk = await registerTopics(catalog, stack.brokers);
+        const topicsOk = await registerTopics(catalog, kafka);
         console.log('');
         const subjectsOk = await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }));
         if (!topicsOk || !subjectsOk)

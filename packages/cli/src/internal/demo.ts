@@ -1,5 +1,14 @@
-import { cloudEventHeaders, createAvroCodec, createTopicsReady, headersToStrings, subjectName, uuidv7 } from '@junction/events';
-import { Kafka, logLevel } from 'kafkajs';
+import {
+  cloudEventHeaders,
+  createAvroCodec,
+  createTopicsReady,
+  headersToStrings,
+  type KafkaConnection,
+  kafkaClientFor,
+  subjectName,
+  uuidv7,
+} from '@junction/events';
+import { logLevel } from 'kafkajs';
 
 /** The demo's topic: one aggregate, `demo.greeting`, keyed by greeting id. */
 export const DEMO_TOPIC = 'demo.greeting';
@@ -35,10 +44,9 @@ const CONSUME_TIMEOUT_MS = 30_000;
  * Creates the demo topic, registers the Greeting schema, publishes one keyed Avro event with
  * CloudEvents headers (idempotent producer, acks=all) and consumes that very record back.
  */
-export async function runDemo(brokers: string[], registryUrl: string): Promise<DemoResult> {
-  const kafka = new Kafka({
+export async function runDemo(connection: KafkaConnection, registryUrl: string): Promise<DemoResult> {
+  const kafka = kafkaClientFor(connection, {
     clientId: 'junction-up',
-    brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: 10_000,

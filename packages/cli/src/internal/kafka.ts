@@ -1,12 +1,27 @@
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { type KafkaConnection, kafkaClientFor, kafkaConnectionFromEnv } from '@junction/events';
+import { readStackSecurity } from '@junction/stack';
+import type { Admin, Kafka } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import { stateDir } from './paths.ts';
 
 const START_HINT = 'start the local stack with ./junction up (or ./junction stack up), or point --brokers at a running one';
 
+/**
+ * How the CLI reaches `brokers`: as the environment's SASL user when one is set, as the admin of
+ * the local secure stack when they are its brokers, else in plaintext.
+ */
+export async function cliConnection(brokers: string[], env: NodeJS.ProcessEnv = process.env): Promise<KafkaConnection> {
+  if (env.JUNCTION_KAFKA_SASL_USERNAME) return kafkaConnectionFromEnv({ ...env, JUNCTION_KAFKA_BROKERS: brokers.join(',') });
+  const security = await readStackSecurity(stateDir()).catch(() => undefined);
+  const admin = security?.connection('admin');
+  if (admin && brokers.some((broker) => admin.brokers.includes(broker))) return admin;
+  return { brokers };
+}
+
 /** The CLI's Kafka client: quiet, and quick to give up on a broker that does not answer. */
-export function cliKafka(brokers: string[]): Kafka {
-  return new Kafka({
+export function cliKafka(target: string[] | KafkaConnection): Kafka {
+  return kafkaClientFor(Array.isArray(target) ? { brokers: target } : target, {
     clientId: 'junction-cli',
-    brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: 15_000,
