@@ -197,6 +197,57 @@ describe('bearerAuth', () => {
   });
 });
 
+describe('bearerAuth remembering verified tokens', () => {
+  it('lets a remembered token through only until it expires, and remembers nothing that failed', async () => {
+    const keys = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await publicJwk(keys, 'k1', 'ES256');
+    let checks = 0;
+    const web = express();
+    web.use(
+      bearerAuth({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockToleranceSec: 0,
+        keys: async (header) => {
+          checks += 1;
+          if (header?.kid !== 'k1') throw new (await import('jose')).errors.JWKSNoMatchingKey();
+          return (await import('jose')).importJWK(jwk, 'ES256') as never;
+        },
+      }),
+    );
+    web.get('/who', (req, res) => {
+      res.json({ client: req.auth?.clientId });
+    });
+    web.use(problemHandler());
+    const server = web.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/who`;
+    const call = (jwt: string) => fetch(url, { headers: { authorization: `Bearer ${jwt}` } });
+
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await token()
+      .setIssuedAt(now)
+      .setExpirationTime(now + 2)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(keys.privateKey);
+    expect((await call(shortLived)).status).toBe(200);
+    expect((await call(shortLived)).status).toBe(200);
+    expect(checks).toBe(1);
+    // Tampered: another text, so it is verified (and refused), not taken from memory.
+    const [h, p, s] = shortLived.split('.') as [string, string, string];
+    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), client_id: 'admin' })).toString(
+      'base64url',
+    );
+    expect((await call(`${h}.${widened}.${s}`)).status).toBe(401);
+    expect(checks).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, (now + 2) * 1000 - Date.now() + 50));
+    const expired = await call(shortLived);
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toMatchObject({ detail: expect.stringMatching(/expired/) });
+    server.close();
+  });
+});
+
 describe('bearerAuth when the issuer is away', () => {
   it('answers 503, not 401: the token may be fine', async () => {
     const web = express();

@@ -26,6 +26,8 @@ export interface BearerAuthOptions {
   jwksMaxAgeMs?: number;
   /** The key resolver; default a cached remote JWKS. Tests and embedded issuers pass their own. */
   keys?: JWTVerifyGetKey;
+  /** Verified tokens remembered until they expire, so a client's next request skips the signature check. Default 10,000; 0 turns it off. */
+  cacheSize?: number;
 }
 
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const;
@@ -47,7 +49,14 @@ const schema = z.object({
   jwksTimeoutMs: z.number().int().min(100).default(3000),
   jwksCooldownMs: z.number().int().min(0).default(30_000),
   jwksMaxAgeMs: z.number().int().min(1000).default(600_000),
+  cacheSize: z.number().int().min(0).max(1_000_000).default(10_000),
 });
+
+/** A token that verified, and until when (ms) it stays acceptable: its `exp` plus the tolerance. */
+interface Verified {
+  auth: AuthContext;
+  until: number;
+}
 
 /** The scheme of every challenge, so clients know what to send. */
 const REALM = 'Bearer realm="junction"';
@@ -130,6 +139,20 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     requiredClaims: ['exp', 'iat'],
   };
 
+  // Verifying an ES256 signature costs more than the rest of a request's auth; the same client
+  // sends the same token until it expires. A token is only remembered after it verified, under
+  // its whole text, and only until its `exp` (the claims cannot change, so neither can the
+  // verdict). What this gives up: a key withdrawn from the JWKS stops its tokens only when they
+  // expire, not at once (the issuer retires keys after their tokens expired anyway).
+  const verified = new Map<string, Verified>();
+  const remember = (token: string, auth: AuthContext) => {
+    if (settings.cacheSize === 0 || typeof auth.claims.exp !== 'number') return;
+    if (verified.size >= settings.cacheSize) verified.delete(verified.keys().next().value as string);
+    const { exp, iat } = auth.claims;
+    const until = Math.min(exp + settings.clockToleranceSec, (iat ?? exp) + settings.maxTokenAgeSec) * 1000;
+    verified.set(token, { auth, until });
+  };
+
   return function junctionBearerAuth(req, _res, next) {
     const header = req.headers.authorization;
     if (!header) {
@@ -141,7 +164,17 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
       next(unauthenticated('the Authorization header must be "Bearer <token>"', true));
       return;
     }
-    jwtVerify(match[1], keys, verifyOptions).then(
+    const token = match[1];
+    const known = verified.get(token);
+    if (known) {
+      if (known.until > Date.now()) {
+        req.auth = known.auth;
+        next();
+        return;
+      }
+      verified.delete(token);
+    }
+    jwtVerify(token, keys, verifyOptions).then(
       ({ payload }) => {
         const clientId =
           typeof payload.client_id === 'string' ? payload.client_id : typeof payload.sub === 'string' ? payload.sub : undefined;
@@ -150,6 +183,7 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
           return;
         }
         const auth: AuthContext = { clientId, scopes: tokenScopes(payload), claims: payload };
+        remember(token, auth);
         req.auth = auth;
         next();
       },
