@@ -20,24 +20,37 @@ interface UpFlags extends StackUpFlags {
 
 /**
  * Starts the auth server, then the gateway against it and the stack, as child processes that
- * end with this command. With `https`, the gateway serves a certificate of the stack's local CA.
+ * end with this command. With `https`, both serve certificates of the stack's local CA (client
+ * secrets and tokens then never cross a socket in clear), and the gateway trusts that CA.
  */
 async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: ServiceProcess[]; caFile?: string }> {
   const logs = join(stack.stateDir, 'logs');
-  const auth = await startService({
-    name: 'auth',
-    url: `http://127.0.0.1:${flags.authPort}`,
-    readyPath: '/readyz',
-    logFile: join(logs, 'auth.log'),
-    env: { JUNCTION_AUTH_PORT: String(flags.authPort), JUNCTION_AUTH_STATE_DIR: join(stack.stateDir, 'auth') },
-  });
   let tls: { certFile: string; keyFile: string; caFile: string } | undefined;
   if (flags.https) {
     // The CA a secure stack's brokers use too, so one file is all a client trusts.
     const dir = join(stack.stateDir, 'secrets', 'tls');
     const ca = await ensureLocalCa(dir);
-    tls = await issueCertificate({ ca, dir, name: 'gateway', hosts: ['127.0.0.1', 'localhost'] });
+    tls = await issueCertificate({ ca, dir, name: 'services', hosts: ['127.0.0.1', 'localhost'] });
   }
+  const scheme = tls ? 'https' : 'http';
+  const auth = await startService({
+    name: 'auth',
+    url: `${scheme}://127.0.0.1:${flags.authPort}`,
+    readyPath: '/readyz',
+    logFile: join(logs, 'auth.log'),
+    env: {
+      JUNCTION_AUTH_PORT: String(flags.authPort),
+      JUNCTION_AUTH_STATE_DIR: join(stack.stateDir, 'auth'),
+      ...(tls
+        ? {
+            JUNCTION_AUTH_ISSUER: `https://127.0.0.1:${flags.authPort}`,
+            JUNCTION_AUTH_TLS_CERT_FILE: tls.certFile,
+            JUNCTION_AUTH_TLS_KEY_FILE: tls.keyFile,
+          }
+        : {}),
+    },
+    ...(tls ? { caFile: tls.caFile } : {}),
+  });
   const gatewayEnv: Record<string, string> = {
     JUNCTION_GATEWAY_PORT: String(flags.gatewayPort),
     JUNCTION_AUTH_ISSUER: auth.url,
@@ -51,7 +64,7 @@ async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: 
   try {
     const gateway = await startService({
       name: 'gateway',
-      url: `${tls ? 'https' : 'http'}://127.0.0.1:${flags.gatewayPort}`,
+      url: `${scheme}://127.0.0.1:${flags.gatewayPort}`,
       readyPath: '/readyz',
       logFile: join(logs, 'gateway.log'),
       env: gatewayEnv,
@@ -72,7 +85,8 @@ function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: stri
   ];
   const cacert = caFile ? ` --cacert ${caFile}` : '';
   console.log(`\n${style('bold', 'Try the API (in another terminal):')}`);
-  console.log(`  TOKEN=$(./junction token --client demo${tokenFlags.length ? ` ${tokenFlags.join(' ')}` : ''})`);
+  const trust = caFile ? `NODE_EXTRA_CA_CERTS=${caFile} ` : '';
+  console.log(`  TOKEN=$(${trust}./junction token --client demo${tokenFlags.length ? ` ${tokenFlags.join(' ')}` : ''})`);
   console.log(`  curl -s${cacert} -X POST ${gateway.url}/v1/events/com.junction.orders.OrderPlaced \\`);
   console.log('    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\');
   console.log(`    -H "Idempotency-Key: $(uuidgen || date +%s%N)" --data @schemas/examples/order-placed.json`);
