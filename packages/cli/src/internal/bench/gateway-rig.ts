@@ -112,6 +112,8 @@ export interface GatewayRigOptions {
   /** The stack's state directory (`./junction stack up`'s). */
   stateDir: string;
   onProgress: (message: string) => void;
+  /** Where the gateway writes its V8 CPU profile when it stops (`--cpu-prof-dir`); none by default. */
+  profileDir?: string;
 }
 
 /**
@@ -198,6 +200,10 @@ export async function startGatewayRig(options: GatewayRigOptions): Promise<Gatew
         JUNCTION_GATEWAY_RATE_LIMIT_BURST: '1000000',
         JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',
         ...(await localPiiEnv(options.stateDir)),
+        // The gateway's own process only: the profile is written when it exits after SIGTERM.
+        ...(options.profileDir
+          ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.profileDir}`.trim() }
+          : {}),
       },
     });
     undo.push(() => gateway.stop());

@@ -3,9 +3,12 @@ import { eventContract, eventVersion, loadCatalog, validate } from '@junction/ev
 import { describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../paths.ts';
 import {
+  CONCURRENCY_HEADROOM,
+  calibratedConnections,
   type LoadRun,
   type LoadSummary,
   laneBudgets,
+  mean,
   orderPlaced,
   SUMMARY_HEADERS,
   summarise,
@@ -54,6 +57,31 @@ describe('laneBudgets', () => {
   });
 });
 
+describe('calibratedConnections', () => {
+  it("keeps rate × latency in flight by Little's law, with the headroom, rounded up", () => {
+    expect(CONCURRENCY_HEADROOM).toBe(1.5);
+    // 1,000/s at 2 ms: 2 in flight, 3 with headroom.
+    expect(calibratedConnections(1000, 2)).toBe(3);
+    // 1,000/s at 2.5 ms: 2.5 → 3.75 → 4.
+    expect(calibratedConnections(1000, 2.5)).toBe(4);
+    expect(calibratedConnections(1000, 20)).toBe(30);
+    expect(calibratedConnections(1000, 2, 1)).toBe(2);
+  });
+
+  it('is at least one connection, at most one per request of the second, and 1 without a measurement', () => {
+    expect(calibratedConnections(1000, 0.1)).toBe(1);
+    expect(calibratedConnections(10, 5000)).toBe(10);
+    for (const latency of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(calibratedConnections(1000, latency)).toBe(1);
+  });
+});
+
+describe('mean', () => {
+  it('is the average, and 0 of nothing', () => {
+    expect(mean([1, 2, 3, 6])).toBe(3);
+    expect(mean([])).toBe(0);
+  });
+});
+
 const summary = (overrides: Partial<LoadSummary>): LoadSummary => ({
   side: 'gateway',
   load: 'fixed',
@@ -97,10 +125,25 @@ describe('verdictOf', () => {
 
 describe('summaryRow', () => {
   it('has a cell under each header: path, load, requests, seconds, rate, latencies, errors', () => {
-    const row = summaryRow(summary({ requests: 12_345, rate: 1234.4, p50Ms: 2.345, p99Ms: 12.34, errorRatio: 0.0123 }), 1000, 20);
+    const connections = { fixed: 4, max: 20 };
+    const row = summaryRow(summary({ requests: 12_345, rate: 1234.4, p50Ms: 2.345, p99Ms: 12.34, errorRatio: 0.0123 }), 1000, connections);
     expect(row).toHaveLength(SUMMARY_HEADERS.length);
-    expect(row).toEqual(['gateway (HTTP)', 'fixed 1,000/s', '12,345', '10.0', '1,234', '2.35', '3.00', '12.3', '9.00', '1.23 %']);
-    expect(summaryRow(summary({ side: 'raw', load: 'max' }), 1000, 20).slice(0, 2)).toEqual(['raw publisher', 'max, 20 in flight']);
+    expect(row).toEqual([
+      'gateway (HTTP)',
+      'fixed 1,000/s, ≤ 4 in flight',
+      '12,345',
+      '10.0',
+      '1,234',
+      '2.35',
+      '3.00',
+      '12.3',
+      '9.00',
+      '1.23 %',
+    ]);
+    expect(summaryRow(summary({ side: 'raw', load: 'max' }), 1000, connections).slice(0, 2)).toEqual([
+      'raw publisher',
+      'max, 20 in flight',
+    ]);
   });
 });
 

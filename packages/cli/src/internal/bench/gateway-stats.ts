@@ -73,6 +73,26 @@ export function laneBudgets(rate: number, lanes: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.floor(rate / count) + (i < rate % count ? 1 : 0));
 }
 
+/** Room above the calibrated concurrency, so a slower stretch does not leave a second's budget unsent. */
+export const CONCURRENCY_HEADROOM = 1.5;
+
+/**
+ * The connections a fixed-rate run needs by Little's law: `rate` requests per second, each
+ * taking `latencyMs` (the mean at low concurrency), keep `rate × latency` in flight; with
+ * {@link CONCURRENCY_HEADROOM} on top, rounded up. autocannon hands each connection its share of
+ * every second and sends it back to back, so more connections than this only make each second
+ * start with a burst that queues in the gateway; fewer could not hold the rate.
+ */
+export function calibratedConnections(rate: number, latencyMs: number, headroom = CONCURRENCY_HEADROOM): number {
+  if (!(latencyMs > 0) || !Number.isFinite(latencyMs)) return 1;
+  return Math.max(1, Math.min(rate, Math.ceil(((rate * latencyMs) / 1000) * headroom)));
+}
+
+/** Mean of `values` in ms; 0 when empty. */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
 /** The numbers the headline states. */
 export interface Verdict {
   /** Gateway p99 minus raw publisher p99 at the fixed rate, in ms. */
@@ -101,10 +121,12 @@ export function verdictOf(
 const ms = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
 
 /** A table row of `summary`: side, load, requests, seconds, achieved rate, latencies, error ratio. */
-export function summaryRow(summary: LoadSummary, rate: number, connections: number): string[] {
+export function summaryRow(summary: LoadSummary, rate: number, connections: Record<Load, number>): string[] {
   return [
     summary.side === 'gateway' ? 'gateway (HTTP)' : 'raw publisher',
-    summary.load === 'fixed' ? `fixed ${rate.toLocaleString('en')}/s` : `max, ${connections} in flight`,
+    summary.load === 'fixed'
+      ? `fixed ${rate.toLocaleString('en')}/s, ≤ ${connections.fixed} in flight`
+      : `max, ${connections.max} in flight`,
     summary.requests.toLocaleString('en'),
     summary.seconds.toFixed(1),
     Math.round(summary.rate).toLocaleString('en'),

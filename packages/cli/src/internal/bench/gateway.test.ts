@@ -17,11 +17,12 @@ describe('junction bench gateway', () => {
     const { gateway, out } = command();
     await expect(gateway.parseAsync(['--help'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.helpDisplayed' });
     const help = out.join('');
-    for (const flag of ['--rate', '--duration', '--connections', '--warm-up', '--state-dir']) expect(help).toContain(flag);
+    for (const flag of ['--rate', '--duration', '--connections', '--warm-up', '--state-dir', '--profile']) expect(help).toContain(flag);
     expect(help).toContain('./junction stack up');
     expect(help).toContain('orders.gateway-bench-<random>');
     expect(help).toContain('at most 5 ms at p99');
     expect(help).toContain('(default: 1000)');
+    expect(help).toContain("Little's law");
   });
 
   it.each([

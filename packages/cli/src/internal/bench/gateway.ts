@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { createPublisher, type Publisher } from '@junction/events';
 import { Command } from 'commander';
 import { integer } from '../args.ts';
@@ -6,10 +7,24 @@ import { progress, style, table } from '../output.ts';
 import { stateDir } from '../paths.ts';
 import { gatewayLoad, type Pace, publisherLoad } from './gateway-load.ts';
 import { BENCH_TYPE, type GatewayRig, startGatewayRig } from './gateway-rig.ts';
-import { type Load, type LoadRun, type LoadSummary, SUMMARY_HEADERS, summarise, summaryRow, verdictOf } from './gateway-stats.ts';
+import {
+  CONCURRENCY_HEADROOM,
+  calibratedConnections,
+  type Load,
+  type LoadRun,
+  type LoadSummary,
+  mean,
+  SUMMARY_HEADERS,
+  summarise,
+  summaryRow,
+  verdictOf,
+} from './gateway-stats.ts';
 
 /** What the gateway may add to the raw publisher's p99 at the fixed rate. */
 const TARGET_MS = 5;
+
+/** How long the gateway runs alone on one connection to measure its latency at low concurrency. */
+const CALIBRATION_SECONDS = 2;
 
 /** Flags of `bench gateway`, validated by commander before anything starts. */
 interface GatewayFlags {
@@ -18,6 +33,14 @@ interface GatewayFlags {
   connections: number;
   warmUp: number;
   stateDir?: string;
+  profile?: string;
+}
+
+/** The fixed-rate runs' concurrency and what it was derived from. */
+interface Calibration {
+  /** Mean gateway latency on one connection, ms. */
+  latencyMs: number;
+  connections: number;
 }
 
 const loadAverage = (): string =>
@@ -38,7 +61,7 @@ async function bothSides(rig: GatewayRig, publisher: Publisher, pace: Pace, labe
   return [gateway, raw];
 }
 
-function print(runs: LoadRun[], flags: GatewayFlags, rig: GatewayRig, loadBefore: string): void {
+function print(runs: LoadRun[], flags: GatewayFlags, calibration: Calibration, rig: GatewayRig, loadBefore: string): void {
   const summaries = runs.map(summarise);
   const of = (side: LoadSummary['side'], load: Load) => summaries.find((s) => s.side === side && s.load === load) as LoadSummary;
   console.log(
@@ -47,7 +70,7 @@ function print(runs: LoadRun[], flags: GatewayFlags, rig: GatewayRig, loadBefore
   console.log(
     table(
       SUMMARY_HEADERS,
-      summaries.map((s) => summaryRow(s, flags.rate, flags.connections)),
+      summaries.map((s) => summaryRow(s, flags.rate, { fixed: calibration.connections, max: flags.connections })),
     ),
   );
   for (const run of runs) {
@@ -79,9 +102,28 @@ function print(runs: LoadRun[], flags: GatewayFlags, rig: GatewayRig, loadBefore
   console.log(
     style(
       'dim',
-      `\nGateway: autocannon over HTTP/1.1 keep-alive, a bearer token (ES256) checked on every request, body validated against the Avro schema, PII encrypted, published and answered 202 after Kafka's ack. Raw publisher: createPublisher in this process with the same keys and contracts, one publish call per event. Both paced alike: ${flags.connections} connections (lanes), at the fixed rate each with its share of every second's requests. Latency: send to answer, or publish call to ack. A warm-up of ${flags.warmUp} s of each side came first, unmeasured. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverage()}.`,
+      `\nGateway: autocannon over HTTP/1.1 keep-alive, a bearer token (ES256) on every request (its signature verified once, then remembered until it expires), body validated against the Avro schema, PII encrypted, published and answered 202 after Kafka's ack. Raw publisher: createPublisher in this process with the same keys and contracts, one publish call per event. Both paced alike: at the fixed rate ${calibration.connections} connections (lanes), each with its share of every second's requests (${Math.ceil(flags.rate / calibration.connections).toLocaleString('en')} at most), sent one after another as answers come; ${calibration.connections} because one connection alone saw ${calibration.latencyMs.toFixed(2)} ms on average, and Little's law keeps ${flags.rate.toLocaleString('en')}/s × ${calibration.latencyMs.toFixed(2)} ms in flight, ×${CONCURRENCY_HEADROOM} headroom, so the requests spread over each second instead of starting it in a burst that queues. At max rate ${flags.connections} connections (lanes), each sending as soon as it is answered. Latency: send to answer, or publish call to ack. A warm-up of ${flags.warmUp} s of each side came first, unmeasured. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverage()}.`,
     ),
   );
+}
+
+/**
+ * The fixed-rate runs' connections: the gateway's mean latency on one connection, warm, turned
+ * into a concurrency by Little's law ({@link calibratedConnections}).
+ */
+async function calibrate(rig: GatewayRig, rate: number, signal: AbortSignal): Promise<Calibration> {
+  progress(`calibrating: the gateway on one connection for ${CALIBRATION_SECONDS} s, to choose the fixed-rate runs' connections`);
+  const run = await gatewayLoad(`${rig.gateway.url}/v1/events/${BENCH_TYPE}`, rig.token, {
+    load: 'max',
+    rate,
+    connections: 1,
+    seconds: CALIBRATION_SECONDS,
+    signal,
+  });
+  const latencyMs = mean(run.latencies);
+  const connections = calibratedConnections(rate, latencyMs);
+  progress(`one connection: ${latencyMs.toFixed(2)} ms on average → ${connections} connections at ${rate.toLocaleString('en')}/s`);
+  return { latencyMs, connections };
 }
 
 async function gatewayBench(flags: GatewayFlags): Promise<void> {
@@ -97,7 +139,11 @@ async function gatewayBench(flags: GatewayFlags): Promise<void> {
   let rig: GatewayRig | undefined;
   let publisher: Publisher | undefined;
   try {
-    rig = await startGatewayRig({ stateDir: stateDir(flags.stateDir), onProgress: progress });
+    rig = await startGatewayRig({
+      stateDir: stateDir(flags.stateDir),
+      onProgress: progress,
+      ...(flags.profile ? { profileDir: resolve(flags.profile) } : {}),
+    });
     publisher = createPublisher({
       service: 'bench',
       kafka: { brokers: rig.brokers },
@@ -111,8 +157,10 @@ async function gatewayBench(flags: GatewayFlags): Promise<void> {
     const base = { rate: flags.rate, connections: flags.connections, signal: abort.signal };
     progress(`warming up both sides for ${flags.warmUp} s each (JIT, connections, schema ids, token keys)`);
     await bothSides(rig, publisher, { ...base, load: 'max', seconds: flags.warmUp }, 'warm-up');
+    const calibration = await calibrate(rig, flags.rate, abort.signal);
+    const fixed = { ...base, connections: calibration.connections };
     const runs: LoadRun[] = [];
-    runs.push(...(await bothSides(rig, publisher, { ...base, load: 'fixed', seconds: flags.duration }, `fixed ${flags.rate}/s`)));
+    runs.push(...(await bothSides(rig, publisher, { ...fixed, load: 'fixed', seconds: flags.duration }, `fixed ${flags.rate}/s`)));
     if (!abort.signal.aborted)
       runs.push(
         ...(await bothSides(rig, publisher, { ...base, load: 'max', seconds: flags.duration }, `max, ${flags.connections} in flight`)),
@@ -122,7 +170,7 @@ async function gatewayBench(flags: GatewayFlags): Promise<void> {
       process.exitCode = 130;
       return;
     }
-    print(runs, flags, rig, loadBefore);
+    print(runs, flags, calibration, rig, loadBefore);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -142,9 +190,15 @@ export function gatewayBenchCommand(): Command {
     )
     .option('--rate <n>', 'requests per second in all, for the fixed-rate runs', integer(1, 20_000), 1000)
     .option('--duration <seconds>', 'length of each measured run (four runs)', integer(1, 120), 10)
-    .option('--connections <n>', 'HTTP connections to the gateway, and publish calls in flight on the raw side', integer(1, 1000), 20)
+    .option(
+      '--connections <n>',
+      'HTTP connections to the gateway, and publish calls in flight on the raw side, at max rate (the fixed rate calibrates its own)',
+      integer(1, 1000),
+      20,
+    )
     .option('--warm-up <seconds>', 'unmeasured run of each side before the measured ones', integer(1, 60), 3)
     .option('--state-dir <dir>', "the running stack's state directory (default .junction, as ./junction stack up)")
+    .option('--profile <dir>', "write the gateway process's V8 CPU profile (.cpuprofile, for Chrome DevTools) into <dir> when it stops")
     .addHelpText(
       'after',
       `
@@ -155,10 +209,14 @@ may publish to a private topic orders.gateway-bench-<random>: the real OrderPlac
 not the real orders.order, whose subscribers would act on the bench's orders. The topic, its
 subject, the processes and their temporary files are gone when it ends, on Ctrl-C too.
 
-Runs: a warm-up of each side, then the gateway and the raw publisher at --rate requests/s, then
-both at max rate with --connections in flight. Each request is a distinct order (its own orderId).
-autocannon paces a fixed rate by giving each connection its share of every second's requests;
-the raw publisher is paced the same way, so both see the same arrivals.
+Runs: a warm-up of each side, a calibration (the gateway alone on one connection), then the
+gateway and the raw publisher at --rate requests/s, then both at max rate with --connections in
+flight. Each request is a distinct order (its own orderId). autocannon paces a fixed rate by
+giving each connection its share of every second's requests, sent back to back; so the fixed
+rate uses only as many connections as Little's law asks (rate × the calibrated latency, ×1.5),
+or each second would start with a burst of one request per connection that queues in the
+gateway. The raw publisher is paced the same way (same lanes, same budgets), so both see the
+same arrivals.
 
 Target: the gateway adds at most ${TARGET_MS} ms at p99 to the raw publisher's, at 1,000 requests/s,
 holding the rate without errors. The machine's load average is printed beside the numbers: other
