@@ -6,25 +6,14 @@ import { join } from 'node:path';
 import { ensureLocalCa, issueCertificate } from '@junction/stack';
 import { generateKeyPair, SignJWT } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../../packages/events/src/testing/samples.ts';
-import { GatewayCalls, ORDER } from './gateway.calls.ts';
-import { type GatewayWorld, gatewayWorld } from './gateway.fixture.ts';
+import { gatewaySuite, ORDER } from './gateway.calls.ts';
 
 // The gateway's defences, against a real authorization server (oidc-provider): forged and
 // broken tokens, scopes, rate limits, the route table's per-method scopes, TLS.
 
-let world: GatewayWorld;
-let calls: GatewayCalls;
-
-beforeAll(async () => {
-  world = await gatewayWorld();
-  calls = await GatewayCalls.open(world);
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const suite = gatewaySuite();
 
 describe('token attacks', () => {
   const attacks: Array<[string, () => Promise<string | undefined>, RegExp]> = [
@@ -34,18 +23,18 @@ describe('token attacks', () => {
       async () => {
         const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
         const now = Math.floor(Date.now() / 1000);
-        return `${part({ alg: 'none', typ: 'JWT' })}.${part({ iss: world.auth.issuer, aud: 'urn:junction:gateway', client_id: 'demo', scope: `events:${world.ordersTopic}:write`, iat: now, exp: now + 300 })}.`;
+        return `${part({ alg: 'none', typ: 'JWT' })}.${part({ iss: suite.world().auth.issuer, aud: 'urn:junction:gateway', client_id: 'demo', scope: `events:${suite.world().ordersTopic}:write`, iat: now, exp: now + 300 })}.`;
       },
       /algorithm|well-formed/,
     ],
     [
       'HS256 signed with the public key',
       async () => {
-        const jwks = (await (await fetch(world.auth.jwksUrl)).json()) as { keys: Array<Record<string, unknown>> };
+        const jwks = (await (await fetch(suite.world().auth.jwksUrl)).json()) as { keys: Array<Record<string, unknown>> };
         const publicKey = new TextEncoder().encode(JSON.stringify(jwks.keys[0]));
-        return new SignJWT({ client_id: 'demo', scope: `events:${world.ordersTopic}:write` })
+        return new SignJWT({ client_id: 'demo', scope: `events:${suite.world().ordersTopic}:write` })
           .setProtectedHeader({ alg: 'HS256', kid: String(jwks.keys[0]?.kid) })
-          .setIssuer(world.auth.issuer)
+          .setIssuer(suite.world().auth.issuer)
           .setAudience('urn:junction:gateway')
           .setIssuedAt()
           .setExpirationTime('5m')
@@ -53,14 +42,18 @@ describe('token attacks', () => {
       },
       /algorithm/,
     ],
-    ['wrong issuer', () => world.forge({ iss: 'http://evil.example' }), /\(iss\)/],
-    ['wrong audience', () => world.forge({ aud: 'urn:junction:other' }), /\(aud\)/],
-    ['expired', () => world.forge({ iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 }), /expired/],
-    ['not yet valid', () => world.forge({ nbf: Math.floor(Date.now() / 1000) + 600 }), /not valid yet/],
+    ['wrong issuer', () => suite.world().forge({ iss: 'http://evil.example' }), /\(iss\)/],
+    ['wrong audience', () => suite.world().forge({ aud: 'urn:junction:other' }), /\(aud\)/],
+    [
+      'expired',
+      () => suite.world().forge({ iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 }),
+      /expired/,
+    ],
+    ['not yet valid', () => suite.world().forge({ nbf: Math.floor(Date.now() / 1000) + 600 }), /not valid yet/],
     [
       'bad signature',
       async () => {
-        const good = await world.forge({});
+        const good = await suite.world().forge({});
         const [header, payload, signature] = good.split('.') as [string, string, string];
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
         const widened = Buffer.from(JSON.stringify({ ...claims, scope: `${claims.scope} admin` })).toString('base64url');
@@ -72,9 +65,9 @@ describe('token attacks', () => {
       'unknown kid',
       async () => {
         const stranger = await generateKeyPair('ES256');
-        return new SignJWT({ client_id: 'demo', scope: `events:${world.ordersTopic}:write` })
+        return new SignJWT({ client_id: 'demo', scope: `events:${suite.world().ordersTopic}:write` })
           .setProtectedHeader({ alg: 'ES256', kid: 'not-a-key-of-the-issuer' })
-          .setIssuer(world.auth.issuer)
+          .setIssuer(suite.world().auth.issuer)
           .setAudience('urn:junction:gateway')
           .setIssuedAt()
           .setExpirationTime('5m')
@@ -85,39 +78,42 @@ describe('token attacks', () => {
   ];
 
   it.each(attacks)('%s is a 401 problem with a challenge, and publishes nothing', async (_name, make, detail) => {
-    const before = await calls.ordersCount();
+    const before = await suite.calls().ordersCount();
     const token = await make();
-    const response = await calls.publish(sampleEvent(ORDER), token ?? '');
-    const body = await calls.expectProblem(response, 401, 'auth.unauthenticated');
+    const response = await suite.calls().publish(sampleEvent(ORDER), token ?? '');
+    const body = await suite.calls().expectProblem(response, 401, 'auth.unauthenticated');
     expect(body.detail).toMatch(detail);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="junction"/);
-    expect(await calls.ordersCount()).toBe(before);
+    expect(await suite.calls().ordersCount()).toBe(before);
   });
 
   it('a token without the topic write scope is a 403 naming the scope', async () => {
-    const ops = await world.token('ops');
-    const body = await calls.expectProblem(await calls.publish(sampleEvent(ORDER), ops), 403, 'auth.forbidden');
-    expect(body.detail).toContain(`events:${world.ordersTopic}:write`);
+    const ops = await suite.world().token('ops');
+    const body = await suite.calls().expectProblem(await suite.calls().publish(sampleEvent(ORDER), ops), 403, 'auth.forbidden');
+    expect(body.detail).toContain(`events:${suite.world().ordersTopic}:write`);
   });
 
   it('follows the issuer rotating its signing key', async () => {
-    await world.auth.rotateKeys();
+    await suite.world().auth.rotateKeys();
     // The gateway fetches the JWKS again for an unknown kid at most once per cooldown (500 ms here).
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const fresh = await world.token('demo');
+    const fresh = await suite.world().token('demo');
     expect(JSON.parse(Buffer.from(fresh.split('.')[0] as string, 'base64url').toString()).kid).toBe(
-      world.auth.keys().find((k) => k.state === 'signing')?.kid,
+      suite
+        .world()
+        .auth.keys()
+        .find((k) => k.state === 'signing')?.kid,
     );
-    expect((await calls.publish(sampleEvent(ORDER), fresh)).status).toBe(202);
+    expect((await suite.calls().publish(sampleEvent(ORDER), fresh)).status).toBe(202);
     // Tokens of the previous key keep working until they expire.
-    expect((await calls.publish(sampleEvent(ORDER), calls.demo)).status).toBe(202);
+    expect((await suite.calls().publish(sampleEvent(ORDER), suite.calls().demo)).status).toBe(202);
   });
 });
 
 describe('rate limits', () => {
   it('a flood gets 429 with Retry-After and RateLimit headers, then recovers', async () => {
-    const limited = await world.another({ JUNCTION_GATEWAY_RATE_LIMIT_BURST: '5', JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '5' });
-    const flood = await world.token('flood');
+    const limited = await suite.world().another({ JUNCTION_GATEWAY_RATE_LIMIT_BURST: '5', JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '5' });
+    const flood = await suite.world().token('flood');
     const statuses: number[] = [];
     let refused: Response | undefined;
     for (let i = 0; i < 12; i++) {
@@ -131,9 +127,9 @@ describe('rate limits', () => {
     expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(refused?.headers.get('ratelimit-policy')).toBe('"client";q=5;w=1');
     expect(refused?.headers.get('ratelimit')).toMatch(/^"client";r=0;t=\d+$/);
-    await calls.expectProblem(refused as Response, 429, 'rate.limited');
+    await suite.calls().expectProblem(refused as Response, 429, 'rate.limited');
     // Another client is not affected.
-    expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${calls.demo}` } })).status).toBe(200);
+    expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${suite.calls().demo}` } })).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${flood}` } })).status).toBe(200);
   });
@@ -154,8 +150,8 @@ describe('the route table', () => {
       routes,
       `routes:\n  - name: shop\n    prefix: /v1/shop\n    upstream: http://127.0.0.1:${port}\n    stripPrefix: /v1\n    timeoutMs: 2000\n    scopes:\n      GET: shop:read\n      POST: shop:write\n`,
     );
-    const gateway = await world.another({ JUNCTION_GATEWAY_ROUTES: routes });
-    const reader = await world.token('reader');
+    const gateway = await suite.world().another({ JUNCTION_GATEWAY_ROUTES: routes });
+    const reader = await suite.world().token('reader');
     const get = (path: string, token?: string, method = 'GET') =>
       fetch(`${gateway.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
@@ -193,7 +189,7 @@ describe('HTTPS', () => {
     const dir = await mkdtemp(join(tmpdir(), 'junction-gateway-tls-'));
     const ca = await ensureLocalCa(dir);
     const certificate = await issueCertificate({ ca, dir, name: 'gateway', hosts: ['127.0.0.1', 'localhost'] });
-    const secure = await world.another({
+    const secure = await suite.world().another({
       JUNCTION_GATEWAY_TLS_CERT_FILE: certificate.certFile,
       JUNCTION_GATEWAY_TLS_KEY_FILE: certificate.keyFile,
     });
@@ -201,7 +197,7 @@ describe('HTTPS', () => {
     const trusting = new Agent({ connect: { ca: await readFile(certificate.caFile) } });
     const response = await undiciFetch(`${secure.url}/v1/events/${ORDER}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${calls.demo}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${suite.calls().demo}`, 'content-type': 'application/json' },
       body: JSON.stringify(sampleEvent(ORDER)),
       dispatcher: trusting,
     });
@@ -217,6 +213,6 @@ describe('HTTPS', () => {
 
 describe('the OpenAPI document', () => {
   it('matched every answer these tests checked: the refusals are documented', () => {
-    expect(calls.checkedStatuses()).toEqual(['401', '403', '429']);
+    expect(suite.calls().checkedStatuses()).toEqual(['401', '403', '429']);
   });
 });

@@ -1,6 +1,6 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { countRecords, readRecords } from '../../packages/events/src/testing/contracts.ts';
-import type { GatewayWorld } from './gateway.fixture.ts';
+import { type GatewayWorld, gatewayWorld } from './gateway.fixture.ts';
 import { OpenApiCheck } from './openapi-check.ts';
 
 /** The record fullname the gateway tests publish. */
@@ -100,4 +100,25 @@ export class GatewayCalls {
   checkedStatuses(): string[] {
     return [...new Set([...this.openapi.checked].map((entry) => entry.split(' ').at(-1) as string))].sort();
   }
+}
+
+/**
+ * A gateway world for the test file that calls this: started before its tests, closed after.
+ * The getters are for inside tests and hooks.
+ */
+export function gatewaySuite(): { world: () => GatewayWorld; calls: () => GatewayCalls } {
+  let world: GatewayWorld | undefined;
+  let calls: GatewayCalls | undefined;
+  beforeAll(async () => {
+    world = await gatewayWorld();
+    calls = await GatewayCalls.open(world);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the gateway world is not started yet: use it inside a test or hook');
+    return value;
+  };
+  return { world: () => started(world), calls: () => started(calls) };
 }

@@ -3,6 +3,17 @@ export type { AuthContext } from './auth/context.ts';
 export { checkScope, forbidden, requireScope } from './auth/scope.ts';
 export { type CheckResult, type HealthOptions, healthRoutes, type ReadinessCheck } from './health.ts';
 export { httpMetrics, metricsHandler, UNMATCHED_ROUTE } from './metrics.ts';
+export { createHttpClient, type HttpClient, type OutboundRequest } from './outbound/client.ts';
+export {
+  type BreakerOptions,
+  breakerSchema,
+  type CallOptions,
+  DEFAULT_UPSTREAM,
+  type HttpClientOptions,
+  type UpstreamOptions,
+} from './outbound/options.ts';
+export { isIdempotent } from './outbound/policy.ts';
+export type { OutboundResponse } from './outbound/response.ts';
 export {
   fromHttpError,
   notFound,
@@ -20,14 +31,3 @@ export type { RateLimitStore } from './rate-limit/store.ts';
 export { REQUEST_ID_HEADER, requestId } from './request-id.ts';
 export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
 export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';
-export { createHttpClient, type HttpClient, type OutboundRequest } from './outbound/client.ts';
-export {
-  type BreakerOptions,
-  breakerSchema,
-  type CallOptions,
-  DEFAULT_UPSTREAM,
-  type HttpClientOptions,
-  type UpstreamOptions,
-} from './outbound/options.ts';
-export type { OutboundResponse } from './outbound/response.ts';
-export { isIdempotent } from './outbound/policy.ts';

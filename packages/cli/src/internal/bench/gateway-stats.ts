@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repositoryRoot } from '../paths.ts';
 import { percentile } from './produce.ts';
 
 /** Which path a run drove: HTTP through the gateway, or `publish` calls in this process. */
@@ -141,23 +144,16 @@ export function summaryRow(summary: LoadSummary, rate: number, connections: Reco
 /** Headers of the rows {@link summaryRow} makes. */
 export const SUMMARY_HEADERS = ['PATH', 'LOAD', 'REQUESTS', 'SECONDS', 'REQ/S', 'P50 MS', 'P90 MS', 'P99 MS', 'MAX MS', 'ERRORS'];
 
+let example: Record<string, unknown> | undefined;
+
 /**
- * A valid `com.junction.orders.OrderPlaced` body (as schemas/examples/order-placed.json) with a
+ * The README's `com.junction.orders.OrderPlaced` body (schemas/examples/order-placed.json) with a
  * fresh `orderId`: each request is a distinct event with its own key, spread over the partitions.
  */
 export function orderPlaced(orderId: string = randomUUID()): Record<string, unknown> {
-  return {
-    orderId,
-    customerId: '0193f6d2-7b1e-7c4a-9a51-2f3c8d9e4b11',
-    customerEmail: 'ada@example.com',
-    shippingAddress: { line1: '12 Analytical Row', line2: null, city: 'London', postalCode: 'EC1A 1BB', country: 'GB' },
-    lines: [
-      { sku: 'BOOK-0001', quantity: 2, unitPrice: '12.50' },
-      { sku: 'PEN-0042', quantity: 1, unitPrice: '3.20' },
-    ],
-    total: '28.20',
-    currency: 'EUR',
-    couponCode: null,
-    placedAt: new Date().toISOString(),
-  };
+  example ??= JSON.parse(readFileSync(join(repositoryRoot(), 'schemas', 'examples', 'order-placed.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  return { ...example, orderId, placedAt: new Date().toISOString() };
 }
