@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { createHttpClient, type HttpClient, problemHandler, requestId } from '@junction/http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -100,6 +100,23 @@ function send(
     req.on('error', reject);
     for (const part of [options.body ?? []].flat()) req.write(part);
     req.end();
+  });
+}
+
+/** Sends a request line byte for byte (node:http's `request` refuses some of these targets, fetch rewrites them); resolves with the status. */
+function raw(url: string, target: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
   });
 }
 
@@ -217,5 +234,51 @@ describe('proxyHandler', () => {
     const answer = await send(at, { rawPath: '/v1/orders/%2e%2e/admin' });
     expect(answer.status).toBe(400);
     expect(up.seen).toHaveLength(0);
+  });
+
+  it('refuses backslashes, raw or encoded: WHATWG URL reads them as / and would resolve the dots past the prefix', async () => {
+    const up = await backend();
+    const at = await gateway(route(up.origin));
+    for (const target of ['/v1/orders/..\\..\\metrics', '/v1/orders/o-1\\..\\..\\admin', '/v1/orders/o\\1']) {
+      expect(await raw(at, target), target).toBe(400);
+    }
+    for (const target of ['/v1/orders/..%5C..%5Cmetrics', '/v1/orders/..%5c..%5cmetrics', '/v1/orders/o%5C1']) {
+      const answer = await send(at, { rawPath: target });
+      expect(answer.status, target).toBe(400);
+      expect(JSON.parse(answer.body), target).toMatchObject({ code: 'request.invalid' });
+    }
+    expect(up.seen).toEqual([]);
+  });
+
+  it('refuses encoded dots and slashes, once or twice encoded, control characters and fragments', async () => {
+    const up = await backend();
+    const at = await gateway(route(up.origin));
+    const targets = [
+      '/v1/orders/.%2e/admin',
+      '/v1/orders/%2E%2E/admin',
+      '/v1/orders/o-1%2F..%2F..%2Fadmin',
+      '/v1/orders/%252e%252e/admin',
+      '/v1/orders/o-1%252f..%252f..%252fadmin',
+      '/v1/orders/%255c',
+      '/v1/orders/o-1%00.json',
+      '/v1/orders/o-1#/../../admin',
+    ];
+    for (const target of targets) {
+      const answer = await send(at, { rawPath: target });
+      expect(answer.status, target).toBe(400);
+      expect(JSON.parse(answer.body), target).toMatchObject({ code: 'request.invalid' });
+    }
+    expect(up.seen).toEqual([]);
+  });
+
+  it('refuses any target whose resolved path is not under the route’s base on the upstream', async () => {
+    const up = await backend();
+    const at = await gateway(route(`${up.origin}/api`));
+    // Matched by express (case-insensitive, absolute-form) but not by the prefix as written: they would leave /api/orders.
+    expect(await raw(at, '/V1/ORDERS/o-1')).toBe(400);
+    expect(await raw(at, 'http://elsewhere/v1/orders/o-1')).toBe(400);
+    expect(up.seen).toEqual([]);
+    expect((await send(`${at}/v1/orders/o-1?x=1`)).status).toBe(201);
+    expect(up.seen.map((s) => s.url)).toEqual(['/api/orders/o-1?x=1']);
   });
 });

@@ -46,22 +46,64 @@ function hopByHop(headers: IncomingHttpHeaders): Set<string> {
   return new Set([...HOP_BY_HOP, ...named]);
 }
 
-/** The path the backend is asked for, with the query as the caller sent it; rejects dot segments, which could step outside the prefix. */
+/**
+ * Refused anywhere in the path as sent: `\` raw or encoded (WHATWG URL reads a raw one as `/` in
+ * http(s) URLs and then resolves the dot segments around it; a backend may do the same with `%5C`)
+ * and `#` (the target URL would end the path there).
+ */
+const REFUSED_IN_PATH = /[\\#]|%5c/i;
+
+/**
+ * Whether a decoded segment could move the backend out of the route: a dot segment, a separator,
+ * a control character (a NUL ends the path for some backends), or a second layer of encoding of a
+ * dot or separator (`%252e`), which a backend that decodes again would read as one.
+ */
+function unsafeSegment(segment: string): boolean {
+  return (
+    segment === '.' ||
+    segment === '..' ||
+    /[/\\]/.test(segment) ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+    /[\u0000-\u001f\u007f]/.test(segment) ||
+    /%(2e|2f|5c)/i.test(segment)
+  );
+}
+
+/** The base path the route reaches on its upstream: the upstream's own, plus what is kept of the prefix (`/orders`). */
+function routeRoot(route: Route, base: URL): string {
+  const kept = route.stripPrefix ? route.prefix.slice(route.stripPrefix.length) : route.prefix;
+  return `${base.pathname.replace(/\/$/, '')}${kept}`;
+}
+
+/**
+ * The URL the backend is asked for, with the query as the caller sent it. Refuses (400) what could
+ * step outside the route on the backend, then checks the URL as resolved: its path must still sit
+ * under the route's root, whatever trick got past the first check.
+ */
 function targetOf(route: Route, originalUrl: string): string {
   const at = originalUrl.indexOf('?');
   const pathname = at < 0 ? originalUrl : originalUrl.slice(0, at);
   const query = at < 0 ? '' : originalUrl.slice(at);
+  if (REFUSED_IN_PATH.test(pathname))
+    throw new JunctionError('request.invalid', `the path ${pathname} holds a backslash or a #; send / as the only separator`);
   let segments: string[];
   try {
     segments = pathname.split('/').map(decodeURIComponent);
   } catch {
     throw new JunctionError('request.invalid', `the path ${pathname} is not valid percent-encoding`);
   }
-  if (segments.some((s) => s === '.' || s === '..' || s.includes('/')))
-    throw new JunctionError('request.invalid', 'the path may not hold . or .. segments or encoded slashes');
+  if (segments.some(unsafeSegment))
+    throw new JunctionError(
+      'request.invalid',
+      `the path ${pathname} holds a . or .. segment, an encoded separator or a control character; send plain segments`,
+    );
   const rest = route.stripPrefix && pathname.startsWith(route.stripPrefix) ? pathname.slice(route.stripPrefix.length) : pathname;
   const base = new URL(route.upstream);
-  return `${base.origin}${base.pathname.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}${query}`;
+  const root = routeRoot(route, base);
+  const target = new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}${query}`);
+  if (target.origin !== base.origin || (root && target.pathname !== root && !target.pathname.startsWith(`${root}/`)))
+    throw new JunctionError('request.invalid', `the path ${pathname} does not stay under ${route.prefix}; send it as ${route.prefix}/…`);
+  return target.href;
 }
 
 /** A stream of the request body that fails as `request.too-large` past `limit` bytes; `overflow` says whether it did. */
