@@ -163,6 +163,35 @@ describe('Idempotency-Key', () => {
       );
   });
 
+  it('lets a client fix an invalid body and retry it under the same key', async () => {
+    const key = `order-${randomUUID()}`;
+    const order = sampleEvent(ORDER);
+    const broken = { ...order, total: 12.5 };
+    await suite
+      .calls()
+      .expectProblem(await suite.calls().publish(broken, suite.calls().demo, { 'idempotency-key': key }), 400, 'event.invalid');
+    const fixed = await suite.calls().publish(order, suite.calls().demo, { 'idempotency-key': key });
+    expect(fixed.status).toBe(202);
+    const again = await suite.calls().publish(order, suite.calls().demo, { 'idempotency-key': key });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await fixed.json());
+  });
+
+  it('takes the same JSON with its keys in another order as the same request', async () => {
+    const key = `order-${randomUUID()}`;
+    const order = JSON.parse(JSON.stringify(sampleEvent(ORDER))) as Record<string, unknown>;
+    const reordered = Object.fromEntries(Object.entries(order).reverse());
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(order));
+    const first = await suite.calls().publish(order, suite.calls().demo, { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    const again = await suite.calls().publish(reordered, suite.calls().demo, { 'idempotency-key': key });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+    const records = await suite.calls().ordersRecords();
+    expect(records.filter((r) => r.key === order.orderId)).toHaveLength(1);
+  });
+
   it('keeps keys per client: another client with the same key publishes its own event', async () => {
     const key = `shared-${randomUUID()}`;
     const order = sampleEvent(ORDER);

@@ -47,7 +47,7 @@ export interface GatewayParts {
   maxBodyBytes?: number;
   /** The URL clients reach the gateway at, for the OpenAPI document. */
   publicUrl: string;
-  logger?: { error(message: string, fields?: Record<string, unknown>): void };
+  logger?: Record<'error' | 'warn', (message: string, fields?: Record<string, unknown>) => void>;
 }
 
 /**
@@ -82,7 +82,13 @@ export function createGatewayApp(parts: GatewayParts): Express {
   app.use('/v1', authenticate, limit);
   app.use(
     '/v1',
-    eventRoutes({ events, publisher: parts.publisher, idempotency: parts.idempotency, maxBodyBytes: parts.maxBodyBytes ?? 1024 * 1024 }),
+    eventRoutes({
+      events,
+      publisher: parts.publisher,
+      idempotency: parts.idempotency,
+      maxBodyBytes: parts.maxBodyBytes ?? 1024 * 1024,
+      ...(parts.logger ? { logger: parts.logger } : {}),
+    }),
   );
 
   for (const proxy of parts.proxies) {

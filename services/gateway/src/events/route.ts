@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { type EventContract, JunctionError, type Publisher, uuidv7 } from '@junction/events';
+import { type EventContract, eventVersion, invalidEvent, JunctionError, type Publisher, uuidv7, validate } from '@junction/events';
 import { checkScope, jsonBody } from '@junction/http';
 import { type Request, type Router, Router as router } from 'express';
+import { requestFingerprint, scopedIdempotencyKey } from '../idempotency/key.ts';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/store.ts';
 import { writeScope } from './catalog.ts';
 
@@ -13,6 +13,8 @@ export interface EventRoutesOptions {
   idempotency: IdempotencyStore;
   /** Largest event body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Told when an answer could not be kept for its Idempotency-Key. */
+  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
 }
 
 /** What a 202 says: where Kafka wrote the event. */
@@ -51,13 +53,6 @@ function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
-/** What makes two requests "the same" for an idempotency key: type, version and body. */
-function fingerprint(type: string, version: number | undefined, body: unknown): string {
-  return createHash('sha256')
-    .update(`${type}\n${version ?? 'latest'}\n${JSON.stringify(body)}`)
-    .digest('base64url');
-}
-
 /**
  * `POST /events/:type`: validates the JSON body against the event's Avro schema (every failing
  * field path in a 400), publishes it with acks=all and answers 202 with the event id only once
@@ -80,11 +75,17 @@ export function eventRoutes(options: EventRoutesOptions): Router {
         context: { fields: [{ path: '(event)', reason: 'expected an object' }] },
       });
     }
+    // Validated before the key is claimed: a body the schema refuses never binds a key, so the
+    // client can fix it and retry under the same key. (The publisher validates again; a valid
+    // value costs avsc's one compiled check.)
+    const resolved = eventVersion(contract, version);
+    const problems = validate(resolved.schema, req.body);
+    if (problems.length) throw invalidEvent(resolved.ceType, problems, { type, version: resolved.version });
     const clientId = req.auth?.clientId ?? 'anonymous';
-    const scopedKey = key && `${clientId}:${key}`;
+    const scopedKey = key && scopedIdempotencyKey(clientId, key);
     let eventId = uuidv7();
     if (scopedKey) {
-      const claim = await options.idempotency.claim(scopedKey, fingerprint(type, version, req.body), eventId);
+      const claim = await options.idempotency.claim(scopedKey, requestFingerprint(type, resolved.version, req.body), eventId);
       if (claim.kind === 'replay') {
         res.setHeader('idempotent-replayed', 'true');
         res.status(claim.response.status).json(claim.response.body);
@@ -106,20 +107,39 @@ export function eventRoutes(options: EventRoutesOptions): Router {
     let accepted: Accepted;
     try {
       const result = await options.publisher.publish(type, req.body as Record<string, unknown>, {
-        version,
+        version: resolved.version,
         id: eventId,
         headers: { 'junction.client-id': clientId },
         ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlationId: req.headers['x-correlation-id'] } : {}),
       });
       accepted = { id: result.id, type: result.type, topic: result.topic, partition: result.partition, offset: result.offset };
     } catch (error) {
-      if (scopedKey) await options.idempotency.release(scopedKey).catch(() => {});
+      if (scopedKey) {
+        // A retriable failure may have reached Kafka: the key keeps its event id for the retry. One
+        // that is not (an event the publisher refused) published nothing and would fail again, so
+        // the key is forgotten and the fixed request may use it.
+        const retriable = !(error instanceof JunctionError) || error.retriable;
+        await (retriable ? options.idempotency.release(scopedKey) : options.idempotency.forget(scopedKey)).catch((storeError: unknown) => {
+          options.logger?.warn('an Idempotency-Key could not be given back after its request failed', { err: storeError, key });
+        });
+      }
       throw error;
     }
     const response: StoredResponse = { status: 202, body: accepted };
     // The event is out: a store that fails now must not turn that into an error. A retry then
     // waits out the lease and publishes again under the same event id, which consumers drop.
-    if (scopedKey) await options.idempotency.complete(scopedKey, response).catch(() => {});
+    if (scopedKey) {
+      await options.idempotency.complete(scopedKey, response).catch((storeError: unknown) => {
+        options.logger?.warn(
+          "a published event's answer could not be kept for its Idempotency-Key; a retry publishes it again under the same id",
+          {
+            err: storeError,
+            key,
+            eventId: accepted.id,
+          },
+        );
+      });
+    }
     res.status(202).json(accepted);
   });
   routes.get('/event-types', (req, res) => {

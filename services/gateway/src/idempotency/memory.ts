@@ -44,6 +44,9 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyOptions = {}): 
       const record = live(key);
       if (record && record.state === 'pending') keep(key, { ...record, state: 'released' });
     },
+    async forget(key) {
+      records.delete(key);
+    },
     async close() {
       records.clear();
     },

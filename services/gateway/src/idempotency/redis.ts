@@ -87,6 +87,7 @@ export function redisIdempotencyStore(options: RedisIdempotencyOptions): Idempot
     },
     complete: (key, response) => finish(key, 'done', response),
     release: (key) => finish(key, 'released'),
+    forget: (key) => guarded(() => redis.del(prefix + key)).then(() => {}),
     async close() {
       if (owned) redis.disconnect();
     },

@@ -18,8 +18,10 @@ export type Claim =
 /**
  * Idempotency keys of one client, shared by the gateway's replicas. A key is claimed while its
  * request is served (a lease, so a crashed replica does not hold it for ever), completed with the
- * answer on success, and released on failure, keeping its event id: a retry after a failure that
- * may have reached Kafka publishes under the same `ce_id`, which consumers deduplicate.
+ * answer on success, and released on a retriable failure, keeping its event id: a retry after a
+ * failure that may have reached Kafka publishes under the same `ce_id`, which consumers deduplicate.
+ * A failure that reached nothing and that the same request would meet again (an invalid event) forgets
+ * the key, so the client may fix its request and send it under the same key.
  */
 export interface IdempotencyStore {
   /** Claims `key` for a request whose content hashes to `fingerprint`; `eventId` is used unless an earlier try left one. */
@@ -28,6 +30,8 @@ export interface IdempotencyStore {
   complete(key: string, response: StoredResponse): Promise<void>;
   /** Gives a key back after its request failed, keeping its event id for the retry. */
   release(key: string): Promise<void>;
+  /** Drops a key altogether, fingerprint and event id too, after its request failed without publishing. */
+  forget(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
