@@ -55,6 +55,7 @@ async function backend(answer?: (seen: Seen, res: ServerResponse, hit: number) =
 async function gateway(
   route: Route,
   client = createHttpClient({ defaults: { backoff: { initialMs: 10, multiplier: 2, maxMs: 100, jitter: 0 } } }),
+  logged: unknown[] = [],
 ) {
   clients.push(client);
   const app = express();
@@ -67,7 +68,7 @@ async function gateway(
     },
     proxyHandler(route, client),
   );
-  app.use(problemHandler());
+  app.use(problemHandler({ logger: { error: (_message, fields) => logged.push(fields?.err) } }));
   return listen(createServer(app));
 }
 
@@ -280,5 +281,48 @@ describe('proxyHandler', () => {
     expect(up.seen).toEqual([]);
     expect((await send(`${at}/v1/orders/o-1?x=1`)).status).toBe(201);
     expect(up.seen.map((s) => s.url)).toEqual(['/api/orders/o-1?x=1']);
+  });
+
+  it('names only the route in 502, 504 and 503 answers, and logs the upstream’s details as the cause', async () => {
+    const hidden = (body: string, upstream: string) => {
+      const { port, pathname } = new URL(upstream);
+      expect(body).not.toContain('127.0.0.1');
+      expect(body).not.toContain(port);
+      expect(body).not.toContain(pathname);
+      expect(body).not.toContain('internal-api');
+    };
+    const logged: unknown[] = [];
+    const gone = await listen(createServer());
+    const server = servers.pop() as Server;
+    await new Promise((resolve) => server.close(resolve));
+    const down = `${gone}/internal-api`;
+    const unavailable = await send(`${await gateway(route(down, { retries: 0 }), undefined, logged)}/v1/orders/o-1`);
+    expect(unavailable.status).toBe(502);
+    hidden(unavailable.body, down);
+    expect(JSON.parse(unavailable.body)).toMatchObject({ code: 'upstream.unavailable', detail: expect.stringContaining('orders') });
+    const cause = (logged[0] as Error | undefined)?.cause as Error | undefined;
+    expect(cause?.message).toContain(`${gone}/internal-api/orders/o-1`);
+
+    const slow = await backend((_, res) => setTimeout(() => res.end('late'), 2_000));
+    const late = `${slow.origin}/internal-api`;
+    const timedOut = await send(`${await gateway(route(late, { timeoutMs: 200 }))}/v1/orders/o-1`);
+    expect(timedOut.status).toBe(504);
+    hidden(timedOut.body, late);
+    expect(JSON.parse(timedOut.body)).toMatchObject({ code: 'timeout', detail: expect.stringContaining('orders') });
+
+    const failing = await backend((_, res) => {
+      res.writeHead(503).end();
+    });
+    const broken = `${failing.origin}/internal-api`;
+    const client = createHttpClient({ defaults: { retries: 0, breaker: { failureThreshold: 1, openMs: 5_000 } } });
+    const at = await gateway(route(broken), client);
+    const first = await send(`${at}/v1/orders/o-1`);
+    expect(first.status).toBe(502);
+    hidden(first.body, broken);
+    const paused = await send(`${at}/v1/orders/o-1`);
+    expect(paused.status).toBe(503);
+    hidden(paused.body, broken);
+    expect(JSON.parse(paused.body)).toMatchObject({ code: 'circuit.open', detail: expect.stringMatching(/orders.* 5 s/) });
+    expect(Number(paused.headers['retry-after'])).toBeGreaterThanOrEqual(4);
   });
 });

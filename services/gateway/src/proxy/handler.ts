@@ -173,11 +173,36 @@ function forwardedHeaders(req: Request, requestId: string | undefined): Record<s
 }
 
 /**
+ * The caller's version of an outbound failure: the client's messages name the upstream's host,
+ * port and path, which are nobody's business outside the gateway, and the problem handler shows
+ * these codes' messages. The original stays as the cause, which the problem handler logs.
+ */
+function answerable(route: Route, error: unknown): unknown {
+  if (!(error instanceof JunctionError)) return error;
+  const afterMs = Number(error.context.retryAfterMs);
+  const context = { route: route.name, ...(Number.isFinite(afterMs) ? { retryAfterMs: afterMs } : {}) };
+  const options = { cause: error, retriable: error.retriable, context };
+  switch (error.code) {
+    case 'timeout':
+      return new JunctionError('timeout', `the ${route.name} service did not answer in time; try again later`, options);
+    case 'upstream.unavailable':
+      return new JunctionError('upstream.unavailable', `the ${route.name} service is unavailable; try again later`, options);
+    case 'circuit.open': {
+      const seconds = Number.isFinite(afterMs) ? Math.max(1, Math.ceil(afterMs / 1000)) : undefined;
+      const pause = seconds === undefined ? '' : ` for ${seconds} s`;
+      return new JunctionError('circuit.open', `the ${route.name} service is failing; calls are paused${pause}`, options);
+    }
+    default:
+      return error;
+  }
+}
+
+/**
  * Forwards requests under a route's prefix to its backend through the resilient client, and
  * streams the answer back. Mount it under the prefix (`app.use(route.prefix, …, proxyHandler(route, client))`)
  * behind the token and scope checks. Failures go to `next` as JunctionErrors for the problem
- * handler: `timeout` (504), `upstream.unavailable` (502), `circuit.open` (503 with Retry-After),
- * `request.too-large` (413). A failure after the answer began cuts the connection: a half-sent
+ * handler, naming the route but not the upstream's address: `timeout` (504), `upstream.unavailable`
+ * (502), `circuit.open` (503 with Retry-After), `request.too-large` (413), `request.invalid` (400). A failure after the answer began cuts the connection: a half-sent
  * body must not look complete.
  */
 export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
@@ -228,7 +253,7 @@ export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
       const refused = overflow?.() ?? (error instanceof JunctionError && error.code === 'request.too-large' ? error : undefined);
       // The rest of a refused body is still on its way: the connection cannot carry another request.
       if (refused) res.setHeader('connection', 'close');
-      next(refused ?? error);
+      next(refused ?? answerable(route, error));
     } finally {
       res.off('close', onClose);
     }
