@@ -122,7 +122,7 @@ function raw(url: string, target: string): Promise<number> {
 }
 
 describe('proxyHandler', () => {
-  it('forwards method, path, query, body and headers, less hop-by-hop and credentials, plus who asked and from where', async () => {
+  it('forwards method, path, query, body and headers, less hop-by-hop, credentials and forwarding claims, plus who asked and from where', async () => {
     const up = await backend();
     const at = await gateway(route(up.origin));
     const answer = await send(`${at}/v1/orders/o-7/lines?expand=sku&page=2`, {
@@ -136,6 +136,8 @@ describe('proxyHandler', () => {
         'x-junction-client': 'forged',
         'x-request-id': 'req-123',
         'x-forwarded-for': '10.0.0.1',
+        forwarded: 'for=10.0.0.2;proto=https',
+        'x-real-ip': '10.0.0.3',
         accept: 'application/json',
         'x-custom': 'kept',
       },
@@ -146,13 +148,14 @@ describe('proxyHandler', () => {
     const [seen] = up.seen;
     expect(seen).toMatchObject({ method: 'GET', url: '/orders/o-7/lines?expand=sku&page=2' });
     const h = seen?.headers ?? {};
-    for (const gone of ['x-hop', 'te', 'authorization', 'cookie']) expect(h[gone], gone).toBeUndefined();
+    // The gateway is the edge: what a caller says about earlier hops is not passed on as fact.
+    for (const gone of ['x-hop', 'te', 'authorization', 'cookie', 'forwarded', 'x-real-ip']) expect(h[gone], gone).toBeUndefined();
     expect(h).toMatchObject({
       accept: 'application/json',
       'x-custom': 'kept',
       'x-junction-client': 'demo-client',
       'x-request-id': 'req-123',
-      'x-forwarded-for': '10.0.0.1, 127.0.0.1',
+      'x-forwarded-for': '127.0.0.1',
       'x-forwarded-proto': 'http',
       'x-forwarded-host': new URL(at).host,
     });

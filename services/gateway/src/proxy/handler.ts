@@ -21,7 +21,8 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /**
  * Request headers the gateway does not pass on: the caller's credentials (the backend trusts the
  * gateway's `x-junction-client`, not the token), what the gateway sets itself (so a caller cannot
- * forge them), and what undici sets or refuses.
+ * forge them), what undici sets or refuses, and the caller's claims about earlier hops: the
+ * gateway is the edge (no proxy before it is trusted), so a backend must not read them as fact.
  */
 const WITHHELD: ReadonlySet<string> = new Set([
   'authorization',
@@ -30,8 +31,11 @@ const WITHHELD: ReadonlySet<string> = new Set([
   'expect',
   'x-junction-client',
   'x-request-id',
+  'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
+  'forwarded',
+  'x-real-ip',
 ]);
 
 /** The header naming the authenticated caller (its OAuth client id) to the backend. */
@@ -152,17 +156,15 @@ async function bodyOf(
   return { body: bytes, length: bytes.length };
 }
 
-/** The headers sent to the backend: the caller's, less hop-by-hop and withheld ones, plus who asked, from where, under which request id. */
+/** The headers sent to the backend: the caller's, less hop-by-hop and withheld ones, plus who asked, from which address (the socket's), under which request id. */
 function forwardedHeaders(req: Request, requestId: string | undefined): Record<string, string | string[]> {
   const skip = hopByHop(req.headers);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || skip.has(name) || WITHHELD.has(name) || name === 'x-forwarded-for') continue;
+    if (value === undefined || skip.has(name) || WITHHELD.has(name)) continue;
     headers[name] = value;
   }
-  const prior = req.headers['x-forwarded-for'];
-  const remote = req.socket.remoteAddress ?? 'unknown';
-  headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? 'unknown';
   headers['x-forwarded-proto'] = req.protocol;
   if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
   if (requestId) headers['x-request-id'] = requestId;
