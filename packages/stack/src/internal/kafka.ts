@@ -8,7 +8,7 @@ import { StackError } from '../errors.ts';
 import type { JavaRuntime } from './java.ts';
 import { HOST } from './ports.ts';
 import { launch } from './processes.ts';
-import { type AdminAuth, scramArguments, secureProperties } from './security.ts';
+import { type AdminAuth, scramArguments, secretsDir, secureProperties, withJavaArgFile } from './security.ts';
 import type { KafkaNodeRecord } from './state.ts';
 import { lastLines, runTool } from './tools.ts';
 
@@ -112,7 +112,40 @@ export interface PrepareOptions {
   secure?: { stateDir: string; users: string[] } | undefined;
 }
 
-/** Writes a node's configuration and formats its storage, once; a formatted node keeps its data. */
+/** The storage tool's format command, and for a secure node the argument file it reads. */
+export interface FormatCommand {
+  /** The command line: what `ps` shows. */
+  argv: string[];
+  /** A secure node's `kafka.tools.StorageTool format …` with its SCRAM credentials, to be written to `path` (mode 0600). */
+  argFile?: { path: string; args: string[] } | undefined;
+}
+
+/**
+ * The format command of a node. A secure one's SCRAM credentials go into an argument file, with
+ * the main class: the launcher expands `@file` only before the main class.
+ */
+export function formatCommand(options: PrepareOptions): FormatCommand {
+  const { node, secure } = options;
+  const java = javaArgs(node, options.libs);
+  const tool = [
+    'kafka.tools.StorageTool',
+    'format',
+    '--cluster-id',
+    options.clusterId,
+    '--config',
+    join(node.dir, 'server.properties'),
+    '--ignore-formatted',
+  ];
+  if (!secure) return { argv: [...java, ...tool] };
+  const path = join(secretsDir(secure.stateDir), 'kafka', `.format-${node.name}.args`);
+  return { argv: [...java, `@${path}`], argFile: { path, args: [...tool, ...scramArguments(secure.stateDir, secure.users)] } };
+}
+
+/**
+ * Writes a node's configuration and formats its storage, once; a formatted node keeps its data.
+ * A secure node's SCRAM credentials reach the tool through a 0600 argument file: a salted password
+ * is enough to log in, and any local user can read a command line.
+ */
 export async function prepareKafkaNode(options: PrepareOptions): Promise<void> {
   const { node } = options;
   await mkdir(join(node.dir, 'data'), { recursive: true });
@@ -127,23 +160,14 @@ export async function prepareKafkaNode(options: PrepareOptions): Promise<void> {
   await chmod(properties, 0o600);
   await writeFile(join(node.dir, 'log4j2.properties'), LOG4J2);
   if (existsSync(join(node.dir, 'data', 'meta.properties'))) return;
-  const result = await runTool(
-    options.java.bin,
-    [
-      ...javaArgs(node, options.libs),
-      'kafka.tools.StorageTool',
-      'format',
-      '--cluster-id',
-      options.clusterId,
-      '--config',
-      join(node.dir, 'server.properties'),
-      '--ignore-formatted',
-      ...(secure ? scramArguments(secure.stateDir, secure.users) : []),
-    ],
-    { timeoutMs: 120_000 },
-  );
+  const { argv, argFile } = formatCommand(options);
+  const run = () => runTool(options.java.bin, argv, { timeoutMs: 120_000 });
+  const result = argFile ? await withJavaArgFile(argFile.path, argFile.args, run) : await run();
   if (result.code !== 0) {
-    const tail = lastLines(`${result.stdout}\n${result.stderr}`, 15);
+    // The tool may quote an argument it refuses, credential and all.
+    const tail = lastLines(`${result.stdout}\n${result.stderr}`, 15).map((line) =>
+      line.replace(/saltedpassword="[^"]*"/g, 'saltedpassword="…"'),
+    );
     throw new StackError('component-exited', `formatting the storage of ${node.name} failed: ${tail.at(-1) ?? `exit ${result.code}`}`, {
       hint: `check ${join(node.dir, 'server.properties')}`,
       logTail: tail,

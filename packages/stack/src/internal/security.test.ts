@@ -1,23 +1,28 @@
 import { pbkdf2Sync } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StackError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { stackSecurity } from '../security.ts';
-import { kafkaProperties } from './kafka.ts';
+import { DEFAULT_JAVA_ROOTS, listJavaRuntimes } from './java.ts';
+import { formatCommand, kafkaProperties } from './kafka.ts';
 import { checkLayout, planRecord } from './layout.ts';
 import {
   ensurePasswords,
+  javaArgFileText,
   passwordFile,
   planUsers,
   readPassword,
   scramArguments,
   secureProperties,
+  withJavaArgFile,
   writeRegistryKafkaConfig,
 } from './security.ts';
 import type { KafkaNodeRecord } from './state.ts';
+import { runTool } from './tools.ts';
 
 let stateDir: string;
 beforeAll(async () => {
@@ -90,6 +95,66 @@ describe('a secure stack', () => {
     const expected = pbkdf2Sync(password, Buffer.from(salt ?? '', 'base64'), Number(iterations), 64, 'sha512');
     expect(Buffer.from(salted ?? '', 'base64').equals(expected)).toBe(true);
   });
+
+  it('formats storage with the SCRAM credentials in an argument file, none on the command line', () => {
+    const prepare = { java: { home: '/jdk', bin: '/jdk/bin/java', major: 17, version: '17' }, libs: '/kafka/libs', cluster: [node] };
+    const secure = formatCommand({ ...prepare, node, clusterId: 'c1', overrides: {}, secure: { stateDir, users: ['admin', 'orders'] } });
+    const argv = secure.argv.join(' ');
+    expect(argv).not.toContain('saltedpassword=');
+    expect(argv).not.toContain('--add-scram');
+    expect(argv).not.toContain('StorageTool');
+    expect(secure.argFile?.path).toBe(join(stateDir, 'secrets', 'kafka', '.format-kafka-1.args'));
+    expect(secure.argv.at(-1)).toBe(`@${secure.argFile?.path}`);
+    // The main class heads the file: the launcher expands no @file after it.
+    expect(secure.argFile?.args.slice(0, 2)).toEqual(['kafka.tools.StorageTool', 'format']);
+    expect(secure.argFile?.args.filter((arg) => arg === '--add-scram')).toHaveLength(2);
+    expect(secure.argFile?.args.join(' ')).toMatch(/name=orders,iterations=4096,salt="[^"]+",saltedpassword="[^"]+"/);
+    // A plaintext node has no credentials, so no file.
+    const plain = formatCommand({ ...prepare, node, clusterId: 'c1', overrides: {} });
+    expect(plain.argFile).toBeUndefined();
+    expect(plain.argv).toContain('kafka.tools.StorageTool');
+  });
+
+  it('keeps an argument file readable by its owner only while the tool runs, and deletes it even when the tool fails', async () => {
+    const file = join(stateDir, 'secrets', 'kafka', '.test.args');
+    await writeFile(file, 'left over by a killed run', { mode: 0o644 });
+    const seen = await withJavaArgFile(file, ['Main', 'a "b"'], async () => ({
+      mode: (await stat(file)).mode & 0o777,
+      text: await readFile(file, 'utf8'),
+    }));
+    expect(seen).toEqual({ mode: 0o600, text: '"Main"\n"a \\"b\\""\n' });
+    expect(existsSync(file)).toBe(false);
+    await expect(
+      withJavaArgFile(file, ['Main'], async () => {
+        throw new Error('tool failed');
+      }),
+    ).rejects.toThrow('tool failed');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('writes argument files the Java launcher reads back verbatim, main class included', async () => {
+    const runtimes = listJavaRuntimes({ env: process.env, roots: DEFAULT_JAVA_ROOTS }).filter((runtime) => runtime.major >= 17);
+    expect(runtimes.length, 'a Java 17+ runtime (the stack needs one for Kafka)').toBeGreaterThan(0);
+    const dir = join(stateDir, 'java-echo');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    const source = join(dir, 'Echo.java');
+    await writeFile(
+      source,
+      'public class Echo { public static void main(String[] a) { for (String s : a) System.out.println("<" + s + ">"); } }\n',
+    );
+    const args = ['--add-scram', 'SCRAM-SHA-512=[name=a,salt="x+/=",saltedpassword="y=="]', 'back\\slash and "quotes" # not a comment'];
+    const argFile = join(dir, 'echo.args');
+    for (const runtime of runtimes) {
+      // Single-file source mode: the source file stands where the main class would.
+      const inFile = await withJavaArgFile(argFile, [source, ...args], () => runTool(runtime.bin, [`@${argFile}`], { timeoutMs: 60_000 }));
+      expect(inFile.stdout.trim().split('\n'), runtime.version).toEqual(args.map((arg) => `<${arg}>`));
+      // After the main class an @file reaches the program as it is: why the main class goes into the file.
+      await writeFile(argFile, javaArgFileText(args), { mode: 0o600 });
+      const after = await runTool(runtime.bin, [source, `@${argFile}`], { timeoutMs: 60_000 });
+      expect(after.stdout.trim(), runtime.version).toBe(`<@${argFile}>`);
+    }
+  }, 60_000);
 
   it("keeps the registry's password in a file of its own, not on its command line", async () => {
     const registryDir = join(stateDir, 'registry');

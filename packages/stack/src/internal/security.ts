@@ -100,7 +100,9 @@ export async function ensureBrokerTls(stateDir: string, env: NodeJS.ProcessEnv):
 
 /**
  * `--add-scram` arguments of the storage tool: each user's salted password (PBKDF2-HMAC-SHA512,
- * as SCRAM-SHA-512 defines it), so no clear password appears among the tool's arguments.
+ * as SCRAM-SHA-512 defines it), so no clear password appears among the tool's arguments. A salted
+ * password still logs in (SCRAM's client key derives from it): these go through
+ * {@link withJavaArgFile}, never the command line.
  */
 export function scramArguments(stateDir: string, users: readonly string[]): string[] {
   return users.flatMap((user) => {
@@ -111,6 +113,31 @@ export function scramArguments(stateDir: string, users: readonly string[]): stri
       `SCRAM-SHA-512=[name=${user},iterations=${SCRAM_ITERATIONS},salt="${salt.toString('base64')}",saltedpassword="${salted.toString('base64')}"]`,
     ];
   });
+}
+
+/**
+ * The text of a Java launcher argument file (`java @file`): each argument double-quoted, with `\`
+ * and `"` escaped as the launcher's parser expects, one a line.
+ */
+export function javaArgFileText(args: readonly string[]): string {
+  return `${args.map((arg) => `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join('\n')}\n`;
+}
+
+/**
+ * Runs `run` while `args` sit in an argument file readable by its owner only, deleted afterwards
+ * whatever happens: arguments there stay out of `ps` and `/proc/<pid>/cmdline`. The JDK launcher
+ * expands `@file` only up to the main class (later ones reach the program verbatim, checked on
+ * JDK 17), so `args` must hold the main class and everything after it.
+ */
+export async function withJavaArgFile<T>(file: string, args: readonly string[], run: () => Promise<T>): Promise<T> {
+  // A leftover of a killed run goes first: `wx` then guarantees the file is new, so made with mode 0600.
+  await rm(file, { force: true });
+  await writeFile(file, javaArgFileText(args), { mode: 0o600, flag: 'wx' });
+  try {
+    return await run();
+  } finally {
+    await rm(file, { force: true });
+  }
 }
 
 /** A JAAS value quoted for `server.properties`; passwords are base64url, so nothing needs escaping. */
