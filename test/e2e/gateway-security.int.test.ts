@@ -133,6 +133,29 @@ describe('rate limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${flood}` } })).status).toBe(200);
   });
+
+  it('limits an address before its tokens are checked: a flood of garbage tokens gets 429', async () => {
+    const limited = await suite
+      .world()
+      .another({ JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '5', JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '2' });
+    const garbage = await suite.world().forge({}, { kid: 'no-such-key' });
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 8; i++) {
+      const response = await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${garbage}${i}` } });
+      statuses.push(response.status);
+      if (response.status === 429 && !refused) refused = response;
+      else await response.arrayBuffer();
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    expect(refused?.headers.get('ratelimit-policy')).toBe('"ip";q=5;w=3');
+    expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
+    await suite.calls().expectProblem(refused as Response, 429, 'rate.limited');
+    // The address's bucket holds for good tokens too, until it refills.
+    expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${suite.calls().demo}` } })).status).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await fetch(`${limited.url}/v1/event-types`, { headers: { authorization: `Bearer ${suite.calls().demo}` } })).status).toBe(200);
+  });
 });
 
 describe('the route table', () => {

@@ -1,6 +1,7 @@
 import type { Catalog, EventContract, Publisher } from '@junction/events';
 import {
   type BearerAuthOptions,
+  type BucketPolicy,
   bearerAuth,
   healthRoutes,
   httpMetrics,
@@ -37,6 +38,8 @@ export interface GatewayParts {
   publisher: Publisher;
   auth: BearerAuthOptions;
   rateLimit: { store: RateLimitStore; capacity: number; refillPerSecond: number };
+  /** A bucket per remote address in front of the token check (same store as `rateLimit`); default 1000 at once, 500/s. */
+  ipRateLimit?: BucketPolicy;
   idempotency: IdempotencyStore;
   proxies: readonly MountedProxy[];
   readiness: Record<string, ReadinessCheck>;
@@ -76,10 +79,18 @@ export function createGatewayApp(parts: GatewayParts): Express {
     res.json(document);
   });
 
-  // One verifier (one JWKS cache) and one limiter (one bucket per client) for every route.
+  // One verifier (one JWKS cache) and one limiter (one bucket per client) for every route. The
+  // address's bucket comes first: a bogus token costs a signature check, and without a limit in
+  // front of it anyone could make the gateway spend its CPU on them for free.
+  const limitAddress = rateLimit({
+    store: parts.rateLimit.store,
+    ...(parts.ipRateLimit ?? { capacity: 1000, refillPerSecond: 500 }),
+    name: 'ip',
+    key: (req) => `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`,
+  });
   const authenticate = bearerAuth(parts.auth);
   const limit = rateLimit(parts.rateLimit);
-  app.use('/v1', authenticate, limit);
+  app.use('/v1', limitAddress, authenticate, limit);
   app.use(
     '/v1',
     eventRoutes({

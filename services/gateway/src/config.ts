@@ -19,6 +19,8 @@ const environment = z
     JUNCTION_GATEWAY_MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(1024 * 1024),
     JUNCTION_GATEWAY_RATE_LIMIT_BURST: int(1).default(200),
     JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
+    JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: int(1).default(1000),
+    JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(500),
     JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES: int(64 * 1024).default(16 * 1024 * 1024),
     JUNCTION_GATEWAY_BACKPRESSURE_TIMEOUT_MS: int(0, 30_000).default(1000),
     JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
@@ -59,6 +61,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     routesFile: e.JUNCTION_GATEWAY_ROUTES,
     maxBodyBytes: e.JUNCTION_GATEWAY_MAX_BODY_BYTES,
     rateLimit: { capacity: e.JUNCTION_GATEWAY_RATE_LIMIT_BURST, refillPerSecond: e.JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND },
+    ipRateLimit: { capacity: e.JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST, refillPerSecond: e.JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND },
     shutdownTimeoutMs: e.JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS,
     publisher: {
       maxInFlightBytes: e.JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES,

@@ -71,6 +71,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     publisher,
     auth: config.auth,
     rateLimit: { store: rateLimitStore, ...config.rateLimit },
+    ipRateLimit: config.ipRateLimit,
     idempotency,
     proxies,
     readiness: {

@@ -199,6 +199,8 @@ export async function startGatewayRig(options: GatewayRigOptions): Promise<Gatew
         // The limit is still checked on every request (its cost is measured) but never refuses one.
         JUNCTION_GATEWAY_RATE_LIMIT_BURST: '1000000',
         JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',
+        JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '1000000',
+        JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '1000000',
         ...(await localPiiEnv(options.stateDir)),
         // The gateway's own process only: the profile is written when it exits after SIGTERM.
         ...(options.profileDir
