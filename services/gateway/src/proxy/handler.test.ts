@@ -303,8 +303,11 @@ describe('proxyHandler', () => {
     expect(unavailable.status).toBe(502);
     hidden(unavailable.body, down);
     expect(JSON.parse(unavailable.body)).toMatchObject({ code: 'upstream.unavailable', detail: expect.stringContaining('orders') });
-    const cause = (logged[0] as Error | undefined)?.cause as Error | undefined;
-    expect(cause?.message).toContain(`${gone}/internal-api/orders/o-1`);
+    const error = logged[0] as (Error & { context: Record<string, unknown> }) | undefined;
+    expect((error?.cause as Error | undefined)?.message).toContain(`${gone}/internal-api/orders/o-1`);
+    // The JSON logger writes an error's own fields, not its message or cause: the context carries what operators need.
+    expect(error?.context).toMatchObject({ route: 'orders', upstream: gone, path: '/internal-api/orders/o-1' });
+    expect(error?.context.upstreamError).toContain(gone);
 
     const slow = await backend((_, res) => setTimeout(() => res.end('late'), 2_000));
     const late = `${slow.origin}/internal-api`;

@@ -177,12 +177,14 @@ function forwardedHeaders(req: Request, requestId: string | undefined): Record<s
 /**
  * The caller's version of an outbound failure: the client's messages name the upstream's host,
  * port and path, which are nobody's business outside the gateway, and the problem handler shows
- * these codes' messages. The original stays as the cause, which the problem handler logs.
+ * these codes' messages. The original stays as the cause, and its message and context (upstream,
+ * path, attempts, retryAfterMs) in the context, which the problem handler logs but never answers
+ * with: the JSON logger writes an error's own fields, not its message or cause.
  */
 function answerable(route: Route, error: unknown): unknown {
   if (!(error instanceof JunctionError)) return error;
   const afterMs = Number(error.context.retryAfterMs);
-  const context = { route: route.name, ...(Number.isFinite(afterMs) ? { retryAfterMs: afterMs } : {}) };
+  const context = { ...error.context, route: route.name, upstreamError: error.message };
   const options = { cause: error, retriable: error.retriable, context };
   switch (error.code) {
     case 'timeout':
