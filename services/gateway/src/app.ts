@@ -74,7 +74,13 @@ export function createGatewayApp(parts: GatewayParts): Express {
   app.use(requestId());
   app.use(securityHeaders());
   if (parts.metrics) app.get('/metrics', metricsHandler(parts.metrics));
-  app.use(healthRoutes({ checks: parts.readiness, ...(parts.accepting ? { accepting: parts.accepting } : {}) }));
+  app.use(
+    healthRoutes({
+      checks: parts.readiness,
+      ...(parts.accepting ? { accepting: parts.accepting } : {}),
+      ...(parts.logger ? { logger: parts.logger } : {}),
+    }),
+  );
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });

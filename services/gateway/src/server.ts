@@ -83,8 +83,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         await adminConnected;
         await admin.describeCluster();
       },
+      // The global config: one small read of the registry's storage, where /subjects lists them all.
       registry: async (signal) => {
-        const response = await fetch(`${config.registryUrl.replace(/\/$/, '')}/subjects`, { signal });
+        const response = await fetch(`${config.registryUrl.replace(/\/$/, '')}/config`, { signal });
         if (!response.ok) throw new Error(`the registry answered ${response.status}`);
       },
     },
