@@ -22,6 +22,26 @@ describe('createLogger', () => {
     expect(Number.isNaN(Date.parse(String(lines[0]?.timestamp)))).toBe(false);
   });
 
+  it('writes an error under a field with its name, message, stack, context and cause, secrets still redacted', async () => {
+    const { logger, lines } = capture();
+    const cause = new Error('connect ECONNREFUSED 127.0.0.1:8101');
+    const error = Object.assign(new Error('the orders service is unavailable', { cause }), {
+      code: 'upstream.unavailable',
+      password: 'hunter2',
+    });
+    logger.error('request failed', { err: error });
+    await expect.poll(() => lines.length).toBe(1);
+    const err = lines[0]?.err as Record<string, unknown>;
+    expect(err).toMatchObject({
+      name: 'Error',
+      message: 'the orders service is unavailable',
+      code: 'upstream.unavailable',
+      password: REDACTED,
+      cause: { message: 'connect ECONNREFUSED 127.0.0.1:8101' },
+    });
+    expect(String(err.stack)).toContain('logger.test.ts');
+  });
+
   it('drops lines below its level', async () => {
     const { logger, lines } = capture('warn');
     logger.info('chatty');

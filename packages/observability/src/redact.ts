@@ -18,6 +18,13 @@ export function redact(value: unknown, pii: ReadonlySet<string>, depth = 0): unk
   if (Array.isArray(value)) return value.map((item) => redact(item, pii, depth + 1));
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
   const out: Record<string, unknown> = {};
+  if (value instanceof Error) {
+    // An error's name, message, stack and cause are not enumerable: copied, a logged `err` would be {}.
+    out.name = value.name;
+    out.message = value.message;
+    if (value.stack) out.stack = value.stack;
+    if (value.cause !== undefined) out.cause = redact(value.cause, pii, depth + 1);
+  }
   for (const [key, inner] of Object.entries(value)) out[key] = isSensitive(key, pii) ? REDACTED : redact(inner, pii, depth + 1);
   return out;
 }
