@@ -214,6 +214,23 @@ describe('operations', () => {
     expect(response.headers.get('strict-transport-security')).toBeTruthy();
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
   });
+
+  it('drains at shutdown: /readyz answers 503 for the drain delay while events are still accepted', async () => {
+    const gateway = await suite.world().another({ JUNCTION_GATEWAY_DRAIN_DELAY_MS: '1500' });
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+    const stopped = gateway.shutdown();
+    const readiness = await fetch(`${gateway.url}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toMatchObject({ status: 'shutting down' });
+    const published = await fetch(`${gateway.url}/v1/events/${ORDER}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${suite.calls().demo}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleEvent(ORDER)),
+    });
+    expect(published.status).toBe(202);
+    await stopped;
+    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+  });
 });
 
 describe('the OpenAPI document', () => {

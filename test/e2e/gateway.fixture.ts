@@ -68,6 +68,7 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
     JUNCTION_GATEWAY_RATE_LIMIT_BURST: '1000',
     JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '1000',
     JUNCTION_GATEWAY_MAX_BODY_BYTES: '16384',
+    JUNCTION_GATEWAY_DRAIN_DELAY_MS: '0',
     ...(process.env.JUNCTION_PII_KEYS ? { JUNCTION_PII_KEYS: process.env.JUNCTION_PII_KEYS } : {}),
   };
   const started: RunningGateway[] = [];

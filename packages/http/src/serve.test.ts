@@ -1,6 +1,7 @@
 import express from 'express';
 import { describe, expect, it } from 'vitest';
-import { serveHttp } from './serve.ts';
+import { healthRoutes } from './health.ts';
+import { type RunningServer, serveHttp } from './serve.ts';
 
 describe('serveHttp', () => {
   it('finishes an in-flight request at shutdown, then refuses new connections', async () => {
@@ -18,6 +19,33 @@ describe('serveHttp', () => {
     expect(await response.json()).toEqual({ done: true });
     await stopped;
     await expect(fetch(`${running.url}/slow`)).rejects.toThrow();
+  });
+
+  it('keeps serving through the drain delay while /readyz says 503, then stops listening', async () => {
+    const app = express();
+    let running: RunningServer | undefined;
+    app.use(healthRoutes({ checks: {}, accepting: () => running?.accepting() ?? true }));
+    app.get('/work', (_req, res) => {
+      res.json({ done: true });
+    });
+    running = await serveHttp(app, { port: 0, drainDelayMs: 400 });
+    expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+    const started = performance.now();
+    const stopped = running.shutdown();
+    let stoppedAt = 0;
+    void stopped.then(() => {
+      stoppedAt = performance.now();
+    });
+    const draining = await fetch(`${running.url}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toMatchObject({ status: 'shutting down' });
+    // A new connection, not only a kept-alive one, is still served.
+    const fresh = await fetch(`${running.url}/work`, { headers: { connection: 'close' } });
+    expect(await fresh.json()).toEqual({ done: true });
+    expect(stoppedAt).toBe(0);
+    await stopped;
+    expect(stoppedAt - started).toBeGreaterThanOrEqual(390);
+    await expect(fetch(`${running.url}/work`)).rejects.toThrow();
   });
 
   it('cuts requests still running at the deadline', async () => {

@@ -12,6 +12,12 @@ export interface ServeOptions {
   host?: string;
   /** PEM files: when given the server speaks HTTPS only. */
   tls?: { certFile: string; keyFile: string };
+  /**
+   * Milliseconds between shutdown beginning (`accepting()` false, so `/readyz` answers 503) and the
+   * listener closing, while requests are still served: long enough for load balancers to see the
+   * 503 and stop sending. Default 0.
+   */
+  drainDelayMs?: number;
   /** Milliseconds in-flight requests get to finish at shutdown before their connections are cut. Default 10 s. */
   shutdownTimeoutMs?: number;
   /** Milliseconds a request may take to arrive in full (headers and body). Default 30 s. */
@@ -27,8 +33,9 @@ export interface RunningServer {
   /** False once `shutdown` began: `/readyz` answers 503 so traffic drains away. */
   accepting(): boolean;
   /**
-   * Stops accepting connections, lets in-flight requests finish (closing idle keep-alive
-   * connections at once), and cuts what is left after `shutdownTimeoutMs`. Idempotent.
+   * Says it no longer accepts work, keeps serving for `drainDelayMs`, then stops accepting
+   * connections, lets in-flight requests finish (closing idle keep-alive connections at once), and
+   * cuts what is left after `shutdownTimeoutMs`. Idempotent.
    */
   shutdown(): Promise<void>;
 }
@@ -68,22 +75,32 @@ export async function serveHttp(app: RequestListener, options: ServeOptions): Pr
     server,
     accepting: () => stopping === undefined,
     shutdown() {
-      stopping ??= new Promise<void>((resolve) => {
-        const deadline = options.shutdownTimeoutMs ?? 10_000;
-        const cut = setTimeout(() => {
-          options.logger?.warn('requests still running at the shutdown deadline were cut', { deadlineMs: deadline });
-          server.closeAllConnections();
-        }, deadline);
-        cut.unref();
-        server.close(() => {
-          clearTimeout(cut);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      stopping ??= drained(options.drainDelayMs ?? 0, options.logger).then(
+        () =>
+          new Promise<void>((resolve) => {
+            const deadline = options.shutdownTimeoutMs ?? 10_000;
+            const cut = setTimeout(() => {
+              options.logger?.warn('requests still running at the shutdown deadline were cut', { deadlineMs: deadline });
+              server.closeAllConnections();
+            }, deadline);
+            cut.unref();
+            server.close(() => {
+              clearTimeout(cut);
+              resolve();
+            });
+            server.closeIdleConnections();
+          }),
+      );
       return stopping;
     },
   };
+}
+
+/** Waits out the drain delay, said in the log so an operator knows why the stop takes that long. */
+async function drained(delayMs: number, logger: LogSink<'info' | 'warn'> | undefined): Promise<void> {
+  if (delayMs <= 0) return;
+  logger?.info('draining: /readyz answers 503 while requests are still served', { drainDelayMs: delayMs });
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 
 /**

@@ -24,6 +24,7 @@ const environment = z
     JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES: int(64 * 1024).default(16 * 1024 * 1024),
     JUNCTION_GATEWAY_BACKPRESSURE_TIMEOUT_MS: int(0, 30_000).default(1000),
     JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
+    JUNCTION_GATEWAY_DRAIN_DELAY_MS: int(0, 120_000).default(5000),
     JUNCTION_AUTH_ISSUER: z.url().default('http://127.0.0.1:8090'),
     JUNCTION_AUTH_AUDIENCE: z.string().min(1).default('urn:junction:gateway'),
     JUNCTION_AUTH_JWKS_URL: z.url().optional(),
@@ -63,6 +64,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     rateLimit: { capacity: e.JUNCTION_GATEWAY_RATE_LIMIT_BURST, refillPerSecond: e.JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND },
     ipRateLimit: { capacity: e.JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST, refillPerSecond: e.JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND },
     shutdownTimeoutMs: e.JUNCTION_GATEWAY_SHUTDOWN_TIMEOUT_MS,
+    drainDelayMs: e.JUNCTION_GATEWAY_DRAIN_DELAY_MS,
     publisher: {
       maxInFlightBytes: e.JUNCTION_GATEWAY_MAX_IN_FLIGHT_BYTES,
       // A batch cannot be larger than what may be in flight.

@@ -31,7 +31,7 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   readonly url: string;
   readonly publisher: Publisher;
-  /** Drains HTTP, then flushes the publisher and closes the stores. */
+  /** Drains HTTP (`/readyz` 503 for the drain delay first), then flushes the publisher and closes the stores. */
   shutdown(): Promise<void>;
 }
 
@@ -99,6 +99,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port: config.port,
     host: config.host,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    drainDelayMs: config.drainDelayMs,
     logger: options.logger,
     ...(config.tls ? { tls: config.tls } : {}),
   });
