@@ -71,6 +71,26 @@ describe('publishing events over HTTP', () => {
       );
   });
 
+  it('carries a plain X-Correlation-Id into the correlation-id header, and refuses another (400)', async () => {
+    const order = sampleEvent(ORDER);
+    const correlation = `checkout-${randomUUID()}`;
+    const response = await suite.calls().publish(order, suite.calls().demo, { 'x-correlation-id': correlation });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const record = (await suite.calls().ordersRecords()).find((r) => r.headers.ce_id === id);
+    expect(record?.headers['correlation-id']).toBe(correlation);
+    const before = await suite.calls().ordersCount();
+    const body = await suite
+      .calls()
+      .expectProblem(
+        await suite.calls().publish(sampleEvent(ORDER), suite.calls().demo, { 'x-correlation-id': 'a b\u00e9<script>' }),
+        400,
+        'request.invalid',
+      );
+    expect(body.errors?.map((e) => e.path)).toEqual(['(header).X-Correlation-Id']);
+    expect(await suite.calls().ordersCount()).toBe(before);
+  });
+
   it('answers 404 for an event type the gateway does not publish', async () => {
     await suite
       .calls()

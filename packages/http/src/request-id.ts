@@ -5,8 +5,8 @@ import type { RequestHandler } from 'express';
 /** The request id header, in and out. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-/** Ids a caller may choose: short and plain, so they are safe in logs and headers. */
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Ids a caller may choose (request and correlation ids): short and plain, so they are safe in logs and headers. */
+export const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every request an id: the caller's `X-Request-Id` when it is a plain token, else a new

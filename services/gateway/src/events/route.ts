@@ -1,5 +1,5 @@
 import { type EventContract, eventVersion, invalidEvent, JunctionError, type Publisher, uuidv7, validate } from '@junction/events';
-import { checkScope, jsonBody } from '@junction/http';
+import { checkScope, jsonBody, SAFE_ID } from '@junction/http';
 import { type Request, type Router, Router as router } from 'express';
 import { requestFingerprint, scopedIdempotencyKey } from '../idempotency/key.ts';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/store.ts';
@@ -53,6 +53,18 @@ function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
+/** The caller's `X-Correlation-Id`, which goes into a Kafka header and consumers' logs: plain, like a request id. */
+function correlationIdOf(req: Request): string | undefined {
+  const id = req.headers['x-correlation-id'];
+  if (id === undefined) return undefined;
+  if (typeof id !== 'string' || !SAFE_ID.test(id)) {
+    throw new JunctionError('request.invalid', 'X-Correlation-Id must be 1 to 128 letters, digits or . _ : -', {
+      context: { fields: [{ path: '(header).X-Correlation-Id', reason: 'expected 1 to 128 of A-Z a-z 0-9 . _ : -' }] },
+    });
+  }
+  return id;
+}
+
 /**
  * `POST /events/:type`: validates the JSON body against the event's Avro schema (every failing
  * field path in a 400), publishes it with acks=all and answers 202 with the event id only once
@@ -70,6 +82,7 @@ export function eventRoutes(options: EventRoutesOptions): Router {
     checkScope(req, writeScope(contract.topic));
     const version = versionOf(req, contract);
     const key = idempotencyKeyOf(req);
+    const correlationId = correlationIdOf(req);
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
       throw new JunctionError('request.invalid', `the body must be a JSON object: the ${type} event`, {
         context: { fields: [{ path: '(event)', reason: 'expected an object' }] },
@@ -110,7 +123,7 @@ export function eventRoutes(options: EventRoutesOptions): Router {
         version: resolved.version,
         id: eventId,
         headers: { 'junction.client-id': clientId },
-        ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlationId: req.headers['x-correlation-id'] } : {}),
+        ...(correlationId ? { correlationId } : {}),
       });
       accepted = { id: result.id, type: result.type, topic: result.topic, partition: result.partition, offset: result.offset };
     } catch (error) {

@@ -58,7 +58,13 @@ function eventOperation(contract: EventContract): Record<string, unknown> {
           schema: { type: 'string', minLength: 1, maxLength: 255 },
           description: 'Retries with the same key and body get the first answer and publish nothing again (kept 24 h)',
         },
-        { name: 'X-Correlation-Id', in: 'header', required: false, schema: { type: 'string' } },
+        {
+          name: 'X-Correlation-Id',
+          in: 'header',
+          required: false,
+          description: "Carried as the event's correlation-id header; 1 to 128 letters, digits or . _ : -",
+          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+        },
       ],
       requestBody: {
         required: true,
