@@ -10,6 +10,7 @@ import {
   createPublisher,
   createSubscriber,
   type EventContext,
+  groupDenied,
   JunctionError,
   type KafkaConnection,
   kafkaClientFor,
@@ -292,7 +293,14 @@ describe('Kafka in secure mode, with the ACLs of schemas/topics.yaml', () => {
     await consumer.subscribe({ topics: [ORDERS_TOPIC] });
     await consumer.run({ eachMessage: async () => {} });
     await consumer.disconnect();
-    const groupDenied = brokerDenied(crash, 'joining', { user: 'inventory', group: 'billing' });
-    expect(groupDenied?.message).toContain('consumer group billing (GROUP_AUTHORIZATION_FAILED)');
+    // kafkajs says only that no coordinator was found; the brokers, asked, confirm the denial.
+    expect(brokerDenied(crash, 'joining', { user: 'inventory', group: 'billing' })).toBeUndefined();
+    const refused = await groupDenied(crash, 'joining', { user: 'inventory', group: 'billing' }, connectionOf('inventory'));
+    expect(refused?.code).toBe('broker.denied');
+    expect(refused?.message).toContain('consumer group billing (GROUP_AUTHORIZATION_FAILED)');
+    // The same words about a group inventory may join (a new cluster, a failover) are no denial: they may pass.
+    const transient = await groupDenied(crash, 'joining', { user: 'inventory', group: 'inventory' }, connectionOf('inventory'));
+    expect(transient?.code).toBe('broker.unavailable');
+    expect(transient?.retriable).toBe(true);
   });
 });

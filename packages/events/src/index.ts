@@ -51,6 +51,7 @@ export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, e
 export {
   brokerDenied,
   type DenialContext,
+  groupDenied,
   type KafkaConnection,
   type KafkaOption,
   type KafkaSasl,

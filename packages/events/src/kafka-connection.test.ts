@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerDenied, kafkaClientFor, kafkaConnectionFromEnv, kafkaSecurityConfig, kafkaUser } from './kafka-connection.ts';
+import { brokerDenied, groupDenied, kafkaClientFor, kafkaConnectionFromEnv, kafkaSecurityConfig, kafkaUser } from './kafka-connection.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 let dir: string;
@@ -151,12 +151,25 @@ describe('brokerDenied', () => {
     expect(denied?.message).toContain('refused the credentials of user orders');
   });
 
-  it("reads kafkajs's missing group coordinator as a group denial for an authenticated client only", () => {
+  it("does not read kafkajs's missing group coordinator as a denial unless the brokers confirm it: unconfirmed, it is retriable", async () => {
     const notFound = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound' });
-    expect(brokerDenied(notFound, 'joining', { user: 'inventory', group: 'billing' })?.message).toContain(
-      'consumer group billing (GROUP_AUTHORIZATION_FAILED)',
-    );
-    expect(brokerDenied(notFound, 'joining', { group: 'billing' })).toBeUndefined();
+    const crashed = { name: 'KafkaJSNumberOfRetriesExceeded', originalError: notFound };
+    const context = { user: 'inventory', group: 'inventory' };
+    expect(brokerDenied(notFound, 'joining', context)).toBeUndefined();
+    // Nobody answers here: a new cluster still making __consumer_offsets, or a failover, looks the same.
+    const unreachable = { brokers: ['127.0.0.1:1'], sasl: { mechanism: 'scram-sha-512' as const, username: 'inventory', password: 'p' } };
+    const started = Date.now();
+    const unavailable = await groupDenied(crashed, 'joining', context, unreachable, 500);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(unavailable?.code).toBe('broker.unavailable');
+    expect(unavailable?.retriable).toBe(true);
+    expect(unavailable?.message).toContain('no broker named a coordinator for consumer group inventory');
+    // A kafkajs client of the caller's own cannot be asked in its user's name.
+    expect((await groupDenied(notFound, 'joining', context, new Kafka({ brokers: ['127.0.0.1:1'] })))?.code).toBe('broker.unavailable');
+    // Denials kafkajs does report need no question.
+    const denied = await groupDenied(protocolError('GROUP_AUTHORIZATION_FAILED'), 'joining', context, unreachable, 500);
+    expect(denied?.code).toBe('broker.denied');
+    expect(await groupDenied(new Error('ECONNREFUSED'), 'joining', context, unreachable, 500)).toBeUndefined();
   });
 
   it('leaves other failures alone', () => {

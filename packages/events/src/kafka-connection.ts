@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { JunctionError } from '@junction/observability';
-import { Kafka, type KafkaConfig } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { z } from 'zod';
 
 /** SCRAM credentials of a Kafka user. */
@@ -142,22 +142,24 @@ interface KafkaJsFailure {
   errors?: unknown[];
 }
 
-/** The first error in kafkajs's wrapping (retries, aggregates, causes) that says access was refused. */
-function findDenial(error: unknown, authenticated: boolean, depth = 0): KafkaJsFailure | undefined {
+/** The first error in kafkajs's wrapping (retries, aggregates, causes) that `matches`. */
+function findFailure(error: unknown, matches: (e: KafkaJsFailure) => boolean, depth = 0): KafkaJsFailure | undefined {
   if (!error || typeof error !== 'object' || depth > 8) return undefined;
   const e = error as KafkaJsFailure;
-  if (AUTHORIZATION_TYPES.has(e.type ?? '') || e.type === 'SASL_AUTHENTICATION_FAILED' || e.name === 'KafkaJSSASLAuthenticationError') {
-    return e;
-  }
-  // kafkajs drops FindCoordinator's GROUP_AUTHORIZATION_FAILED and says only that no broker named
-  // a coordinator (it retries when none is available yet); for an authenticated client that is the ACLs.
-  if (authenticated && e.name === 'KafkaJSGroupCoordinatorNotFound') return { ...e, type: 'GROUP_AUTHORIZATION_FAILED' };
+  if (matches(e)) return e;
   for (const inner of [e.originalError, e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
-    const found = findDenial(inner, authenticated, depth + 1);
+    const found = findFailure(inner, matches, depth + 1);
     if (found) return found;
   }
   return undefined;
 }
+
+/** The first error in kafkajs's wrapping that says access was refused. */
+const findDenial = (error: unknown) =>
+  findFailure(
+    error,
+    (e) => AUTHORIZATION_TYPES.has(e.type ?? '') || e.type === 'SASL_AUTHENTICATION_FAILED' || e.name === 'KafkaJSSASLAuthenticationError',
+  );
 
 /** What a denial concerns, for its message: the user and the topic(s) or group. */
 export interface DenialContext {
@@ -174,7 +176,7 @@ export interface DenialContext {
  * names the user, what it was refused and where to change that.
  */
 export function brokerDenied(error: unknown, what: string, context: DenialContext): JunctionError | undefined {
-  const denial = findDenial(error, context.user !== undefined);
+  const denial = findDenial(error);
   if (!denial) return undefined;
   const user = context.user ? `user ${context.user}` : 'the configured user (none: is JUNCTION_KAFKA_SASL_USERNAME set?)';
   if (!AUTHORIZATION_TYPES.has(denial.type ?? '')) {
@@ -198,5 +200,82 @@ export function brokerDenied(error: unknown, what: string, context: DenialContex
     'broker.denied',
     `${what}: Kafka's ACLs deny ${user} on ${where} (${denial.type}). A service writes the topics it owns or is listed under writers of, reads those it subscribes to, and owns its <service>.* retry and dead-letter topics: grant it in schemas/topics.yaml (owner/writers/subscribers), then apply the ACLs (./junction stack up --secure applies them; ./junction stack acls shows them)`,
     { cause: error, context: { ...context, reason: denial.type } },
+  );
+}
+
+/** How long {@link groupDenied} waits for the brokers' answer. */
+const GROUP_CHECK_TIMEOUT_MS = 3000;
+const CHECK_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
+
+/**
+ * Whether the brokers refuse `group` to the connection's user, asked once within `timeoutMs`.
+ * kafkajs keeps FindCoordinator's error code to itself (it logs it at debug level, then says only
+ * that no coordinator was found), so a client of its own describes the group and reads the code
+ * from the `error.type` field of its log entries; the describe's own error counts too.
+ * (`KAFKAJS_LOG_LEVEL` in the environment overrides the level: then nothing is confirmed.)
+ */
+async function groupAuthorizationFailed(connection: KafkaConnection, group: string, timeoutMs: number): Promise<boolean> {
+  let refused = false;
+  const note = (error: unknown) => {
+    if (findFailure(error, (e) => e.type === 'GROUP_AUTHORIZATION_FAILED')) refused = true;
+  };
+  const kafka = new Kafka({
+    clientId: 'junction-group-check',
+    brokers: connection.brokers,
+    ...kafkaSecurityConfig(connection),
+    logLevel: logLevel.DEBUG,
+    logCreator: () => (entry) => note((entry.log as { error?: unknown }).error),
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    // A new client first finds no broker in its pool and loads metadata: that takes one retry.
+    retry: CHECK_RETRY,
+  });
+  const admin = kafka.admin({ retry: CHECK_RETRY });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      admin.connect().then(() => admin.describeGroups([group])),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    note(error);
+  } finally {
+    clearTimeout(timer);
+    await admin.disconnect().catch(() => {});
+  }
+  return refused;
+}
+
+/**
+ * {@link brokerDenied} for a consumer group's failures, and what kafkajs's "no group coordinator
+ * found" means. That one is a denial only when the brokers confirm it (asked once, briefly): a new
+ * cluster has no coordinator until it made `__consumer_offsets`, and a failover moves it, so an
+ * unconfirmed one is `broker.unavailable` (retriable). Undefined for any other failure.
+ */
+export async function groupDenied(
+  error: unknown,
+  what: string,
+  context: DenialContext & { group: string },
+  kafka: KafkaOption,
+  timeoutMs = GROUP_CHECK_TIMEOUT_MS,
+): Promise<JunctionError | undefined> {
+  const denied = brokerDenied(error, what, context);
+  if (denied) return denied;
+  const notFound = findFailure(error, (e) => e.name === 'KafkaJSGroupCoordinatorNotFound');
+  if (!notFound) return undefined;
+  // Without a connection of our own (a kafkajs client was given) nobody can ask in its name.
+  if (!(kafka instanceof Kafka) && (await groupAuthorizationFailed(kafka, context.group, timeoutMs))) {
+    const confirmed = Object.assign(new Error(`FindCoordinator for group ${context.group}: GROUP_AUTHORIZATION_FAILED`), {
+      type: 'GROUP_AUTHORIZATION_FAILED',
+      cause: error,
+    });
+    return brokerDenied(confirmed, what, context);
+  }
+  return new JunctionError(
+    'broker.unavailable',
+    `${what}: no broker named a coordinator for consumer group ${context.group} (a new cluster makes one once its __consumer_offsets topic exists; a failover moves it); try again, and if it lasts, check the brokers (./junction stack status)`,
+    { cause: error, context: { ...context, reason: notFound.name } },
   );
 }

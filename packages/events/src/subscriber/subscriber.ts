@@ -3,7 +3,7 @@ import { type Consumer, type EachBatchPayload, type KafkaMessage, logLevel, type
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
-import { brokerDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
+import { groupDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
@@ -371,15 +371,18 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       });
       // kafkajs reports a first join that failed only as a crash event, emitted before run() returns.
       let crash: unknown;
+      let restarts = false;
       consumer.on(consumer.events.CRASH, (event) => {
+        if (crash === undefined) restarts = event.payload.restart;
         crash ??= event.payload.error;
       });
       const denial = (error: unknown) =>
-        brokerDenied(error, `subscriber ${group} cannot start`, {
-          user,
-          group,
-          topics: [...topics, ...retryTopicNames, ...topics.map((topic) => deadLetterTopic(group, topic))],
-        });
+        groupDenied(
+          error,
+          `subscriber ${group} cannot start`,
+          { user, group, topics: [...topics, ...retryTopicNames, ...topics.map((topic) => deadLetterTopic(group, topic))] },
+          options.kafka,
+        );
       try {
         // The group's own topics exist before the consumer looks: a subscribed topic appearing
         // later changes the group's metadata, and every change is a rebalance.
@@ -388,13 +391,14 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
         await consumer.subscribe({ topics: [...topics, ...retryTopicNames], fromBeginning: true });
         await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
       } catch (error) {
-        const denied = denial(error);
+        const denied = await denial(error);
         if (!denied) throw error;
         await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
         throw denied;
       }
-      const denied = denial(crash);
-      if (denied) {
+      const denied = await denial(crash);
+      // A consumer kafkajs restarts may yet join; one it gave up on never will.
+      if (denied && (denied.code === 'broker.denied' || !restarts)) {
         await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
         throw denied;
       }
