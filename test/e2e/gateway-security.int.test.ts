@@ -94,17 +94,22 @@ describe('token attacks', () => {
   });
 
   it('follows the issuer rotating its signing key', async () => {
-    await suite.world().auth.rotateKeys();
-    // The gateway fetches the JWKS again for an unknown kid at most once per cooldown (500 ms here).
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const fresh = await suite.world().token('demo');
-    expect(JSON.parse(Buffer.from(fresh.split('.')[0] as string, 'base64url').toString()).kid).toBe(
-      suite
-        .world()
-        .auth.keys()
-        .find((k) => k.state === 'signing')?.kid,
-    );
+    const { auth, token } = suite.world();
+    const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()).kid as string;
+    const newKid = await auth.rotateKeys();
+    // Published at once, signing only after the activation delay (1 s here).
+    const activatesAt = Date.parse(auth.keys().find((k) => k.kid === newKid)?.activatesAt ?? '');
+    const early = await token('demo');
+    if (Date.now() < activatesAt) expect(kidOf(early)).not.toBe(newKid);
+    const deadline = Date.now() + 5000;
+    while (auth.keys().find((k) => k.state === 'signing')?.kid !== newKid && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const fresh = await token('demo');
+    expect(kidOf(fresh)).toBe(newKid);
+    // No wait for the gateway's JWKS cooldown (500 ms): it could fetch the key before any token carried it.
     expect((await suite.calls().publish(sampleEvent(ORDER), fresh)).status).toBe(202);
+    expect((await suite.calls().publish(sampleEvent(ORDER), early)).status).toBe(202);
     // Tokens of the previous key keep working until they expire.
     expect((await suite.calls().publish(sampleEvent(ORDER), suite.calls().demo)).status).toBe(202);
   });

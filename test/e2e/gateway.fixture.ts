@@ -22,6 +22,8 @@ function authConfig(ordersTopic: string) {
   return {
     audience: 'urn:junction:gateway',
     tokenTtl: '15m',
+    // A rotated key signs after this, longer than the gateway's JWKS cooldown here (500 ms).
+    keyActivationDelay: '1s',
     algorithm: 'ES256' as const,
     clients: [
       { id: 'demo', scopes: [`events:${ordersTopic}:write`], secret: { generated: true as const } },

@@ -31,7 +31,12 @@ async function failure(text: string): Promise<JunctionError> {
 describe('loadAuthConfig', () => {
   it('reads the default configuration: demo may write orders, ops may read them', async () => {
     const config = await loadAuthConfig(new URL('../clients.yaml', import.meta.url).pathname);
-    expect(config).toMatchObject({ audience: 'urn:junction:gateway', tokenTtlSeconds: 900, algorithm: 'ES256' });
+    expect(config).toMatchObject({
+      audience: 'urn:junction:gateway',
+      tokenTtlSeconds: 900,
+      keyActivationDelaySeconds: 60,
+      algorithm: 'ES256',
+    });
     expect(config.clients.map((c) => [c.id, c.scopes, c.secret])).toEqual([
       ['demo', ['events:orders.order:write'], { generated: true }],
       ['ops', ['events:orders.order:read'], { generated: true }],
@@ -43,6 +48,7 @@ describe('loadAuthConfig', () => {
       [
         'audience: urn:junction:gateway',
         'tokenTtl: 15 minutes',
+        'keyActivationDelay: -1',
         'algorithm: HS256',
         'clients:',
         '  - id: demo',
@@ -56,6 +62,7 @@ describe('loadAuthConfig', () => {
     );
     const problems = error.context.problems as string[];
     expect(problems.some((p) => p.startsWith('tokenTtl:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('keyActivationDelay:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('algorithm:'))).toBe(true);
     expect(problems).toContain('clients.0.scopes.0: an events scope reads events:<topic>:write or events:<topic>:read');
     expect(problems.some((p) => p.startsWith('clients.1.id:'))).toBe(true);
@@ -77,9 +84,13 @@ describe('loadAuthConfig', () => {
 
   it('reads durations and anchors secret files at the config file', async () => {
     const file = join(dir, 'ok.yaml');
-    await writeFile(file, 'tokenTtl: 1h\nalgorithm: RS256\nclients:\n  - id: a\n    scopes: [custom]\n    secret: { file: secrets/a }\n');
+    await writeFile(
+      file,
+      'tokenTtl: 1h\nkeyActivationDelay: 300ms\nalgorithm: RS256\nclients:\n  - id: a\n    scopes: [custom]\n    secret: { file: secrets/a }\n',
+    );
     const config = await loadAuthConfig(file);
     expect(config.tokenTtlSeconds).toBe(3600);
+    expect(config.keyActivationDelaySeconds).toBe(0.3);
     expect(config.clients[0]?.secret).toEqual({ file: join(dir, 'secrets/a') });
   });
 });

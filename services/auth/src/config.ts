@@ -31,6 +31,8 @@ export interface AuthConfig {
   /** The `aud` of every token: the resource server (the gateway). */
   audience: string;
   tokenTtlSeconds: number;
+  /** How long a rotated key is published before it signs: longer than verifiers' JWKS refetch cooldown. */
+  keyActivationDelaySeconds: number;
   algorithm: SigningAlgorithm;
   clients: ClientConfig[];
 }
@@ -45,19 +47,21 @@ const scope = z
   .regex(SCOPE_TOKEN, 'a scope is printable ASCII without spaces, quotes or backslashes')
   .refine((s) => !s.startsWith('events:') || EVENTS_SCOPE.test(s), 'an events scope reads events:<topic>:write or events:<topic>:read');
 
-const UNITS = { s: 1, m: 60, h: 3600 } as const;
-/** `900`, `900s`, `15m` or `1h` → seconds. */
+const UNITS = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
+/** `900`, `900s`, `15m`, `1h` or `300ms` → seconds (a fraction for milliseconds). */
 const duration = z.union([
-  z.number().int().positive(),
+  z.number().int().nonnegative(),
   z
     .string()
-    .regex(/^\d+\s*[smh]?$/, 'a duration reads like 900, 900s, 15m or 1h')
+    .regex(/^\d+\s*(ms|[smh])?$/, 'a duration reads like 900, 900s, 15m, 1h or 300ms')
     .transform((text) => {
-      const unit = (text.at(-1) ?? 's') as keyof typeof UNITS | string;
-      const factor = unit in UNITS ? UNITS[unit as keyof typeof UNITS] : 1;
-      return Number.parseInt(text, 10) * factor;
+      const unit = /[a-z]+$/.exec(text)?.[0] ?? 's';
+      return Number.parseInt(text, 10) * UNITS[unit as keyof typeof UNITS];
     }),
 ]);
+
+/** Default {@link AuthConfig.keyActivationDelaySeconds}: twice jose's 30 s JWKS cooldown. */
+export const DEFAULT_KEY_ACTIVATION_DELAY_SECONDS = 60;
 
 const secretSource = z.union([
   z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name, like JUNCTION_AUTH_DEMO_SECRET') }),
@@ -68,7 +72,8 @@ const secretSource = z.union([
 const schema = z.strictObject({
   issuer: z.url().optional(),
   audience: z.string().min(1).default('urn:junction:gateway'),
-  tokenTtl: duration.pipe(z.number().min(30, 'at least 30 seconds').max(86_400, 'at most 24 hours')).default(900),
+  tokenTtl: duration.pipe(z.number().int('whole seconds').min(30, 'at least 30 seconds').max(86_400, 'at most 24 hours')).default(900),
+  keyActivationDelay: duration.pipe(z.number().max(86_400, 'at most 24 hours')).default(DEFAULT_KEY_ACTIVATION_DELAY_SECONDS),
   algorithm: z.enum(SIGNING_ALGORITHMS).default('ES256'),
   clients: z
     .array(
@@ -105,13 +110,14 @@ export function parseAuthConfig(value: unknown, file: string): AuthConfig {
       parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
     );
   }
-  const { tokenTtl, clients, issuer, ...rest } = parsed.data;
+  const { tokenTtl, keyActivationDelay, clients, issuer, ...rest } = parsed.data;
   const base = dirname(file);
   return {
     file,
     ...rest,
     ...(issuer ? { issuer } : {}),
     tokenTtlSeconds: tokenTtl,
+    keyActivationDelaySeconds: keyActivationDelay,
     clients: clients.map(({ description, secret, ...client }) => ({
       ...client,
       ...(description ? { description } : {}),

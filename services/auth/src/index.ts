@@ -2,6 +2,7 @@
 export {
   type AuthConfig,
   type ClientConfig,
+  DEFAULT_KEY_ACTIVATION_DELAY_SECONDS,
   loadAuthConfig,
   parseAuthConfig,
   type SecretSource,
@@ -16,10 +17,12 @@ export {
   type KeyFile,
   type KeyState,
   keyFilePath,
+  nextActivation,
   readKeyFile,
   retireKeyFile,
   rotateKeyFile,
   type StoredKey,
+  signingKey,
 } from './keys.ts';
 export { generatedSecretFile, resolveClientSecrets } from './secrets.ts';
 export { type AuthServer, type AuthServerOptions, startAuthServer } from './server.ts';

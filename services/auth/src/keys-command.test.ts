@@ -60,6 +60,23 @@ describe('keys-command', () => {
     expect((await run('retire', '--state-dir', dir)).json).toMatchObject({ retired: [] });
   });
 
+  it('shows a rotated key as next, with when it starts signing, until its activation delay passed', async () => {
+    const path = keyFilePath(dir);
+    await ensureKeyFile(path, { alg: 'ES256', retireAfterSeconds: 960, activationDelaySeconds: 60 });
+    const rotated = await run('rotate', '--state-dir', dir);
+    expect(rotated.code).toBe(0);
+    const [old, fresh] = (await readKeyFile(path))?.keys ?? [];
+    expect(rotated.json.kid).toBe(fresh?.kid);
+    const activatesAt = new Date(Date.parse(fresh?.createdAt ?? '') + 60_000).toISOString();
+    expect(rotated.json.keys).toEqual([
+      { kid: old?.kid, alg: 'ES256', createdAt: old?.createdAt, state: 'signing' },
+      { kid: fresh?.kid, alg: 'ES256', createdAt: fresh?.createdAt, state: 'next', activatesAt },
+    ]);
+    expect((await run('list', '--state-dir', dir)).json.keys).toEqual(rotated.json.keys);
+    // Nothing is retirable before the new key even signs.
+    expect((await run('retire', '--state-dir', dir)).json).toMatchObject({ retired: [] });
+  });
+
   it('retires the keys superseded longer ago than the retire delay', async () => {
     const hourAgo = new Date(Date.now() - 3_600_000);
     const keys = [newKey('ES256', hourAgo), newKey('ES256', hourAgo), newKey('ES256')];

@@ -2,13 +2,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JunctionError } from '@junction/observability';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './config.ts';
-import { describeKeys, type KeyFile, keyFilePath, readKeyFile, retireKeyFile, rotateKeyFile, signingKey } from './keys.ts';
+import { describeKeys, type KeyFile, keyFilePath, readKeyFile, retireKeyFile, rotateKeyFile } from './keys.ts';
 
 /**
  * `keys-command.ts <list|rotate|retire> --state-dir <dir> [--alg ES256|RS256]`: the signing-key
  * file edited by this service's own code, for `./junction auth`, which may not import a service
  * and runs this as a process instead. Prints one JSON document on stdout: `{ file, keys }` (plus
- * `kid` of a new key, or `retired` kids) with no private key material; on failure
+ * `kid` of a new key, or `retired` kids) with no private key material; a `next` key carries
+ * `activatesAt`, when it starts signing; on failure
  * `{ error: { code, message } }` and exit code 1.
  */
 
@@ -17,11 +18,12 @@ const ACTIONS = ['list', 'rotate', 'retire'] as const;
 
 /** The public facts of each key; the private JWK never leaves the file. */
 function publicKeys(file: KeyFile) {
-  return describeKeys(file).map(({ kid, alg, createdAt, state, supersededAt }) => ({
+  return describeKeys(file).map(({ kid, alg, createdAt, state, activatesAt, supersededAt }) => ({
     kid,
     alg,
     createdAt,
     state,
+    ...(activatesAt ? { activatesAt } : {}),
     ...(supersededAt ? { supersededAt } : {}),
   }));
 }
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<Record<string, unknown>> {
   const current = await existingFile(path);
   if (action === 'rotate') {
     const file = await rotateKeyFile(path, alg ? { alg } : {});
-    return { file: path, kid: signingKey(file).kid, keys: publicKeys(file) };
+    return { file: path, kid: file.keys.at(-1)?.kid, keys: publicKeys(file) };
   }
   if (action === 'retire') {
     const retired = await retireKeyFile(path);

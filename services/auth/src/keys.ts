@@ -8,8 +8,10 @@ import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './config.ts';
 /**
  * The signing-key file, `<stateDir>/signing-keys.json` (mode 0600), format version 1 — the
  * contract with `junction auth`, which edits the same file (see services/auth/README.md):
- * `{ version: 1, retireAfterSeconds, keys: [{ kid, alg, createdAt, privateJwk }] }`, keys in
- * the order they were made. The last key signs; every key is published in the JWKS until retired.
+ * `{ version: 1, retireAfterSeconds, activationDelaySeconds?, keys: [{ kid, alg, createdAt, privateJwk }] }`,
+ * keys in the order they were made. Every key is published in the JWKS until retired; the newest
+ * key whose `createdAt + activationDelaySeconds` has passed signs (the first key at once), so
+ * verifiers have fetched a new key before any token carries its kid.
  */
 export const KEY_FILE_NAME = 'signing-keys.json';
 
@@ -29,15 +31,25 @@ export interface KeyFile {
   version: 1;
   /** A key superseded longer ago than this (token TTL plus skew) signed nothing still valid. */
   retireAfterSeconds: number;
+  /**
+   * How long a new key is published before it signs (longer than verifiers' JWKS refetch
+   * cooldown). Optional in format version 1: absent in files written before it existed, read as 0.
+   */
+  activationDelaySeconds?: number;
   keys: StoredKey[];
 }
 
-/** `signing`: signs new tokens; `published`: verifies tokens it signed; `retirable`: signed nothing still valid. */
-export type KeyState = 'signing' | 'published' | 'retirable';
+/**
+ * `next`: published, signs once its activation delay passed; `signing`: signs new tokens;
+ * `published`: verifies tokens it signed; `retirable`: signed nothing still valid.
+ */
+export type KeyState = 'next' | 'signing' | 'published' | 'retirable';
 
 /** A stored key with its state at some moment. */
 export interface DescribedKey extends StoredKey {
   state: KeyState;
+  /** When a `next` key starts signing. */
+  activatesAt?: string;
   /** When the next key took over signing. */
   supersededAt?: string;
 }
@@ -45,6 +57,7 @@ export interface DescribedKey extends StoredKey {
 const fileSchema = z.strictObject({
   version: z.literal(1),
   retireAfterSeconds: z.number().int().positive(),
+  activationDelaySeconds: z.number().nonnegative().optional(),
   keys: z
     .array(
       z.strictObject({
@@ -109,18 +122,50 @@ export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   await rename(temporary, path);
 }
 
+/** When the key at `index` starts signing (ms): the first key at once, later ones after the activation delay. */
+function activationTime(file: KeyFile, index: number): number {
+  const created = Date.parse(file.keys[index]?.createdAt ?? '');
+  return index === 0 ? created : created + (file.activationDelaySeconds ?? 0) * 1000;
+}
+
+/** The index of the key that signs at `now`: the newest one activated, and never before the first. */
+function signingIndex(file: KeyFile, now: Date): number {
+  if (file.keys.length === 0) throw new JunctionError('config.invalid', 'the signing-key file holds no key');
+  let index = 0;
+  for (let i = 1; i < file.keys.length; i++) if (activationTime(file, i) <= now.getTime()) index = i;
+  return index;
+}
+
 /** Each key with its state at `now`. */
 export function describeKeys(file: KeyFile, now = new Date()): DescribedKey[] {
+  const signing = signingIndex(file, now);
   return file.keys.map((key, i) => {
-    const next = file.keys[i + 1];
-    if (!next) return { ...key, state: 'signing' };
-    const age = (now.getTime() - Date.parse(next.createdAt)) / 1000;
-    return { ...key, state: age > file.retireAfterSeconds ? 'retirable' : 'published', supersededAt: next.createdAt };
+    if (i === signing) return { ...key, state: 'signing' };
+    if (i > signing) return { ...key, state: 'next', activatesAt: new Date(activationTime(file, i)).toISOString() };
+    // Superseded when the key after it began signing, not when it was made: until then this one signed.
+    const supersededAt = activationTime(file, i + 1);
+    const age = (now.getTime() - supersededAt) / 1000;
+    return {
+      ...key,
+      state: age > file.retireAfterSeconds ? 'retirable' : 'published',
+      supersededAt: new Date(supersededAt).toISOString(),
+    };
   });
 }
 
-/** The key that signs: the newest. */
-export function signingKey(file: KeyFile): StoredKey {
+/** The key that signs at `now`: the newest whose activation delay has passed (the first key at once). */
+export function signingKey(file: KeyFile, now = new Date()): StoredKey {
+  return file.keys[signingIndex(file, now)] as StoredKey;
+}
+
+/** When the next published key starts signing after `now`; `undefined` when none waits. */
+export function nextActivation(file: KeyFile, now = new Date()): Date | undefined {
+  const waiting = file.keys.map((_, i) => activationTime(file, i)).filter((time, i) => i > 0 && time > now.getTime());
+  return waiting.length > 0 ? new Date(Math.min(...waiting)) : undefined;
+}
+
+/** The newest key: the one a rotation or an algorithm change added last, signing or not yet. */
+function newestKey(file: KeyFile): StoredKey {
   const key = file.keys.at(-1);
   if (!key) throw new JunctionError('config.invalid', 'the signing-key file holds no key');
   return key;
@@ -131,32 +176,47 @@ export interface EnsureKeysOptions {
   alg: SigningAlgorithm;
   /** Token TTL plus {@link CLOCK_SKEW_SECONDS}. */
   retireAfterSeconds: number;
+  /** How long a new key is published before it signs; default: what the file says (0 for a new file). */
+  activationDelaySeconds?: number;
   now?: Date;
 }
 
 /**
  * Opens the key file for a starting server: creates it with one key on first start, adds a key
- * when the configured algorithm changed, and records the retire delay of the current TTL.
+ * when the configured algorithm changed (it signs after the activation delay, like a rotation),
+ * and records the retire delay of the current TTL and the configured activation delay.
  */
 export async function ensureKeyFile(path: string, options: EnsureKeysOptions): Promise<KeyFile> {
   const now = options.now ?? new Date();
   const existing = await readKeyFile(path);
-  if (existing && signingKey(existing).alg === options.alg && existing.retireAfterSeconds === options.retireAfterSeconds) {
+  const delay = options.activationDelaySeconds ?? existing?.activationDelaySeconds;
+  if (
+    existing &&
+    newestKey(existing).alg === options.alg &&
+    existing.retireAfterSeconds === options.retireAfterSeconds &&
+    existing.activationDelaySeconds === delay
+  ) {
     return existing;
   }
-  const file: KeyFile = existing
-    ? { ...existing, retireAfterSeconds: options.retireAfterSeconds }
-    : { version: 1, retireAfterSeconds: options.retireAfterSeconds, keys: [] };
-  if (!existing || signingKey(existing).alg !== options.alg) file.keys.push(newKey(options.alg, now));
+  const file: KeyFile = {
+    version: 1,
+    retireAfterSeconds: options.retireAfterSeconds,
+    ...(delay !== undefined ? { activationDelaySeconds: delay } : {}),
+    keys: existing ? [...existing.keys] : [],
+  };
+  if (!existing || newestKey(existing).alg !== options.alg) file.keys.push(newKey(options.alg, now));
   await writeKeyFile(path, file);
   return file;
 }
 
-/** Adds a new signing key (same algorithm as the current one unless `alg`); older keys stay published. */
+/**
+ * Adds a new key (same algorithm as the newest unless `alg`): published at once, signing after
+ * the file's activation delay; older keys stay published.
+ */
 export async function rotateKeyFile(path: string, options: { alg?: SigningAlgorithm; now?: Date } = {}): Promise<KeyFile> {
   const file = await readKeyFile(path);
   if (!file) throw new JunctionError('config.invalid', `no signing keys at ${path} yet: start the auth server once first`);
-  const next = { ...file, keys: [...file.keys, newKey(options.alg ?? signingKey(file).alg, options.now)] };
+  const next = { ...file, keys: [...file.keys, newKey(options.alg ?? newestKey(file).alg, options.now)] };
   await writeKeyFile(path, next);
   return next;
 }

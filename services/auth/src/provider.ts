@@ -9,6 +9,8 @@ export interface ProviderOptions {
   config: AuthConfig;
   secrets: ReadonlyMap<string, string>;
   keys: KeyFile;
+  /** The moment whose signing key signs (see `signingKey`); default now. */
+  now?: Date;
 }
 
 /**
@@ -40,14 +42,14 @@ function requestedScopes(ctx: ProviderContext): string[] {
 
 /**
  * An oidc-provider instance for the client credentials grant only, issuing JWT access tokens
- * for one resource server (the configured audience) signed with the newest key of `keys`.
- * Keys are fixed per instance: a rotation builds a new instance (see server.ts).
+ * for one resource server (the configured audience) signed with the key of `keys` that signs at
+ * `now`. Keys are fixed per instance: a rotation or an activation builds a new instance (see server.ts).
  */
 export function buildProvider(options: ProviderOptions): Provider {
   const { config, keys } = options;
-  const signing = signingKey(keys);
+  const signing = signingKey(keys, options.now);
   const allowed = new Map(config.clients.map((client) => [client.id, new Set(client.scopes)]));
-  // The signing key goes first: it is the one a verifier meets most.
+  // The signing key goes first: it is the one a verifier meets most; next keys, then older ones follow.
   const ordered = [signing, ...keys.keys.filter((key) => key.kid !== signing.kid).reverse()];
 
   const provider = new Provider(options.issuer, {

@@ -10,10 +10,13 @@ import { generatedSecretFile } from './secrets.ts';
 import { type AuthServer, startAuthServer } from './server.ts';
 
 const AUDIENCE = 'urn:junction:gateway';
+const ACTIVATION_MS = 300;
 const config: AuthConfig = parseAuthConfig(
   {
     audience: AUDIENCE,
     tokenTtl: 120,
+    // Short, so the tests see a rotated key start signing; the default is 60 s.
+    keyActivationDelay: `${ACTIVATION_MS}ms`,
     clients: [
       { id: 'demo', scopes: ['events:orders.order:write', 'events:billing.payment:write'] },
       { id: 'ops', scopes: ['events:orders.order:read'] },
@@ -145,18 +148,36 @@ describe('the token endpoint', () => {
   });
 });
 
+/** The kid of a token the demo client gets now. */
+const signingKidNow = async () =>
+  decodeProtectedHeader(String((await token('demo', await secretOf('demo'), 'events:orders.order:write')).body.access_token)).kid;
+
 describe('key rotation', () => {
-  it('signs with the new key at once, keeps old tokens verifying, and drops the old kid on retire', async () => {
+  it('publishes the new key at once, signs with it after the activation delay, and drops the old kid on retire', async () => {
     const secret = await secretOf('demo');
     const old = String((await token('demo', secret, 'events:orders.order:write')).body.access_token);
     const oldKid = decodeProtectedHeader(old).kid;
 
+    const rotatedAt = Date.now();
     const newKid = await server.rotateKeys();
     expect(newKid).not.toBe(oldKid);
+    // Published first: verifiers can fetch it before any token carries its kid.
+    expect((await jwks()).keys.map((k) => k.kid)).toEqual([oldKid, newKid]);
+    const early = String((await token('demo', secret, 'events:orders.order:write')).body.access_token);
+    expect(Date.now() - rotatedAt).toBeLessThan(ACTIVATION_MS);
+    expect(decodeProtectedHeader(early).kid).toBe(oldKid);
+    expect(server.keys()).toMatchObject([
+      { kid: oldKid, state: 'signing' },
+      { kid: newKid, state: 'next', activatesAt: expect.any(String) },
+    ]);
+
+    // The server switches by itself once the delay passed (the check runs every 100 ms here).
+    await new Promise((r) => setTimeout(r, ACTIVATION_MS + 150));
     const fresh = String((await token('demo', secret, 'events:orders.order:write')).body.access_token);
     expect(decodeProtectedHeader(fresh).kid).toBe(newKid);
     expect((await jwks()).keys.map((k) => k.kid)).toEqual([newKid, oldKid]);
     await verify(old);
+    await verify(early);
     await verify(fresh);
     expect(server.keys().map((k) => k.state)).toEqual(['published', 'signing']);
 
@@ -169,13 +190,19 @@ describe('key rotation', () => {
     await verify(fresh);
   });
 
-  it('follows a rotation another process wrote to the key file, without a restart', async () => {
+  it('follows a rotation another process wrote to the key file, without a restart, activating it on time', async () => {
+    const before = await signingKidNow();
     const rotated = await rotateKeyFile(keyFilePath(stateDir));
     const kid = rotated.keys.at(-1)?.kid;
+    const activatesAt = Date.parse(rotated.keys.at(-1)?.createdAt ?? '') + ACTIVATION_MS;
     const deadline = Date.now() + 3000;
-    while ((await jwks()).keys[0]?.kid !== kid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const jwt = String((await token('demo', await secretOf('demo'), 'events:orders.order:write')).body.access_token);
-    expect(decodeProtectedHeader(jwt).kid).toBe(kid);
+    while (!(await jwks()).keys.some((k) => k.kid === kid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (Date.now() < activatesAt - 50) expect(await signingKidNow()).toBe(before);
+    while ((await signingKidNow()) !== kid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Not before its activation time, and not much after it.
+    expect(Date.now()).toBeGreaterThanOrEqual(activatesAt);
+    expect(Date.now()).toBeLessThan(activatesAt + 1000);
+    expect((await jwks()).keys[0]?.kid).toBe(kid);
   });
 });
 

@@ -13,9 +13,11 @@ import {
   ensureKeyFile,
   type KeyFile,
   keyFilePath,
+  nextActivation,
   readKeyFile,
   retireKeyFile,
   rotateKeyFile,
+  type StoredKey,
   signingKey,
 } from './keys.ts';
 import { buildProvider } from './provider.ts';
@@ -56,7 +58,10 @@ export interface AuthServer {
   readonly jwksUrl: string;
   /** The signing keys now served, with their states. */
   keys(): DescribedKey[];
-  /** Adds a new signing key that signs from now on; older keys stay in the JWKS. Returns its kid. */
+  /**
+   * Adds a new key, in the JWKS at once, that signs once the activation delay passed (until then
+   * the current key signs); older keys stay in the JWKS. Returns its kid.
+   */
   rotateKeys(): Promise<string>;
   /** Removes keys that signed nothing still valid at `now`; returns their kids. */
   retireKeys(now?: Date): Promise<string[]>;
@@ -101,6 +106,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   let keys: KeyFile = await ensureKeyFile(keyFile, {
     alg: config.algorithm,
     retireAfterSeconds: config.tokenTtlSeconds + CLOCK_SKEW_SECONDS,
+    activationDelaySeconds: config.keyActivationDelaySeconds,
   });
   let keysText = await readFile(keyFile, 'utf8');
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -131,6 +137,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       return;
     }
     if (!handler) return json(res, 503, { error: 'temporarily_unavailable', error_description: 'the auth server is starting' });
+    activate();
     handler(req, res);
   });
 
@@ -150,25 +157,42 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     throw new JunctionError('config.invalid', `the issuer ${issuer} has a path; this server serves its endpoints at the root`);
   }
 
-  const install = (next: KeyFile) => {
-    const provider = buildProvider({ issuer, config, secrets, keys: next });
+  let signingKid = '';
+  /** When a `next` key starts signing (ms), so the check per request is one comparison. */
+  let activatesAt = Number.POSITIVE_INFINITY;
+  const install = (next: KeyFile, now = new Date()) => {
+    const provider = buildProvider({ issuer, config, secrets, keys: next, now });
     observe(provider, logger);
     handler = provider.callback();
     keys = next;
+    signingKid = signingKey(next, now).kid;
+    activatesAt = nextActivation(next, now)?.getTime() ?? Number.POSITIVE_INFINITY;
   };
   install(keys);
+  /**
+   * Switches the signing key once a `next` key's delay passed: checked before each request and by
+   * the periodic check, so the switch is on time and the server never says one key signs while
+   * signing with another. True when it switched.
+   */
+  const activate = (now = new Date()): boolean => {
+    if (now.getTime() < activatesAt) return false;
+    install(keys, now);
+    logger.info('signing key activated', { signing_kid: signingKid });
+    return true;
+  };
 
   let reloading: Promise<boolean> | undefined;
-  const reloadKeys = (): Promise<boolean> => {
+  function reloadKeys(): Promise<boolean> {
     reloading ??= (async () => {
       try {
         const text = await readFile(keyFile, 'utf8');
-        if (text === keysText) return false;
+        // Same file, but a published key's activation delay may have passed since.
+        if (text === keysText) return activate();
         const next = await readKeyFile(keyFile);
         if (!next) return false;
         install(next);
         keysText = text;
-        logger.info('signing keys reloaded', { signing_kid: signingKey(next).kid, published: next.keys.length });
+        logger.info('signing keys reloaded', { signing_kid: signingKid, published: next.keys.length });
         return true;
       } catch (error) {
         // A broken edit must not take the server down: it keeps the keys it has.
@@ -179,7 +203,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
       }
     })();
     return reloading;
-  };
+  }
+  /** A reload that reads the file after now: one already running may have read it before our write. */
+  async function reloadAfterCurrent(): Promise<boolean> {
+    await reloading;
+    return reloadKeys();
+  }
   const watcher = setInterval(() => void reloadKeys(), options.keyCheckIntervalMs ?? 2_000);
   watcher.unref();
 
@@ -189,15 +218,19 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     issuer,
     tokenUrl: `${url}/token`,
     jwksUrl: `${url}/jwks`,
-    keys: () => describeKeys(keys),
+    keys: () => {
+      const now = new Date();
+      activate(now);
+      return describeKeys(keys, now);
+    },
     async rotateKeys() {
       const next = await rotateKeyFile(keyFile, { alg: config.algorithm });
-      await reloadKeys();
-      return signingKey(next).kid;
+      await reloadAfterCurrent();
+      return (next.keys.at(-1) as StoredKey).kid;
     },
     async retireKeys(now) {
       const retired = await retireKeyFile(keyFile, now);
-      await reloadKeys();
+      await reloadAfterCurrent();
       return retired;
     },
     reloadKeys,

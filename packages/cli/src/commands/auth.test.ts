@@ -1,13 +1,31 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAuthServer, type TestAuthServer } from '../testing/auth-server.ts';
 import { runCli } from '../testing/cli.ts';
 
+/**
+ * Long enough for the server's 2 s key-file check and two CLI runs (a few seconds each on a busy
+ * machine), so the test sees the new key published and listed as next before it signs.
+ */
+const ACTIVATION_MS = 10_000;
+
 let auth: TestAuthServer;
+let configDir: string;
 beforeAll(async () => {
-  auth = await startTestAuthServer();
+  // The default clients with a short activation delay (the default's 60 s is too long for a test).
+  configDir = await mkdtemp(join(tmpdir(), 'junction-cli-auth-config-'));
+  const defaults = await readFile(new URL('../../../../services/auth/clients.yaml', import.meta.url), 'utf8');
+  const config = join(configDir, 'clients.yaml');
+  const text = defaults.replace(/^keyActivationDelay: .*$/m, `keyActivationDelay: ${ACTIVATION_MS}ms`);
+  expect(text).toContain(`keyActivationDelay: ${ACTIVATION_MS}ms`);
+  await writeFile(config, text);
+  auth = await startTestAuthServer({ JUNCTION_AUTH_CONFIG: config });
 });
 afterAll(async () => {
   await auth?.stop();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
 });
 
 const kidsServed = async () => {
@@ -15,10 +33,22 @@ const kidsServed = async () => {
   return jwks.keys.map((k) => k.kid);
 };
 const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString()) as { kid: string };
+/** A token for demo straight from the token endpoint: quicker than a CLI run, to ask within the delay. */
+const demoToken = async () => {
+  const secret = (await readFile(join(auth.stateDir, 'auth', 'clients', 'demo.secret'), 'utf8')).trim();
+  const response = await fetch(`${auth.url}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`demo:${secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'events:orders.order:write' }),
+    signal: AbortSignal.timeout(5000),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+};
 const cli = (...args: string[]) => runCli([...args, '--state-dir', auth.stateDir], 20_000);
 
 describe('junction auth', () => {
-  it('rotates the keys of a running server, which signs with the new key while still publishing the old', async () => {
+  it('rotates the keys of a running server, which publishes the new key first, then signs with it while still publishing the old', async () => {
     const listed = await cli('auth', 'keys', '--json');
     expect(listed.code).toBe(0);
     const before = JSON.parse(listed.stdout) as Array<{ kid: string; state: string; privateJwk?: unknown }>;
@@ -29,12 +59,30 @@ describe('junction auth', () => {
 
     const rotated = await cli('auth', 'rotate-keys');
     expect(rotated.code).toBe(0);
-    const newKid = /New signing key (\S+)/.exec(rotated.stdout)?.[1] ?? '';
+    const [, newKid = '', activatesAt = ''] = /New key (\S+) \(ES256\): published now, signs from (\S+);/.exec(rotated.stdout) ?? [];
     expect(newKid).not.toBe('');
+    const activation = Date.parse(activatesAt);
+    expect(activation).toBeGreaterThan(Date.now());
 
-    // The server checks its key file every 2 s.
-    const deadline = Date.now() + 6000;
+    const pending = await cli('auth', 'keys');
+    expect(pending.stdout).toMatch(new RegExp(`^${newKid}\\s+ES256\\s+\\S+\\s+next \\(signs from ${activatesAt}\\)$`, 'm'));
+    expect(pending.stdout).toMatch(new RegExp(`^${oldKid}\\s+ES256\\s+\\S+\\s+signing$`, 'm'));
+    const pendingJson = JSON.parse((await cli('auth', 'keys', '--json')).stdout) as Array<Record<string, string>>;
+    expect(pendingJson).toEqual([
+      { kid: newKid, alg: 'ES256', createdAt: expect.any(String), state: 'next', activatesAt },
+      { kid: oldKid, alg: 'ES256', createdAt: expect.any(String), state: 'signing' },
+    ]);
+
+    // The server checks its key file every 2 s: it publishes the new key, and still signs with the old.
+    const deadline = Date.now() + ACTIVATION_MS + 10_000;
+    while (!(await kidsServed()).includes(newKid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await kidsServed()).toEqual([oldKid, newKid]);
+    expect(Date.now()).toBeLessThan(activation - 500);
+    expect(header(await demoToken()).kid).toBe(oldKid);
+
+    // Once the delay passed it signs with the new key, without a restart.
     while ((await kidsServed())[0] !== newKid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(Date.now()).toBeGreaterThanOrEqual(activation);
     expect(await kidsServed()).toEqual([newKid, oldKid]);
     const issued = await cli('token', '--client', 'demo', '--auth-url', auth.url);
     expect(issued.code).toBe(0);

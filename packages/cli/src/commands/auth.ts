@@ -24,7 +24,9 @@ interface KeyInfo {
   kid: string;
   alg: KeyAlgorithm;
   createdAt: string;
-  state: 'signing' | 'published' | 'retirable';
+  state: 'next' | 'signing' | 'published' | 'retirable';
+  /** When a `next` key starts signing. */
+  activatesAt?: string;
   supersededAt?: string;
 }
 
@@ -98,21 +100,32 @@ async function keys(flags: { stateDir?: string; json?: boolean }): Promise<void>
   const { file, keys: listed } = await runKeysCommand('list', flags.stateDir);
   const described = listed.reverse();
   if (flags.json) {
-    // The fields `auth keys --json` has always printed.
+    // The fields `auth keys --json` has always printed, and when a `next` key starts signing.
     console.log(
       JSON.stringify(
-        described.map(({ kid, alg, createdAt, state }) => ({ kid, alg, createdAt, state })),
+        described.map(({ kid, alg, createdAt, state, activatesAt }) => ({
+          kid,
+          alg,
+          createdAt,
+          state,
+          ...(activatesAt ? { activatesAt } : {}),
+        })),
         null,
         2,
       ),
     );
     return;
   }
-  const paint = (state: string) => (state === 'signing' ? style('green', state) : state === 'retirable' ? style('yellow', state) : state);
+  const paint = (key: KeyInfo) => {
+    if (key.state === 'signing') return style('green', key.state);
+    if (key.state === 'retirable') return style('yellow', key.state);
+    if (key.state === 'next') return `next (signs from ${key.activatesAt ?? '?'})`;
+    return key.state;
+  };
   console.log(
     table(
       ['KID', 'ALG', 'CREATED', 'STATE'],
-      described.map((k) => [k.kid, k.alg, k.createdAt, paint(k.state)]),
+      described.map((k) => [k.kid, k.alg, k.createdAt, paint(k)]),
     ),
   );
   console.log(style('dim', `\n${file}`));
@@ -123,19 +136,25 @@ export function authCommand(): Command {
   const auth = new Command('auth').description("the local auth server's signing keys (rotation without restart)");
   auth
     .command('keys')
-    .description('list the signing keys: the one that signs, those still published for tokens they signed, those past retiring')
+    .description(
+      'list the signing keys: the next one (published, signing after its activation delay), the one that signs, those still published for tokens they signed, those past retiring',
+    )
     .option('--state-dir <dir>', "the stack's state directory; keys are in its auth/ (default .junction)")
     .option('--json', 'print JSON (without private key material)')
     .action(keys);
   auth
     .command('rotate-keys')
-    .description('add a new signing key that signs from now on; older keys stay published until retired')
+    .description(
+      'add a new key: published at once, signing after the activation delay (keyActivationDelay); older keys stay published until retired',
+    )
     .option('--state-dir <dir>', "the stack's state directory; keys are in its auth/ (default .junction)")
     .option('--alg <alg>', `the new key's algorithm, ${KEY_ALGORITHMS.join(' or ')} (default: the current key's)`, algorithm)
     .action(async (flags: { stateDir?: string; alg?: KeyAlgorithm }) => {
-      const { keys: after } = await runKeysCommand('rotate', flags.stateDir, flags.alg);
-      const key = after.find((k) => k.state === 'signing');
-      console.log(`New signing key ${style('bold', key?.kid ?? '?')} (${key?.alg ?? '?'}); ${PICKUP}.`);
+      const { keys: after, kid } = await runKeysCommand('rotate', flags.stateDir, flags.alg);
+      const key = after.find((k) => k.kid === kid);
+      // Published first, so verifiers that cache the JWKS know the key before a token carries its kid.
+      const when = key?.state === 'next' ? `signs from ${key.activatesAt ?? '?'}` : 'signs at once';
+      console.log(`New key ${style('bold', key?.kid ?? '?')} (${key?.alg ?? '?'}): published now, ${when}; ${PICKUP}.`);
       console.log('Older keys stay published until the tokens they signed expired; then ./junction auth retire-keys removes them.');
     });
   auth

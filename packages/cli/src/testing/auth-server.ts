@@ -16,8 +16,8 @@ export interface TestAuthServer {
   stop(): Promise<void>;
 }
 
-/** Starts `services/auth` on a free port with the default clients.yaml and a fresh state directory. */
-export async function startTestAuthServer(): Promise<TestAuthServer> {
+/** Starts `services/auth` on a free port with the default clients.yaml (unless `env` says another) and a fresh state directory. */
+export async function startTestAuthServer(env: Record<string, string> = {}): Promise<TestAuthServer> {
   const stateDir = await mkdtemp(join(tmpdir(), 'junction-cli-auth-'));
   const child = spawn(process.execPath, ['--conditions=junction-source', '--no-warnings', AUTH_MAIN], {
     env: {
@@ -25,6 +25,7 @@ export async function startTestAuthServer(): Promise<TestAuthServer> {
       JUNCTION_AUTH_PORT: '0',
       JUNCTION_AUTH_STATE_DIR: join(stateDir, 'auth'),
       OTEL_SDK_DISABLED: 'true',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
