@@ -2,7 +2,7 @@ export { type BearerAuthOptions, bearerAuth, tokenScopes, unauthenticated } from
 export type { AuthContext } from './auth/context.ts';
 export { checkScope, forbidden, requireScope } from './auth/scope.ts';
 export { type CheckResult, type HealthOptions, healthRoutes, type ReadinessCheck } from './health.ts';
-export { httpMetrics, metricsHandler, UNMATCHED_ROUTE } from './metrics.ts';
+export { httpMetrics, metricsHandler, routeLabel, UNMATCHED_ROUTE } from './metrics.ts';
 export { createHttpClient, type HttpClient, type OutboundRequest } from './outbound/client.ts';
 export {
   type BreakerOptions,

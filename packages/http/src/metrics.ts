@@ -7,10 +7,13 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** Where {@link watchRoute} keeps a request's route and the pattern it matched. */
 const ROUTE = Symbol('junction.route');
 const MATCHED = Symbol('junction.matchedRoute');
+/** Whether the label is a mount's ({@link routeLabel}), which a deeper mount or a route may replace. */
+const BY_MOUNT = Symbol('junction.routeByMount');
 
 interface Watched {
   [ROUTE]: unknown;
   [MATCHED]: string;
+  [BY_MOUNT]: boolean;
   baseUrl?: string;
 }
 
@@ -28,7 +31,10 @@ const ROUTE_ACCESSOR: PropertyDescriptor = {
   },
   set(this: Watched, value: { path?: unknown } | undefined) {
     this[ROUTE] = value;
-    if (typeof value?.path === 'string') this[MATCHED] = `${this.baseUrl ?? ''}${value.path}`;
+    if (typeof value?.path === 'string') {
+      this[MATCHED] = `${this.baseUrl ?? ''}${value.path}`;
+      this[BY_MOUNT] = false;
+    }
   },
 };
 
@@ -41,8 +47,33 @@ function watchRoute(req: Request): () => string {
   const watched = req as unknown as Watched;
   watched[ROUTE] = undefined;
   watched[MATCHED] = UNMATCHED_ROUTE;
+  watched[BY_MOUNT] = false;
   Object.defineProperty(req, 'route', ROUTE_ACCESSOR);
   return () => watched[MATCHED];
+}
+
+/**
+ * Labels the requests of a mount (`app.use(prefix, ...)`) with `pattern`, e.g. `/v1/shop/*`, when
+ * no route labelled them: express sets `req.route` only for `app.get`-style routes, so a proxied
+ * request, or one refused by a mount's middleware (401, 403, 429), would count as unmatched. A
+ * deeper mount or a route matched later names its own pattern; `notFound` puts `unmatched` back.
+ */
+export function routeLabel(pattern: string): RequestHandler {
+  return function junctionRouteLabel(req, _res, next) {
+    const watched = req as unknown as Watched;
+    if (watched[MATCHED] === UNMATCHED_ROUTE || watched[BY_MOUNT]) {
+      watched[MATCHED] = pattern;
+      watched[BY_MOUNT] = true;
+    }
+    next();
+  };
+}
+
+/** Labels `req` as matched by no route (a 404 of an unknown path), whatever mount it went through. */
+export function unmatchedRoute(req: Request): void {
+  const watched = req as unknown as Watched;
+  watched[MATCHED] = UNMATCHED_ROUTE;
+  watched[BY_MOUNT] = false;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type FieldProblem, JunctionError, type JunctionErrorCode } from '@junction/observability';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { LogSink } from './log.ts';
+import { unmatchedRoute } from './metrics.ts';
 
 /** The HTTP status for each error code; a Record, so a new code cannot go unmapped. */
 const STATUS: Record<JunctionErrorCode, number> = {
@@ -180,6 +181,8 @@ export function problemHandler(options: ProblemHandlerOptions = {}): ErrorReques
 /** The last route: whatever no route matched is a 404 problem that says where to look. */
 export function notFound(hint = 'see /v1/openapi.json for the routes this service has'): RequestHandler {
   return (req, _res, next) => {
+    // Mounts it went through labelled it (routeLabel); no route answered it, and scanners' paths must stay one series.
+    unmatchedRoute(req);
     next(new JunctionError('route.unknown', `no route for ${req.method} ${req.path}; ${hint}`));
   };
 }

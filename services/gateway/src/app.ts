@@ -13,6 +13,7 @@ import {
   rateLimit,
   requestId,
   requireScope,
+  routeLabel,
   securityHeaders,
 } from '@junction/http';
 import { JunctionError, type Metrics } from '@junction/observability';
@@ -96,7 +97,8 @@ export function createGatewayApp(parts: GatewayParts): Express {
   });
   const authenticate = bearerAuth(parts.auth);
   const limit = rateLimit(parts.rateLimit);
-  app.use('/v1', limitAddress, authenticate, limit);
+  // Refusals of /v1's guards, and proxied answers, are labelled by their mount in the metrics.
+  app.use('/v1', routeLabel('/v1/*'), limitAddress, authenticate, limit);
   app.use(
     '/v1',
     eventRoutes({
@@ -121,7 +123,7 @@ export function createGatewayApp(parts: GatewayParts): Express {
           }),
         );
     };
-    app.use(proxy.prefix, byMethod, proxy.handler);
+    app.use(proxy.prefix, routeLabel(`${proxy.prefix}/*`), byMethod, proxy.handler);
   }
 
   app.use(notFound());
