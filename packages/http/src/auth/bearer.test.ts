@@ -249,7 +249,7 @@ describe('bearerAuth remembering verified tokens', () => {
 });
 
 describe('bearerAuth when the issuer is away', () => {
-  it('answers 503, not 401: the token may be fine', async () => {
+  it('answers 502 (upstream.unavailable), not 401: the token may be fine', async () => {
     const web = express();
     web.use(bearerAuth({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://127.0.0.1:9/jwks', jwksTimeoutMs: 500 }));
     web.get('/who', (_req, res) => {

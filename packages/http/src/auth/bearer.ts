@@ -114,7 +114,7 @@ export function tokenScopes(claims: JWTPayload): Set<string> {
  * (at most once per cooldown), which is how key rotation reaches this service. `iss`, `aud`,
  * `exp` and `nbf` (with a small clock tolerance) are required, and only asymmetric algorithms of
  * the allow-list are accepted, so `alg: none` and HS256 signed with the public key fail.
- * Refusals are 401 problems with an RFC 6750 challenge; an unreachable JWKS is a 503.
+ * Refusals are 401 problems with an RFC 6750 challenge; an unreachable JWKS is a 502 (`upstream.unavailable`).
  */
 export function bearerAuth(options: BearerAuthOptions): RequestHandler {
   const parsed = schema.safeParse(options);
