@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { catalog } from '../../../../schemas/generated/events.ts';
+import { sampleEvent } from '../testing/samples.ts';
 import { avroType, validate } from './avro.ts';
+import { eventContract, eventVersion } from './catalog.ts';
 
 const money = { type: 'bytes', logicalType: 'decimal', precision: 6, scale: 2 };
 const schema = {
@@ -81,6 +84,35 @@ describe('validate', () => {
 
   it.each(['12.345', '10000.00', '1e3', ''])('rejects the decimal %j (too precise, too large or not a number)', (amount) => {
     expect(validate(schema, { ...valid, amount }).map((p) => p.path)).toEqual(['amount']);
+  });
+
+  it('never quotes a value where personal (junction.pii) fields are, only its kind', () => {
+    const orderPlaced = eventVersion(eventContract(catalog, 'com.junction.orders.OrderPlaced')).schema;
+    const event = sampleEvent('com.junction.orders.OrderPlaced');
+    const secret = 'Jane Q. Private, 1 Hidden Lane';
+    const problems = validate(orderPlaced, {
+      ...event,
+      customerEmail: { address: secret },
+      shippingAddress: secret,
+      customerId: 'not-a-uuid',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'customerEmail', reason: 'expected a string, got an object (personal data, not shown)' },
+        { path: 'shippingAddress', reason: 'expected an object, got a string (personal data, not shown)' },
+        // Others still show what came.
+        { path: 'customerId', reason: 'expected a UUID string, got "not-a-uuid"' },
+      ]),
+    );
+    // A wrong member inside the personal record, and the whole event as something else.
+    const inside = validate(orderPlaced, { ...event, shippingAddress: { ...(event.shippingAddress as object), postalCode: 4711 } });
+    expect(inside).toEqual([{ path: 'shippingAddress.postalCode', reason: 'expected a string, got a number (personal data, not shown)' }]);
+    expect(validate(orderPlaced, secret)).toEqual([
+      { path: '(event)', reason: 'expected an object, got a string (personal data, not shown)' },
+    ]);
+    const text = JSON.stringify([problems, inside]);
+    expect(text).not.toContain('Jane');
+    expect(text).not.toContain('4711');
   });
 
   it('rejects a time without a zone: it would mean a different instant on every machine', () => {

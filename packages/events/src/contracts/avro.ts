@@ -1,5 +1,7 @@
 import type { FieldProblem } from '@junction/observability';
 import avro from 'avsc';
+// A cycle, but only through functions called after both modules loaded: the plan walks avsc types made here.
+import { piiPlan } from '../pii/plan.ts';
 
 /** An Avro schema as parsed JSON. */
 export type AvroSchema = Record<string, unknown>;
@@ -152,17 +154,48 @@ function shown(value: unknown): string {
   return text === undefined ? typeof value : text.length > 40 ? `${text.slice(0, 37)}…` : text;
 }
 
-/** Every way `value` fails `schema`, each at its field path; empty when it is valid. */
+/** What kind of value it is, without the value: for places that hold personal data. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a Date';
+  if (Buffer.isBuffer(value)) return 'bytes';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/**
+ * Whether a value at `path` may hold personal data: it lies at or inside a `junction.pii` field,
+ * or holds one (a wrong value where a record of them was expected may be one of them).
+ */
+function personalAt(schema: AvroSchema, path: readonly (string | number)[]): boolean {
+  const paths = piiPlan(schema)?.paths ?? [];
+  return paths.some((personal) => {
+    const segments = personal.split('.');
+    const shared = Math.min(segments.length, path.length);
+    // Plan paths name arrays' items and maps' values `*`.
+    for (let i = 0; i < shared; i += 1) if (segments[i] !== '*' && segments[i] !== String(path[i])) return false;
+    return true;
+  });
+}
+
+/**
+ * Every way `value` fails `schema`, each at its field path; empty when it is valid. A wrong value
+ * is quoted (in short) except where `junction.pii` fields are: those say only what kind of value
+ * came, since these messages reach callers and logs.
+ */
 export function validate(schema: AvroSchema, value: unknown): FieldProblem[] {
   const type = avroType(schema);
   // The common case, a valid value, takes avsc's compiled check once; the passes below only explain.
   if (type.isValid(value, { noUndeclaredFields: true })) return [];
   const problems: FieldProblem[] = [];
+  const got = (path: readonly (string | number)[], any: unknown) =>
+    personalAt(schema, path) ? `${kindOf(any)} (personal data, not shown)` : shown(any);
   type.isValid(value, {
     errorHook: (path, any, at) => {
       problems.push({
         path: path.join('.') || '(event)',
-        reason: any === undefined ? 'required but missing' : `expected ${expected(at)}, got ${shown(any)}`,
+        reason: any === undefined ? 'required but missing' : `expected ${expected(at)}, got ${got(path, any)}`,
       });
     },
   });
