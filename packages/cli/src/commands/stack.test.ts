@@ -1,18 +1,40 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalog } from '@junction/events';
 import { describe, expect, it } from 'vitest';
+import { repositoryRoot } from '../internal/paths.ts';
 import { runCli } from '../testing/cli.ts';
 import { kafkaServiceUsers, type StackUpFlags, stackOptions } from './stack.ts';
 
 const flags: StackUpFlags = { registry: true, postgres: true, redis: true, prometheus: false, stateDir: '/tmp/junction-unit' };
 
 describe('junction stack up --secure', () => {
-  it('asks for a secure stack with a SCRAM user per service of topics.yaml, and the gateway', () => {
-    const users = kafkaServiceUsers();
+  const schemas = join(repositoryRoot(), 'schemas');
+
+  it('asks for a secure stack with a SCRAM user per service of topics.yaml, and the gateway', async () => {
+    const users = kafkaServiceUsers(await loadCatalog(schemas));
     expect(users).toEqual(['billing', 'gateway', 'inventory', 'notifications', 'orders']);
-    expect(stackOptions({ ...flags, secure: true })).toMatchObject({ secure: true, kafkaUsers: users });
+    expect(await stackOptions({ ...flags, secure: true })).toMatchObject({ secure: true, kafkaUsers: users });
     // Without the flag, the stack keeps what its state directory was made as.
-    const plain = stackOptions(flags);
+    const plain = await stackOptions(flags);
     expect(plain.secure).toBeUndefined();
     expect(plain.kafkaUsers).toBeUndefined();
+  });
+
+  it('reads its users through the checked catalog, as the ACLs are: a topics.yaml the catalog refuses makes no users', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'junction-users-'));
+    try {
+      await cp(schemas, dir, { recursive: true });
+      const topics = join(dir, 'topics.yaml');
+      // A list written as a word: read unchecked, it became the users o, r, d, e and s.
+      await writeFile(topics, (await readFile(topics, 'utf8')).replace('writers: [gateway]', 'writers: orders'));
+      await expect(stackOptions({ ...flags, secure: true }, dir)).rejects.toThrow(/writers/);
+      // A plaintext stack needs no users, so it does not read them.
+      await expect(stackOptions(flags, dir)).resolves.toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

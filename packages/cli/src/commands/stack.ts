@@ -1,6 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AclChanges, aclBindings, aclRows, applyAcls, kafkaClientFor, loadCatalog, servicePrincipal } from '@junction/events';
+import {
+  type AclChanges,
+  aclBindings,
+  aclRows,
+  applyAcls,
+  type Catalog,
+  kafkaClientFor,
+  loadCatalog,
+  servicePrincipal,
+} from '@junction/events';
 import {
   COMPATIBILITY_LEVELS,
   type Compatibility,
@@ -19,7 +27,6 @@ import {
 } from '@junction/stack';
 import { Command, Option } from 'commander';
 import { logLevel } from 'kafkajs';
-import { parse } from 'yaml';
 import { integer, portNumber } from '../internal/args.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
@@ -66,14 +73,10 @@ export function withStackFlags(command: Command): Command {
     );
 }
 
-/** Services that talk to Kafka, each a SCRAM user of a secure stack: everyone topics.yaml names, and the gateway. */
-export function kafkaServiceUsers(schemas = join(repositoryRoot(), 'schemas')): string[] {
-  const file = join(schemas, 'topics.yaml');
-  const document = parse(readFileSync(file, 'utf8')) as {
-    topics?: Record<string, { owner?: string; writers?: string[]; subscribers?: string[] }>;
-  } | null;
-  const names = Object.values(document?.topics ?? {}).flatMap((t) => [t.owner ?? '', ...(t.writers ?? []), ...(t.subscribers ?? [])]);
-  return [...new Set(['gateway', ...names.filter(Boolean)])].sort();
+/** Services that talk to Kafka, each a SCRAM user of a secure stack: everyone the catalog's topics name, and the gateway. */
+export function kafkaServiceUsers(catalog: Catalog): string[] {
+  const names = catalog.topics.flatMap((topic) => [topic.owner, ...(topic.writers ?? []), ...topic.subscribers]);
+  return [...new Set(['gateway', ...names])].sort();
 }
 
 /**
@@ -89,8 +92,12 @@ const SERVICE_TARGETS: ScrapeTarget[] = [
   { job: 'notifications', targets: ['127.0.0.1:8104'] },
 ];
 
-/** Turns stack flags into {@link StackOptions}. */
-export function stackOptions(flags: StackUpFlags): StackOptions {
+/**
+ * Turns stack flags into {@link StackOptions}. A secure stack's SCRAM users come from the catalog
+ * in `schemas`, read and checked as for its ACLs (see {@link applyStackAcls}).
+ */
+export async function stackOptions(flags: StackUpFlags, schemas = join(repositoryRoot(), 'schemas')): Promise<StackOptions> {
+  const kafkaUsers = flags.secure ? kafkaServiceUsers(await loadCatalog(schemas)) : undefined;
   const ports = {
     ...(flags.kafkaPort ? { kafka: flags.kafkaPort } : {}),
     ...(flags.registryPort ? { registry: flags.registryPort } : {}),
@@ -114,7 +121,7 @@ export function stackOptions(flags: StackUpFlags): StackOptions {
     // The stack runs Prometheus only when asked: the CLI asks, with the chart's alert rules
     // (the same files the chart ships; a glob, so none yet is fine).
     prometheus: flags.prometheus ? { targets: SERVICE_TARGETS, ruleFiles: [join(repositoryRoot(), 'helm/junction/alerts/*.yaml')] } : false,
-    ...(flags.secure ? { secure: true, kafkaUsers: kafkaServiceUsers() } : {}),
+    ...(kafkaUsers ? { secure: true, kafkaUsers } : {}),
     onProgress: progress,
   };
 }
@@ -220,7 +227,7 @@ export function stackCommand(): Command {
   withStackFlags(
     stack.command('up').description('start the local stack (or report the one already running) and return when it answers'),
   ).action(async (flags: StackUpFlags) => {
-    const started = await startStack(stackOptions(flags));
+    const started = await startStack(await stackOptions(flags));
     console.log(started.alreadyRunning ? 'The stack was already running.' : `Started ${started.started.join(', ')}.`);
     await printStatus(started.stateDir);
     await applyStackAcls(started);

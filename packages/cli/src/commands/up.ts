@@ -105,7 +105,7 @@ export function upCommand(): Command {
     .option('--auth-port <port>', 'port of the OAuth 2.0 authorization server', portNumber, 8090)
     .option('--https', "serve the gateway over HTTPS with a certificate of the stack's local CA")
     .action(async (flags: UpFlags) => {
-      const stack = await startStack(stackOptions(flags));
+      const stack = await startStack(await stackOptions(flags));
       console.log(stack.alreadyRunning ? 'The stack was already running.' : `Started ${stack.started.join(', ')}.`);
       await printStatus(stack.stateDir);
 
