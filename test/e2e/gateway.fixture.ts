@@ -63,7 +63,7 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
   const baseEnv: Record<string, string> = {
     JUNCTION_GATEWAY_PORT: '0',
     JUNCTION_AUTH_ISSUER: auth.issuer,
-    JUNCTION_AUTH_JWKS_URL: auth.jwksUrl,
+    // No JUNCTION_AUTH_JWKS_URL: the gateway discovers it from the issuer, as with any OIDC issuer.
     JUNCTION_AUTH_JWKS_COOLDOWN_MS: '500',
     JUNCTION_SCHEMA_REGISTRY_URL: schemaRegistryUrl,
     JUNCTION_KAFKA_BROKERS: brokers.join(','),

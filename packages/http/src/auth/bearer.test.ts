@@ -4,7 +4,7 @@ import express from 'express';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { problemHandler } from '../problem.ts';
-import { bearerAuth } from './bearer.ts';
+import { bearerAuth, tokenScopes } from './bearer.ts';
 import { requireScope } from './scope.ts';
 
 const ISSUER = 'http://issuer.test';
@@ -272,5 +272,75 @@ describe('bearerAuth when the issuer is away', () => {
   it('refuses options that would accept symmetric or missing signatures', () => {
     expect(() => bearerAuth({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })).toThrow(/asymmetric algorithm/);
     expect(() => bearerAuth({ issuer: 'not a url', audience: '', algorithms: ['none'] })).toThrow(/issuer.*audience.*algorithms/s);
+  });
+});
+
+describe('tokenScopes', () => {
+  it('reads OAuth scope, and scp as an array or a space-separated string (Entra ID)', () => {
+    expect([...tokenScopes({ scope: 'a b  c' })]).toEqual(['a', 'b', 'c']);
+    expect([...tokenScopes({ scp: ['a', 'b', 3] })]).toEqual(['a', 'b']);
+    expect([...tokenScopes({ scp: 'orders.write  orders.read' })]).toEqual(['orders.write', 'orders.read']);
+    expect(tokenScopes({}).size).toBe(0);
+  });
+});
+
+describe('bearerAuth with the JWKS discovered from the issuer', () => {
+  it('fetches <issuer>/.well-known/openid-configuration once, on first use, and uses its jwks_uri', async () => {
+    const keys = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await publicJwk(keys, 'd1', 'ES256');
+    let discoveryUp = false;
+    let namedIssuer: string | undefined;
+    const hits = { discovery: 0, jwks: 0 };
+    const issuerServer = createServer((req, res) => {
+      const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+      if (req.url === '/.well-known/openid-configuration') {
+        hits.discovery += 1;
+        if (!discoveryUp) return void res.writeHead(503).end();
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ issuer: namedIssuer ?? issuer, jwks_uri: `${issuer}/keys/elsewhere` }));
+      }
+      if (req.url === '/keys/elsewhere') {
+        hits.jwks += 1;
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+    const web = express();
+    web.use(bearerAuth({ issuer, audience: AUDIENCE, jwksCooldownMs: 0, jwksTimeoutMs: 1000 }));
+    web.get('/who', (req, res) => {
+      res.json({ client: req.auth?.clientId });
+    });
+    web.use(problemHandler());
+    const server = web.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    expect(hits.discovery).toBe(0);
+    const call = async () => {
+      const signed = await token({ jti: Math.random().toString(36) })
+        .setIssuer(issuer)
+        .setProtectedHeader({ alg: 'ES256', kid: 'd1' })
+        .sign(keys.privateKey);
+      return fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/who`, { headers: { authorization: `Bearer ${signed}` } });
+    };
+
+    // Discovery down: the same 502 as an unreachable JWKS, and the next request tries again.
+    const down = await call();
+    expect(down.status).toBe(502);
+    expect(await down.json()).toMatchObject({ code: 'upstream.unavailable', retriable: true });
+    // A document naming another issuer is refused too (OpenID Connect Discovery §4.3).
+    discoveryUp = true;
+    namedIssuer = 'http://evil.example';
+    expect((await call()).status).toBe(502);
+    namedIssuer = undefined;
+    for (let i = 0; i < 3; i++) {
+      const ok = await call();
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ client: 'demo' });
+    }
+    expect(hits).toEqual({ discovery: 3, jwks: 1 });
+    server.close();
+    issuerServer.close();
   });
 });

@@ -10,7 +10,10 @@ export interface BearerAuthOptions {
   issuer: string;
   /** The `aud` every token must carry, e.g. `urn:junction:gateway`. */
   audience: string;
-  /** Where the issuer's keys are; default `<issuer>/jwks` (oidc-provider's path). */
+  /**
+   * Where the issuer's keys are; default the `jwks_uri` of the issuer's OpenID discovery document
+   * (`<issuer>/.well-known/openid-configuration`), fetched on first use.
+   */
   jwksUrl?: string;
   /** Signature algorithms accepted; default ES256 and RS256. Never `none` or an HMAC. */
   algorithms?: string[];
@@ -99,13 +102,66 @@ function keysUnavailable(error: unknown): boolean {
   );
 }
 
-/** The scopes of a verified token: OAuth's space-separated `scope`, or an `scp` array. */
+/** The scopes of a verified token: OAuth's space-separated `scope`, or `scp` as an array or, as Entra ID sends it, a space-separated string. */
 export function tokenScopes(claims: JWTPayload): Set<string> {
   const scope = claims.scope;
   if (typeof scope === 'string') return new Set(scope.split(' ').filter(Boolean));
   const scp = claims.scp;
+  if (typeof scp === 'string') return new Set(scp.split(' ').filter(Boolean));
   if (Array.isArray(scp)) return new Set(scp.filter((s): s is string => typeof s === 'string'));
   return new Set();
+}
+
+/** The issuer's `jwks_uri`, from its OpenID discovery document; an `upstream.unavailable` when it cannot be had. */
+async function discoverJwksUrl(issuer: string, timeoutMs: number): Promise<string> {
+  const where = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const unavailable = (why: string, cause?: unknown) =>
+    new JunctionError('upstream.unavailable', `the issuer's discovery document ${where} ${why}`, { cause, context: { discovery: where } });
+  let document: unknown;
+  try {
+    const response = await fetch(where, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    if (!response.ok) throw unavailable(`answered ${response.status}`);
+    document = await response.json();
+  } catch (error) {
+    if (error instanceof JunctionError) throw error;
+    throw unavailable(`cannot be fetched: ${(error as Error).message}`, error);
+  }
+  const { issuer: named, jwks_uri: jwksUri } = (document ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
+  // OpenID Connect Discovery 1.0 §4.3: the document must name the issuer it was fetched for.
+  if (named !== issuer) throw unavailable(`names the issuer ${JSON.stringify(named)}, not ${issuer}`);
+  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw unavailable('has no jwks_uri URL');
+  return jwksUri;
+}
+
+/** How {@link discoveredKeys} fetches: the timeout of one discovery, and how long a failed one answers for itself. */
+interface Discovery {
+  timeoutMs: number;
+  holdOffMs: number;
+}
+
+/**
+ * A JWKS resolver whose URL is discovered on first use: one discovery at a time, and a failed one
+ * is tried again by the first request after `holdOffMs` (its error is a 502, as an unreachable
+ * JWKS is), so an issuer that is away is not asked once per request.
+ */
+function discoveredKeys(issuer: string, discovery: Discovery, remote: (url: URL) => JWTVerifyGetKey): JWTVerifyGetKey {
+  let keys: JWTVerifyGetKey | undefined;
+  let discovering: Promise<JWTVerifyGetKey> | undefined;
+  return async (header, token) => {
+    if (!keys) {
+      discovering ??= discoverJwksUrl(issuer, discovery.timeoutMs).then(
+        (url) => remote(new URL(url)),
+        (error: unknown) => {
+          setTimeout(() => {
+            discovering = undefined;
+          }, discovery.holdOffMs).unref();
+          throw error;
+        },
+      );
+      keys = await discovering;
+    }
+    return keys(header, token);
+  };
 }
 
 /**
@@ -123,13 +179,17 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     throw new JunctionError('config.invalid', `bearerAuth options are not valid: ${problems.join('; ')}`, { context: { problems } });
   }
   const settings = parsed.data;
-  const keys =
-    options.keys ??
-    createRemoteJWKSet(new URL(settings.jwksUrl ?? `${settings.issuer.replace(/\/$/, '')}/jwks`), {
+  const remote = (url: URL): JWTVerifyGetKey =>
+    createRemoteJWKSet(url, {
       timeoutDuration: settings.jwksTimeoutMs,
       cooldownDuration: settings.jwksCooldownMs,
       cacheMaxAge: settings.jwksMaxAgeMs,
     });
+  const keys =
+    options.keys ??
+    (settings.jwksUrl
+      ? remote(new URL(settings.jwksUrl))
+      : discoveredKeys(settings.issuer, { timeoutMs: settings.jwksTimeoutMs, holdOffMs: Math.min(settings.jwksCooldownMs, 1000) }, remote));
   const verifyOptions = {
     issuer: settings.issuer,
     audience: settings.audience,
@@ -192,7 +252,7 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
           next(
             new JunctionError('upstream.unavailable', "the issuer's signing keys cannot be fetched; try again shortly", {
               cause: error,
-              context: { jwks: settings.jwksUrl ?? `${settings.issuer}/jwks` },
+              context: { jwks: settings.jwksUrl ?? '(discovered)' },
             }),
           );
           return;
