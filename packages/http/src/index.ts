@@ -28,6 +28,7 @@ export { type MemoryRateLimitStoreOptions, memoryRateLimitStore } from './rate-l
 export { type RateLimitOptions, rateLimit } from './rate-limit/middleware.ts';
 export { type RedisRateLimitStoreOptions, redisRateLimitStore } from './rate-limit/redis.ts';
 export type { RateLimitStore } from './rate-limit/store.ts';
+export { type RedisClientOptions, redisClient } from './redis.ts';
 export { REQUEST_ID_HEADER, requestId, SAFE_ID } from './request-id.ts';
 export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
 export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';

@@ -1,6 +1,7 @@
 import { JunctionError } from '@junction/observability';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { LogSink } from '../log.ts';
+import { redisClient } from '../redis.ts';
 import type { BucketPolicy, Verdict } from './bucket.ts';
 import { memoryRateLimitStore } from './memory.ts';
 import type { RateLimitStore } from './store.ts';
@@ -54,17 +55,8 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
   if (!(timeoutMs > 0)) throw new JunctionError('config.invalid', 'redisRateLimitStore: timeoutMs must be positive');
   const prefix = options.prefix ?? 'junction:ratelimit:';
   const owned = typeof options.redis === 'string';
-  const redis =
-    typeof options.redis === 'string'
-      ? new Redis(options.redis, {
-          commandTimeout: timeoutMs,
-          connectTimeout: 2000,
-          maxRetriesPerRequest: 0,
-          retryStrategy: (times) => Math.min(times * 200, 5000),
-        })
-      : options.redis;
-  // ioredis reports a lost connection as an event too; the fallback already covers it.
-  if (owned) redis.on('error', () => {});
+  // A lost connection fails the command, and the fallback covers it.
+  const redis = typeof options.redis === 'string' ? redisClient(options.redis, { timeoutMs }) : options.redis;
   const fallback = memoryRateLimitStore();
   let warnedAt = 0;
 

@@ -1,5 +1,6 @@
+import { redisClient } from '@junction/http';
 import { JunctionError } from '@junction/observability';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Claim, IdempotencyStore, IdempotencyTimes, StoredResponse } from './store.ts';
 
 /** Options of {@link redisIdempotencyStore}. */
@@ -54,14 +55,8 @@ export function redisIdempotencyStore(options: RedisIdempotencyOptions): Idempot
   const owned = typeof options.redis === 'string';
   const redis =
     typeof options.redis === 'string'
-      ? new Redis(options.redis, {
-          commandTimeout: options.timeoutMs ?? 1000,
-          connectTimeout: 2000,
-          maxRetriesPerRequest: 1,
-          retryStrategy: (times) => Math.min(times * 200, 5000),
-        })
+      ? redisClient(options.redis, { timeoutMs: options.timeoutMs ?? 1000, retriesPerCommand: 1 })
       : options.redis;
-  if (owned) redis.on('error', () => {});
 
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
