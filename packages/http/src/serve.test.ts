@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { get } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { healthRoutes } from './health.ts';
@@ -62,6 +67,57 @@ describe('serveHttp', () => {
     await running.shutdown();
     expect(await stuck).toBeInstanceOf(Error);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('serves HTTPS from PEM files or from PEM contents already read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'junction-serve-tls-'));
+    try {
+      const certFile = join(dir, 'cert.pem');
+      const keyFile = join(dir, 'key.pem');
+      // A self-signed certificate for 127.0.0.1, made by the same openssl the stack's local CA uses.
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile].concat([
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ]),
+        { stdio: 'ignore', timeout: 10_000 },
+      );
+      const cert = await readFile(certFile);
+      const app = express().get('/hello', (_req, res) => {
+        res.json({ hello: true });
+      });
+      const ask = (url: string) =>
+        new Promise<{ status?: number; body: string }>((resolve, reject) => {
+          const request = get(`${url}/hello`, { ca: cert, timeout: 5000, agent: false }, (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => {
+              body += chunk.toString();
+            });
+            response.on('end', () => resolve({ status: response.statusCode, body }));
+          });
+          request.on('timeout', () => request.destroy(new Error('timed out')));
+          request.on('error', reject);
+        });
+      for (const tls of [
+        { certFile, keyFile },
+        { cert, key: (await readFile(keyFile)).toString() },
+      ]) {
+        const running = await serveHttp(app, { port: 0, tls });
+        try {
+          expect(running.url).toMatch(/^https:\/\//);
+          expect(await ask(running.url)).toMatchObject({ status: 200, body: '{"hello":true}' });
+        } finally {
+          await running.shutdown();
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('says clearly when the TLS files cannot be read', async () => {

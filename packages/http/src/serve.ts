@@ -10,8 +10,8 @@ export interface ServeOptions {
   port: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** PEM files: when given the server speaks HTTPS only. */
-  tls?: { certFile: string; keyFile: string };
+  /** PEM files, or PEM contents already read: when given the server speaks HTTPS only. */
+  tls?: { certFile: string; keyFile: string } | { cert: string | Buffer; key: string | Buffer };
   /**
    * Milliseconds between shutdown beginning (`accepting()` false, so `/readyz` answers 503) and the
    * listener closing, while requests are still served: long enough for load balancers to see the
@@ -45,11 +45,11 @@ export async function serveHttp(app: RequestListener, options: ServeOptions): Pr
   const host = options.host ?? '127.0.0.1';
   let server: Server;
   if (options.tls) {
-    let cert: Buffer;
-    let key: Buffer;
+    let cert: string | Buffer;
+    let key: string | Buffer;
     try {
-      cert = readFileSync(options.tls.certFile);
-      key = readFileSync(options.tls.keyFile);
+      cert = 'cert' in options.tls ? options.tls.cert : readFileSync(options.tls.certFile);
+      key = 'key' in options.tls ? options.tls.key : readFileSync(options.tls.keyFile);
     } catch (error) {
       throw new JunctionError('config.invalid', `cannot read the TLS certificate or key: ${(error as Error).message}`, { cause: error });
     }

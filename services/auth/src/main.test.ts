@@ -111,6 +111,19 @@ describe('the auth process', () => {
     expect(started.output()).toContain('clients: configure at least one client');
   });
 
+  it('exits 1 saying so when the TLS files cannot be read', async () => {
+    const missing = join(stateDir, 'missing.pem');
+    started = startMain({
+      JUNCTION_AUTH_PORT: '0',
+      JUNCTION_AUTH_STATE_DIR: stateDir,
+      JUNCTION_AUTH_TLS_CERT_FILE: missing,
+      JUNCTION_AUTH_TLS_KEY_FILE: missing,
+    });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain('cannot read the TLS certificate or key');
+    expect(started.output()).toContain(missing);
+  });
+
   it('reports every bad environment variable at once', async () => {
     started = startMain({ JUNCTION_AUTH_PORT: 'eighty', JUNCTION_AUTH_ISSUER: 'not a url', JUNCTION_AUTH_TLS_CERT_FILE: '/x.pem' });
     expect(await started.exited).toBe(1);

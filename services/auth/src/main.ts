@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onShutdownSignal } from '@junction/http';
 import { initObservability, JunctionError } from '@junction/observability';
 import { z } from 'zod';
 import { type AuthServer, startAuthServer } from './server.ts';
@@ -41,7 +41,7 @@ try {
   const env = readEnvironment(process.env);
   const tls =
     env.JUNCTION_AUTH_TLS_CERT_FILE && env.JUNCTION_AUTH_TLS_KEY_FILE
-      ? { cert: await readFile(env.JUNCTION_AUTH_TLS_CERT_FILE), key: await readFile(env.JUNCTION_AUTH_TLS_KEY_FILE) }
+      ? { certFile: env.JUNCTION_AUTH_TLS_CERT_FILE, keyFile: env.JUNCTION_AUTH_TLS_KEY_FILE }
       : undefined;
   server = await startAuthServer({
     config: resolve(env.JUNCTION_AUTH_CONFIG),
@@ -69,14 +69,8 @@ process.on('SIGHUP', () => {
   void server.reloadKeys();
 });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
+// SIGTERM/SIGINT: drain and exit 0 (1 when the stop failed); a second signal exits at once.
+onShutdownSignal(async () => {
   await server.close();
   await observability.shutdown();
-  process.exit(0);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+}, logger);

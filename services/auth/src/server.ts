@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpMetrics } from '@junction/http';
+import { httpMetrics, type ServeOptions, serveHttp } from '@junction/http';
 import { JunctionError, type Logger, type Metrics } from '@junction/observability';
 import type Provider from 'oidc-provider';
 import { type AuthConfig, loadAuthConfig } from './config.ts';
@@ -35,8 +34,8 @@ export interface AuthServerOptions {
   host?: string;
   /** Overrides the configuration's issuer; default the listening URL. */
   issuer?: string;
-  /** PEM certificate and key: serve HTTPS. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** PEM certificate and key, as files or contents: serve HTTPS (TLS 1.2 at least). */
+  tls?: ServeOptions['tls'];
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Served at `/metrics` when given (the process's observability metrics). */
   metrics?: Metrics;
@@ -115,8 +114,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   const timing = httpMetrics();
   type Timed = Parameters<typeof timing>;
 
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }) : createHttpServer();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     // httpMetrics reads only what node's request and response have (method, statusCode, 'finish').
     timing(req as unknown as Timed[0], res as unknown as Timed[1], () => {});
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -139,21 +137,23 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     if (!handler) return json(res, 503, { error: 'temporarily_unavailable', error_description: 'the auth server is starting' });
     activate();
     handler(req, res);
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  // serveHttp brings request and header timeouts, TLS 1.2 at least, and the shutdown deadline.
   const host = options.host ?? '127.0.0.1';
+  const running = await serveHttp(listener, {
+    port: options.port ?? 0,
+    host,
+    ...(options.tls ? { tls: options.tls } : {}),
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+    logger,
+  });
+  const { port } = running.server.address() as AddressInfo;
+  // Not running.url: an IPv6 host needs its brackets in a URL.
   const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const issuer = (options.issuer ?? config.issuer ?? url).replace(/\/+$/, '');
   if (new URL(issuer).pathname !== '/') {
-    server.close();
+    await running.shutdown();
     throw new JunctionError('config.invalid', `the issuer ${issuer} has a path; this server serves its endpoints at the root`);
   }
 
@@ -240,11 +240,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         clearInterval(watcher);
         // Answers still to come end their keep-alive connections, so close() need not wait them out.
         for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
-        await closed;
-        clearTimeout(deadline);
+        await running.shutdown();
       })();
       return closing;
     },
