@@ -14,7 +14,12 @@ describe('serveHttp', () => {
     app.get('/slow', (_req, res) => {
       setTimeout(() => res.json({ done: true }), 300);
     });
-    const running = await serveHttp(app, { port: 0, shutdownTimeoutMs: 5000 });
+    const cut: string[] = [];
+    const running = await serveHttp(app, {
+      port: 0,
+      shutdownTimeoutMs: 5000,
+      logger: { info: () => {}, warn: (message: string) => cut.push(message) },
+    });
     const inFlight = fetch(`${running.url}/slow`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(running.accepting()).toBe(true);
@@ -22,7 +27,11 @@ describe('serveHttp', () => {
     expect(running.accepting()).toBe(false);
     const response = await inFlight;
     expect(await response.json()).toEqual({ done: true });
+    const before = performance.now();
     await stopped;
+    // The connection kept alive after its answer is closed at once, not cut at the deadline.
+    expect(performance.now() - before).toBeLessThan(2000);
+    expect(cut).toEqual([]);
     await expect(fetch(`${running.url}/slow`)).rejects.toThrow();
   });
 

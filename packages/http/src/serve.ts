@@ -84,8 +84,13 @@ export async function serveHttp(app: RequestListener, options: ServeOptions): Pr
               server.closeAllConnections();
             }, deadline);
             cut.unref();
+            // A keep-alive connection busy at close() turns idle when its answer is out, and
+            // nothing closes it then: without this sweep the stop waits for the client to hang up.
+            const sweep = setInterval(() => server.closeIdleConnections(), 50);
+            sweep.unref();
             server.close(() => {
               clearTimeout(cut);
+              clearInterval(sweep);
               resolve();
             });
             server.closeIdleConnections();

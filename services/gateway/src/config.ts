@@ -29,7 +29,8 @@ const environment = z
     JUNCTION_AUTH_AUDIENCE: z.string().min(1).default('urn:junction:gateway'),
     JUNCTION_AUTH_JWKS_URL: z.url().optional(),
     JUNCTION_AUTH_ALGORITHMS: z.string().default('ES256,RS256'),
-    JUNCTION_AUTH_JWKS_COOLDOWN_MS: int(0, 600_000).default(1000),
+    // Below the issuer's key activation delay (60 s), so a rotated key is always fetched before it signs.
+    JUNCTION_AUTH_JWKS_COOLDOWN_MS: int(0, 600_000).default(30_000),
     JUNCTION_SCHEMA_REGISTRY_URL: z.url({ message: 'the schema registry URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7' }),
     JUNCTION_SCHEMAS_DIR: z.string().min(1).default(fileOf('../../../schemas')),
     JUNCTION_REDIS_URL: z.url().optional(),

@@ -53,6 +53,8 @@ async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: 
   });
   const gatewayEnv: Record<string, string> = {
     JUNCTION_GATEWAY_PORT: String(flags.gatewayPort),
+    // Locally no load balancer drains from it: Ctrl-C stops it at once.
+    JUNCTION_GATEWAY_DRAIN_DELAY_MS: '0',
     JUNCTION_AUTH_ISSUER: auth.url,
     JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
     ...(stack.security ? stack.security.env('gateway') : {}),

@@ -201,6 +201,8 @@ export async function startGatewayRig(options: GatewayRigOptions): Promise<Gatew
         JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',
         JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '1000000',
         JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '1000000',
+        // No load balancer to drain from: stop at once.
+        JUNCTION_GATEWAY_DRAIN_DELAY_MS: '0',
         ...(await localPiiEnv(options.stateDir)),
         // The gateway's own process only: the profile is written when it exits after SIGTERM.
         ...(options.profileDir
