@@ -19,6 +19,32 @@ export interface Pace {
 
 const TICK_SECONDS = 5;
 
+/** What one run counts as it goes, the same for both sides; `run` makes its {@link LoadRun}. */
+class Tally {
+  readonly latencies: number[] = [];
+  ok = 0;
+  failed = 0;
+  firstFailure: string | undefined;
+  readonly started = performance.now();
+
+  succeeded(ms: number): void {
+    this.ok += 1;
+    this.latencies.push(ms);
+  }
+
+  /** Counts a failure; the first one that says something is kept, as it usually says why. */
+  fail(why?: string): void {
+    this.failed += 1;
+    this.firstFailure ??= why;
+  }
+
+  run(side: LoadRun['side'], load: Load): LoadRun {
+    const { ok, failed, latencies, firstFailure } = this;
+    const seconds = (performance.now() - this.started) / 1000;
+    return { side, load, ok, failed, seconds, latencies, ...(firstFailure === undefined ? {} : { firstFailure }) };
+  }
+}
+
 /**
  * Drives `POST <url>` with autocannon, one distinct OrderPlaced per request. At a fixed load
  * autocannon's `overallRate` gives each connection its share of the requests of each second,
@@ -27,11 +53,7 @@ const TICK_SECONDS = 5;
  * autocannon with hrtime (its own histogram rounds to whole milliseconds, too coarse here).
  */
 export async function gatewayLoad(url: string, token: string, pace: Pace): Promise<LoadRun> {
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
-  let firstFailure: string | undefined;
-  const started = performance.now();
+  const tally = new Tally();
   const finished = Promise.withResolvers<void>();
   const instance = autocannon(
     {
@@ -46,7 +68,7 @@ export async function gatewayLoad(url: string, token: string, pace: Pace): Promi
         {
           setupRequest: (request) => ({ ...request, body: JSON.stringify(orderPlaced(randomUUID())) }),
           onResponse: (status, body) => {
-            if (status >= 300 && firstFailure === undefined) firstFailure = `${status} ${body.slice(0, 500)}`;
+            if (status >= 300) tally.firstFailure ??= `${status} ${body.slice(0, 500)}`;
           },
         },
       ],
@@ -54,20 +76,14 @@ export async function gatewayLoad(url: string, token: string, pace: Pace): Promi
     (error) => (error ? finished.reject(error) : finished.resolve()),
   );
   instance.on('response', (_client, status, _bytes, responseTime) => {
-    if (status >= 200 && status < 300) {
-      ok += 1;
-      latencies.push(responseTime);
-    } else {
-      failed += 1;
-    }
+    if (status >= 200 && status < 300) tally.succeeded(responseTime);
+    else tally.fail();
   });
-  instance.on('reqError', () => {
-    failed += 1;
-  });
+  instance.on('reqError', (error) => tally.fail(error instanceof Error ? error.message : String(error)));
   let ticks = 0;
   instance.on('tick', () => {
     ticks += 1;
-    if (ticks % TICK_SECONDS === 0) pace.onTick?.(ticks, ok + failed);
+    if (ticks % TICK_SECONDS === 0) pace.onTick?.(ticks, tally.ok + tally.failed);
   });
   const stop = () => instance.stop();
   pace.signal?.addEventListener('abort', stop, { once: true });
@@ -76,15 +92,7 @@ export async function gatewayLoad(url: string, token: string, pace: Pace): Promi
   } finally {
     pace.signal?.removeEventListener('abort', stop);
   }
-  return {
-    side: 'gateway',
-    load: pace.load,
-    ok,
-    failed,
-    seconds: (performance.now() - started) / 1000,
-    latencies,
-    ...(firstFailure === undefined ? {} : { firstFailure }),
-  };
+  return tally.run('gateway', pace.load);
 }
 
 /**
@@ -94,22 +102,18 @@ export async function gatewayLoad(url: string, token: string, pace: Pace): Promi
  * load none. Latency is each call's, from `publish` to Kafka's acknowledgement.
  */
 export async function publisherLoad(publisher: Publisher, type: string, pace: Pace): Promise<LoadRun> {
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
-  let firstFailure: string | undefined;
+  const tally = new Tally();
   const budgets = pace.load === 'fixed' ? laneBudgets(pace.rate, pace.connections) : Array.from({ length: pace.connections }, () => 0);
   const used = budgets.map(() => 0);
   let window = Promise.withResolvers<void>();
-  const started = performance.now();
-  const deadline = started + pace.seconds * 1000;
+  const deadline = tally.started + pace.seconds * 1000;
   let elapsed = 0;
   const second = setInterval(() => {
     elapsed += 1;
     used.fill(0);
     window.resolve();
     window = Promise.withResolvers<void>();
-    if (elapsed % TICK_SECONDS === 0) pace.onTick?.(elapsed, ok + failed);
+    if (elapsed % TICK_SECONDS === 0) pace.onTick?.(elapsed, tally.ok + tally.failed);
   }, 1000);
   const ended = () => performance.now() >= deadline || pace.signal?.aborted === true;
   // Wakes lanes waiting for the next second when the run ends between two.
@@ -128,11 +132,9 @@ export async function publisherLoad(publisher: Publisher, type: string, pace: Pa
           const sent = performance.now();
           try {
             await publisher.publish(type, orderPlaced(randomUUID()));
-            latencies.push(performance.now() - sent);
-            ok += 1;
+            tally.succeeded(performance.now() - sent);
           } catch (error) {
-            failed += 1;
-            firstFailure ??= error instanceof Error ? error.message : String(error);
+            tally.fail(error instanceof Error ? error.message : String(error));
           }
         }
       }),
@@ -142,13 +144,5 @@ export async function publisherLoad(publisher: Publisher, type: string, pace: Pa
     clearTimeout(end);
     pace.signal?.removeEventListener('abort', onAbort);
   }
-  return {
-    side: 'raw',
-    load: pace.load,
-    ok,
-    failed,
-    seconds: (performance.now() - started) / 1000,
-    latencies,
-    ...(firstFailure === undefined ? {} : { firstFailure }),
-  };
+  return tally.run('raw', pace.load);
 }
