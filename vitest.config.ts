@@ -30,6 +30,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 300_000,
     teardownTimeout: 60_000,
-    passWithNoTests: true,
   },
 });

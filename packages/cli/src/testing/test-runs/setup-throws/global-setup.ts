@@ -1,0 +1,3 @@
+export default function setup(): void {
+  throw new Error('fixture: the test stack could not start');
+}
