@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { exitQuietlyWhenPipeCloses } from './internal/pipes.ts';
 import { run } from './program.ts';
 
+exitQuietlyWhenPipeCloses();
 process.exitCode = await run(process.argv);
