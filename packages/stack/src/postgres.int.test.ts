@@ -1,8 +1,8 @@
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StackError } from './errors.ts';
 import { isPortFree } from './internal/ports.ts';
 import { DEFAULT_POSTGRES_ROOTS, findPostgres } from './internal/postgres-binaries.ts';
 import { commandLine, processesMentioning } from './internal/processes.ts';
@@ -109,25 +109,37 @@ describe('PostgreSQL in the stack', () => {
 });
 
 describe('a state directory the server user cannot reach', () => {
-  // Only root hands the server to another user; anyone else runs it as themselves, and it starts.
-  it('is refused, naming the directory that bars the way, before anything starts', async () => {
+  // Only root hands the server to another user; anyone else runs it as themselves, in place.
+  it('keeps the cluster where that user can reach it, without opening the directory above, and purges it with the stack', async () => {
     const parent = await newStateDir();
     await chmod(parent, 0o700);
     const stateDir = join(parent, 'state');
     await mkdir(stateDir);
     stateDirs.push(stateDir);
-    const result = await startStack({ stateDir, ports: 'auto', registry: false, redis: false }).then(
-      (s) => s,
-      (e: unknown) => e,
-    );
+    const messages: string[] = [];
+    const stack = await startStack({ stateDir, ports: 'auto', registry: false, redis: false, onProgress: (m) => messages.push(m) });
+    expect(stack.started).toEqual(['kafka-1', 'postgres']);
+    const dataHome = (await readRecord(stateDir))?.postgres?.dataHome;
     if (process.getuid?.() !== 0) {
-      expect((result as Stack).started).toEqual(['kafka-1', 'postgres']);
+      expect(dataHome).toBeUndefined();
       return;
     }
-    expect(result).toBeInstanceOf(StackError);
-    expect((result as StackError).code).toBe('permission-denied');
-    expect((result as StackError).message).toContain(`${parent} bars it`);
-    expect((result as StackError).hint).toContain(`chmod o+x ${parent}`);
+    expect(dataHome).toMatch(/^\/.+\/junction-stacks\/state-[0-9a-f]{12}$/);
+    expect(existsSync(join(dataHome ?? '', 'data', 'PG_VERSION'))).toBe(true);
+    expect(messages).toContainEqual(expect.stringContaining(`its data lives in ${dataHome}`));
+    // The user's directory stays as private as they made it.
+    expect((await stat(parent)).mode & 0o777).toBe(0o700);
+
+    const url = stack.postgresUrl ?? '';
+    await psql(url, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')");
+    await stopStack({ stateDir, only: ['postgres'] });
+    const again = await startStack({ stateDir });
+    expect(again.started).toEqual(['postgres']);
+    expect((await readRecord(stateDir))?.postgres?.dataHome).toBe(dataHome);
+    expect(await psql(url, 'SELECT note FROM kept')).toBe('still here');
+
+    await stopStack({ stateDir, purge: true });
+    expect(existsSync(dataHome ?? '')).toBe(false);
     expect(processesMentioning(stateDir)).toEqual([]);
   });
 });

@@ -272,7 +272,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // First, because it needs nothing of Kafka's and a directory its user cannot reach
         // fails in a moment; it is ready long before the brokers are.
         resolved.progress(`starting PostgreSQL ${postgresBin.version} (${postgresBin.bindir})…`);
-        await preparePostgres({ bin: postgresBin, record: postgresToStart, user: postgresUser });
+        await preparePostgres({
+          bin: postgresBin,
+          record: postgresToStart,
+          user: postgresUser,
+          onRelocate: (home) =>
+            resolved.progress(
+              `PostgreSQL runs as the ${postgresUser?.name} user, which cannot reach ${stateDir}: its data lives in ${home} (removed by ./junction stack down --purge)`,
+            ),
+        });
         launches.add(postgresToStart, startPostgres(postgresBin, postgresToStart, postgresUser));
         started.push(postgresToStart);
         await writeRecord(stateDir, record);

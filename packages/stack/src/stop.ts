@@ -59,6 +59,8 @@ export async function stopStack(options: StopOptions = {}): Promise<string[]> {
     }
     if (options.purge && options.only === undefined) {
       for (const component of components(record)) await rm(component.dir, { recursive: true, force: true });
+      // A cluster the server user could not keep in the state directory lives outside it.
+      if (record.postgres?.dataHome) await rm(record.postgres.dataHome, { recursive: true, force: true });
       await rm(join(stateDir, 'secrets'), { recursive: true, force: true });
       await rm(join(stateDir, 'stack.json'), { force: true });
     } else {

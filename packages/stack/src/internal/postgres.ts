@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join, parse, sep } from 'node:path';
+import { basename, dirname, join, parse, sep } from 'node:path';
 import { StackError } from '../errors.ts';
 import { HOST } from './ports.ts';
 import type { PostgresBinaries } from './postgres-binaries.ts';
@@ -15,6 +16,8 @@ export interface ServerUser {
   name: string;
   uid: number;
   gid: number;
+  /** Its home directory (Debian: /var/lib/postgresql), where data it cannot reach elsewhere goes. */
+  home: string;
   /** `setpriv`, which switches user and then execs: the pid we record is the server's own. */
   setpriv: string;
 }
@@ -26,14 +29,17 @@ export function postgresUrl(record: PostgresRecord): string {
   return `postgres://${record.user}@${HOST}:${record.port}/${record.database}`;
 }
 
-/** The cluster's data; initdb wants an empty directory of its own, so the log lives beside it. */
+/**
+ * The cluster's data; initdb wants an empty directory of its own, so the log lives beside it.
+ * In the component's directory, unless the server user cannot reach that (see {@link preparePostgres}).
+ */
 export function dataDir(record: PostgresRecord): string {
-  return join(record.dir, 'data');
+  return join(record.dataHome ?? record.dir, 'data');
 }
 
 /** Unix sockets go here rather than /var/run/postgresql, which belongs to the machine's own server. */
 function socketDir(record: PostgresRecord): string {
-  return join(record.dir, 'run');
+  return join(record.dataHome ?? record.dir, 'run');
 }
 
 /** Linux allows 107 bytes for a socket path; a deeper state directory gets TCP alone. */
@@ -46,7 +52,7 @@ const MAX_SOCKET_PATH = 107;
 export async function serverUser(env: NodeJS.ProcessEnv): Promise<ServerUser | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const entry = await runTool('getent', ['passwd', SYSTEM_USER], { timeoutMs: 10_000 });
-  const [, , uid, gid] = entry.stdout.trim().split(':');
+  const [, , uid, gid, , home] = entry.stdout.trim().split(':');
   const setpriv = which('setpriv', env) ?? which('setpriv', { PATH: '/usr/bin:/bin' });
   if (entry.code !== 0 || uid === undefined || gid === undefined) {
     throw new StackError(
@@ -62,7 +68,7 @@ export async function serverUser(env: NodeJS.ProcessEnv): Promise<ServerUser | u
       hint: 'apt-get install util-linux, or run Junction as an ordinary user',
     });
   }
-  return { name: SYSTEM_USER, uid: Number(uid), gid: Number(gid), setpriv };
+  return { name: SYSTEM_USER, uid: Number(uid), gid: Number(gid), home: home || '/var/tmp', setpriv };
 }
 
 /** `command args` as the server user: through setpriv when we are root, else unchanged. */
@@ -91,19 +97,21 @@ async function giveTo(user: ServerUser, dir: string): Promise<void> {
   }
 }
 
+/** Whether the server user may `test <flag> <path>` (`-w`: write it, `-x`: pass through it). */
+async function userCan(user: ServerUser, flag: '-w' | '-x', path: string): Promise<boolean> {
+  const { command, args } = asServerUser(user, 'test', [flag, path]);
+  return (await runTool(command, args, { cwd: '/', timeoutMs: 10_000 })).code === 0;
+}
+
 /** Fails with the directory to open up when the server user cannot write its data directory. */
 async function assertReachable(user: ServerUser, dir: string): Promise<void> {
-  const can = async (test: string, path: string) => {
-    const { command, args } = asServerUser(user, 'test', [test, path]);
-    return (await runTool(command, args, { cwd: '/', timeoutMs: 10_000 })).code === 0;
-  };
-  if (await can('-w', dir)) return;
+  if (await userCan(user, '-w', dir)) return;
   const { root } = parse(dir);
   const parts = dir.slice(root.length).split(sep);
   let blocked = dir;
   for (let i = 0; i < parts.length; i += 1) {
     const ancestor = root + parts.slice(0, i).join(sep);
-    if (!(await can('-x', ancestor))) {
+    if (!(await userCan(user, '-x', ancestor))) {
       blocked = ancestor;
       break;
     }
@@ -117,6 +125,21 @@ async function assertReachable(user: ServerUser, dir: string): Promise<void> {
   );
 }
 
+/**
+ * Where a stack's cluster lives when the server user cannot reach the state directory (a clone
+ * in root's mode-700 home, a `mktemp -d` folder): a directory of its own under that user's home,
+ * named after the state directory, so the same stack finds its data again. A `STATE_DIR` file
+ * there says whose it is; `stack down --purge` deletes it with the rest of the stack.
+ */
+async function relocatedHome(user: ServerUser, record: PostgresRecord): Promise<string> {
+  const base = join(user.home, 'junction-stacks');
+  const home = join(base, `${basename(dirname(record.dir))}-${createHash('sha256').update(record.dir).digest('hex').slice(0, 12)}`);
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, 'STATE_DIR'), `${dirname(record.dir)}\n`);
+  await giveTo(user, base);
+  await chmod(base, 0o700);
+  return home;
+}
 /** A postmaster.pid left by a server that was killed names a pid that is gone (or a zombie): it goes. */
 async function removeStalePidFile(record: PostgresRecord): Promise<void> {
   const pidFile = join(dataDir(record), 'postmaster.pid');
@@ -148,18 +171,29 @@ export interface PreparePostgresOptions {
   bin: PostgresBinaries;
   record: PostgresRecord;
   user: ServerUser | undefined;
+  /** Told where the cluster went when the server user cannot reach the state directory. */
+  onRelocate?: (dataHome: string) => void;
 }
 
 /**
  * Makes the directories (owned by the server user), and on the first start creates the
  * cluster: UTF8, C collation (byte order, the same on every machine), superuser `record.user`.
  */
-export async function preparePostgres({ bin, record, user }: PreparePostgresOptions): Promise<void> {
+export async function preparePostgres({ bin, record, user, onRelocate }: PreparePostgresOptions): Promise<void> {
+  await mkdir(record.dir, { recursive: true });
+  if (user && record.dataHome === undefined && !existsSync(join(dataDir(record), 'PG_VERSION'))) {
+    for (const dir of [dirname(record.dir), record.dir]) await openForTraversal(dir);
+    // Only the state directory's own two levels are opened to others: a directory above them
+    // (root's mode-700 home) is the user's to decide, so the cluster goes where it can be reached.
+    if (!(await userCan(user, '-x', record.dir))) {
+      record.dataHome = await relocatedHome(user, record);
+      onRelocate?.(record.dataHome);
+    }
+  }
   const data = dataDir(record);
   await mkdir(data, { recursive: true });
   await mkdir(socketDir(record), { recursive: true });
   if (user) {
-    for (const dir of [dirname(record.dir), record.dir]) await openForTraversal(dir);
     for (const dir of [data, socketDir(record)]) await giveTo(user, dir);
     await assertReachable(user, data);
   }

@@ -47,6 +47,11 @@ export interface PostgresRecord extends ComponentBase {
   /** The superuser, made by initdb, and the database created after the first start. */
   user: string;
   database: string;
+  /**
+   * Set when the server user (root runs PostgreSQL as `postgres`) cannot reach the state
+   * directory: the cluster's data and sockets live here instead, and go with `down --purge`.
+   */
+  dataHome?: string | undefined;
   /** The server's `bin` directory, recorded at start; status probes with its `pg_isready`. */
   bindir?: string | undefined;
 }
