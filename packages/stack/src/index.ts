@@ -3,6 +3,7 @@ export { StackError, type StackErrorCode, type StackErrorOptions } from './error
 export { followFile, tailFile } from './internal/logs.ts';
 export { isPortFree } from './internal/ports.ts';
 export { processesMentioning } from './internal/processes.ts';
+export { installCommand, type SystemPackage, systemPackages } from './internal/system-packages.ts';
 export {
   COMPATIBILITY_LEVELS,
   type Compatibility,
@@ -23,7 +24,7 @@ export {
   queryPrometheus,
 } from './prometheus-query.ts';
 export { type KafkaCredentials, readStackSecurity, type SecureKafkaConnection, type StackSecurity, stackSecurity } from './security.ts';
-export { type Stack, type StackNode, startStack } from './stack.ts';
+export { type MissingServer, type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';
 export { ensureLocalCa, type IssuedCertificate, type IssueOptions, issueCertificate, type LocalCa, type TlsFileOptions } from './tls.ts';

@@ -97,6 +97,13 @@ export interface StackOptions {
    * random password in `<stateDir>/secrets/kafka/<user>.password`.
    */
   kafkaUsers?: string[];
+  /**
+   * Start PostgreSQL, Redis and Prometheus only where this machine has their servers: one it
+   * lacks is left out this time and named in `Stack.missing` (with the package that provides
+   * it), instead of failing the start. Default false: every component asked for must start,
+   * as tests need. `./junction up` sets it, and says what the machine then goes without.
+   */
+  optionalServers?: boolean;
   /** Extra `server.properties` entries for every broker; they win over the stack's own. */
   kafkaConfig?: Record<string, string>;
   /** Maximum Java heap of each Kafka node, e.g. `512m`. */
@@ -173,6 +180,7 @@ const optionsSchema = z.object({
   redis: z.boolean().optional(),
   prometheus: z.union([z.boolean(), prometheusOptionsSchema]).optional(),
   secure: z.boolean().optional(),
+  optionalServers: z.boolean().optional(),
   kafkaUsers: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lower-case service name')).optional(),
   kafkaConfig: z.record(z.string().regex(/^[a-z0-9._-]+$/, 'a Kafka property name'), z.string()).optional(),
   kafkaHeap: z
@@ -212,6 +220,7 @@ export interface ResolvedOptions {
   /** Undefined: keep what the state directory holds, or plaintext for a new one. */
   secure: boolean | undefined;
   kafkaUsers: string[];
+  optionalServers: boolean;
   kafkaConfig: Record<string, string>;
   kafkaHeap: string;
   readyTimeoutMs: number;
@@ -286,6 +295,7 @@ export function resolveOptions(options: StackOptions): ResolvedOptions {
     prometheus: options.prometheus === true ? {} : options.prometheus === false ? false : absoluteRules(options.prometheus),
     secure: options.secure,
     kafkaUsers: options.kafkaUsers ?? [],
+    optionalServers: options.optionalServers ?? false,
     kafkaConfig: options.kafkaConfig ?? {},
     kafkaHeap: options.kafkaHeap ?? '512m',
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,

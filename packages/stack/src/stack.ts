@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { StackError } from './errors.ts';
+import { StackError, type StackErrorCode } from './errors.ts';
 import { apicurioHome, downloadedJava, kafkaLibs } from './internal/artifacts.ts';
 import { describeRuntimes, findJava, type JavaRuntime, listJavaRuntimes } from './internal/java.ts';
 import { brokerAddress, prepareKafkaNode, probeKafka, startKafkaNode } from './internal/kafka.ts';
@@ -50,11 +50,21 @@ import {
   withStackLock,
   writeRecord,
 } from './internal/state.ts';
+import { installCommand, packageProviding } from './internal/system-packages.ts';
 import { type ResolvedOptions, resolveOptions, type ScrapeTarget, type StackOptions } from './options.ts';
 import { setPrometheusTargets } from './prometheus.ts';
 import { type StackSecurity, stackSecurity } from './security.ts';
 import { stopStack } from './stop.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';
+
+/** A component whose server the machine lacks, left out of a start with `optionalServers`. */
+export interface MissingServer {
+  name: 'postgres' | 'redis' | 'prometheus';
+  /** The system package that provides it (system-packages.txt). */
+  package: string;
+  /** Why it could not start, as the error says it. */
+  reason: string;
+}
 
 /** A Kafka node of a running stack. */
 export interface StackNode {
@@ -83,6 +93,11 @@ export interface Stack {
   prometheusUrl: string | undefined;
   /** TLS and SASL of a secure stack (CA file, users, credentials); undefined for a plaintext one. */
   security: StackSecurity | undefined;
+  /**
+   * Servers this machine lacks, left out because `optionalServers` was set: each with the
+   * package that provides it and the error a required start would have thrown.
+   */
+  missing: MissingServer[];
   /** True when everything already ran and this call started nothing. */
   alreadyRunning: boolean;
   /** Names of the components this call started. */
@@ -104,7 +119,7 @@ function requireJava(options: ResolvedOptions, min: number, what: string): JavaR
   const java = findJava(search, min);
   if (java) return java;
   throw new StackError('java-missing', `${what} needs Java ${min} or newer; found ${describeRuntimes(listJavaRuntimes(search))}`, {
-    hint: `install a JDK ${min}+ (e.g. apt-get install openjdk-17-jdk-headless) or point JAVA_HOME at one`,
+    hint: `install a JDK ${min}+ (e.g. ${installCommand([packageProviding(`java>=${KAFKA_MIN_JAVA}`).name])}) or point JAVA_HOME at one`,
   });
 }
 
@@ -120,7 +135,8 @@ async function registryJava(options: ResolvedOptions): Promise<JavaRuntime> {
 }
 
 /** The server for `record`: of the data directory's own major release once it has one. */
-async function requirePostgres(options: ResolvedOptions, record: PostgresRecord): Promise<PostgresBinaries> {
+async function requirePostgres(options: ResolvedOptions, record: PostgresRecord | undefined): Promise<PostgresBinaries> {
+  if (!record) throw new Error('requirePostgres needs a PostgreSQL record');
   const search = { env: options.env, roots: options.postgresRoots };
   const made = await dataMajor(record);
   const found = findPostgres(search, { minMajor: POSTGRES_MIN_VERSION, dataMajor: made });
@@ -128,11 +144,11 @@ async function requirePostgres(options: ResolvedOptions, record: PostgresRecord)
   const installs = describeInstalls(listPostgresInstalls(search));
   if (made !== undefined) {
     throw new StackError('postgres-missing', `${dataDir(record)} was made by PostgreSQL ${made}; found ${installs}`, {
-      hint: `install postgresql-${made} (apt-get install postgresql-${made}), or delete its data with ./junction stack down --purge`,
+      hint: `install postgresql-${made} (${installCommand([`postgresql-${made}`])}), or delete its data with ./junction stack down --purge`,
     });
   }
   throw new StackError('postgres-missing', `the stack needs PostgreSQL ${POSTGRES_MIN_VERSION} or newer; found ${installs}`, {
-    hint: "install Debian's server (apt-get install postgresql), or run without it (--no-postgres)",
+    hint: `install Debian's server (${installCommand([packageProviding('initdb').name])}), or run without it (--no-postgres)`,
   });
 }
 
@@ -159,7 +175,13 @@ interface Extras {
   prometheus: PrometheusRecord | null;
 }
 
-function handle(stateDir: string, record: StackRecord, { postgres, redis, prometheus }: Extras, started: string[]): Stack {
+function handle(
+  stateDir: string,
+  record: StackRecord,
+  { postgres, redis, prometheus }: Extras,
+  started: string[],
+  missing: MissingServer[] = [],
+): Stack {
   return {
     stateDir,
     brokers: record.kafka.map(brokerAddress),
@@ -170,6 +192,7 @@ function handle(stateDir: string, record: StackRecord, { postgres, redis, promet
     redisUrl: redis ? redisUrl(redis) : undefined,
     prometheusUrl: prometheus ? prometheusUrl(prometheus) : undefined,
     security: record.security ? stackSecurity(stateDir, record.kafka.map(brokerAddress), record.security.users) : undefined,
+    missing,
     alreadyRunning: started.length === 0,
     started,
     stop: async () => {
@@ -185,6 +208,32 @@ function handle(stateDir: string, record: StackRecord, { postgres, redis, promet
     },
     setPrometheusTargets: (targets) => setPrometheusTargets({ stateDir, targets }),
   };
+}
+
+/** The codes of a server this machine lacks, which `optionalServers` turns into a component left out. */
+const MISSING_CODES: ReadonlySet<StackErrorCode> = new Set(['postgres-missing', 'redis-missing', 'prometheus-missing']);
+
+/**
+ * Finds the server of a component that is to start (not one already running, nor one not
+ * asked for): what `find` returns, or, when it is missing and `optional`, undefined with the
+ * component noted in `missing`.
+ */
+async function findServer<T>(args: {
+  record: ComponentRecord | null;
+  name: MissingServer['name'];
+  command: string;
+  find: () => Promise<T>;
+  optional: boolean;
+  missing: MissingServer[];
+}): Promise<T | undefined> {
+  if (!args.record || isRunning(args.record)) return undefined;
+  try {
+    return await args.find();
+  } catch (error) {
+    if (!args.optional || !(error instanceof StackError) || !MISSING_CODES.has(error.code)) throw error;
+    args.missing.push({ name: args.name, package: packageProviding(args.command).name, reason: error.message });
+    return undefined;
+  }
 }
 
 /**
@@ -221,20 +270,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await reloadPrometheus(prometheus);
       await writeRecord(stateDir, record);
     }
-    const extras = { postgres, redis, prometheus };
-
     const kafkaToStart = record.kafka.filter((node) => !isRunning(node));
     const registryToStart = registry && !isRunning(registry) ? registry : undefined;
-    const postgresToStart = postgres && !isRunning(postgres) ? postgres : undefined;
-    const redisToStart = redis && !isRunning(redis) ? redis : undefined;
-    const prometheusToStart = prometheus && !isRunning(prometheus) ? prometheus : undefined;
+    // Checked before anything starts: a missing server (or postgres user) fails in a moment,
+    // or, with optionalServers, leaves its component out of this start.
+    const missing: MissingServer[] = [];
+    const server = <T>(record: ComponentRecord | null, name: MissingServer['name'], command: string, find: () => Promise<T>) =>
+      findServer({ record, name, command, find, optional: resolved.optionalServers, missing });
+    const postgresServer = await server(postgres, 'postgres', 'initdb', async () => ({
+      bin: await requirePostgres(resolved, postgres ?? undefined),
+      user: await serverUser(resolved.env),
+    }));
+    const redisBin = await server(redis, 'redis', 'redis-server', () => findRedis(resolved.env));
+    const prometheusBin = await server(prometheus, 'prometheus', 'prometheus', () => findPrometheus(resolved.env));
+    const present = <T extends ComponentRecord>(component: T | null) =>
+      missing.some((m) => m.name === component?.name) ? null : component;
+    const extras = { postgres: present(postgres), redis: present(redis), prometheus: present(prometheus) };
+    const postgresToStart = postgresServer ? (postgres ?? undefined) : undefined;
+    const redisToStart = redisBin ? (redis ?? undefined) : undefined;
+    const prometheusToStart = prometheusBin ? (prometheus ?? undefined) : undefined;
+    const postgresBin = postgresServer?.bin;
+    const postgresUser = postgresServer?.user;
     if (kafkaToStart.length === 0 && !registryToStart && !postgresToStart && !redisToStart && !prometheusToStart) {
       if (registry && compatibility) {
         await setGlobalCompatibility(registry, compatibility);
         await writeRecord(stateDir, record);
       }
       await addMissingUsers(resolved, record);
-      return handle(stateDir, record, extras, []);
+      return handle(stateDir, record, extras, [], missing);
     }
 
     await assertPortsFree([
@@ -244,11 +307,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(redisToStart ? [redisToStart] : []),
       ...(prometheusToStart ? [prometheusToStart] : []),
     ]);
-    // Checked before anything starts: a missing server (or postgres user) fails in a moment.
-    const postgresBin = postgresToStart ? await requirePostgres(resolved, postgresToStart) : undefined;
-    const postgresUser = postgresToStart ? await serverUser(resolved.env) : undefined;
-    const redisBin = redisToStart ? await findRedis(resolved.env) : undefined;
-    const prometheusBin = prometheusToStart ? await findPrometheus(resolved.env) : undefined;
     const artifacts = { cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress };
     const kafkaJava = kafkaToStart.length > 0 ? requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}`) : undefined;
     const security = record.security ?? undefined;
@@ -399,6 +457,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         components(record)
           .filter((c) => started.includes(c))
           .map((c) => c.name),
+        missing,
       );
     } catch (error) {
       await stopProcesses(

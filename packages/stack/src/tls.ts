@@ -3,6 +3,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { StackError } from './errors.ts';
+import { installCommand, packageProviding } from './internal/system-packages.ts';
 import { lastLines, runTool, which } from './internal/tools.ts';
 
 /** A certificate authority on disk: PEM files of its certificate and private key (mode 0600). */
@@ -51,7 +52,7 @@ async function openssl(args: string[], env: NodeJS.ProcessEnv, cwd: string): Pro
   const bin = which('openssl', env) ?? (env === process.env ? undefined : which('openssl', process.env));
   if (!bin) {
     throw new StackError('openssl-missing', 'making TLS certificates needs the openssl command, and none is on PATH', {
-      hint: 'install it (apt-get install openssl)',
+      hint: `install it (${installCommand([packageProviding('openssl').name])})`,
     });
   }
   const result = await runTool(bin, args, { cwd, env, timeoutMs: OPENSSL_TIMEOUT_MS });

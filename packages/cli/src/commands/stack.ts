@@ -14,6 +14,8 @@ import {
   type Compatibility,
   type ComponentStatus,
   followFile,
+  installCommand,
+  type MissingServer,
   type RegistryStorage,
   readStackSecurity,
   type ScrapeTarget,
@@ -122,8 +124,35 @@ export async function stackOptions(flags: StackUpFlags, schemas = join(repositor
     // (the same files the chart ships; a glob, so none yet is fine).
     prometheus: flags.prometheus ? { targets: SERVICE_TARGETS, ruleFiles: [join(repositoryRoot(), 'helm/junction/alerts/*.yaml')] } : false,
     ...(kafkaUsers ? { secure: true, kafkaUsers } : {}),
+    // A newcomer's machine may lack a server the wrapper could not install: the stack starts
+    // without it, and printMissing says what that costs and how to restore it.
+    optionalServers: true,
     onProgress: progress,
   };
+}
+
+/** What a stack goes without when this machine lacks the server of a component. */
+const WITHOUT: Record<MissingServer['name'], string> = {
+  postgres: 'no PostgreSQL: outboxes and inboxes fall back to embedded PGlite files, one process each',
+  redis: "no Redis: rate limits and Idempotency-Key claims live in the gateway's memory, not shared by replicas, lost on restart",
+  prometheus: "no Prometheus: nothing scrapes the services' /metrics, and the alert rules are not evaluated",
+};
+
+/**
+ * Says which features a stack started without because this machine lacks their servers, and
+ * the one command that restores them. Nothing when it lacks none.
+ */
+export function printMissing(stack: Pick<Stack, 'missing'>): void {
+  if (stack.missing.length === 0) return;
+  console.log(`\n${style('yellow', 'This machine lacks some servers, so Junction runs with reduced features:')}`);
+  console.log(
+    table(
+      ['COMPONENT', 'WITHOUT IT'],
+      stack.missing.map((m) => [m.name, WITHOUT[m.name]]),
+    ),
+  );
+  const packages = [...new Set(stack.missing.map((m) => m.package))];
+  console.log(`Restore them: ${style('bold', installCommand(packages))}, then run this command again.`);
 }
 
 const stateCell = (c: ComponentStatus): string => {
@@ -142,8 +171,11 @@ const healthCell = (c: ComponentStatus): string => {
   return c.healthy ? style('green', `ok (${c.detail})`) : style('red', `failing: ${c.detail}`);
 };
 
-/** Prints the status table of the stack in `dir`; true when every component runs and answers. */
-export async function printStatus(dir: string): Promise<boolean> {
+/**
+ * Prints the status table of the stack in `dir`; true when every component runs and answers.
+ * Components in `leftOut` (this machine lacks their server) read so, and do not count.
+ */
+export async function printStatus(dir: string, leftOut: readonly MissingServer[] = []): Promise<boolean> {
   const status = await stackStatus({ stateDir: dir });
   if (!status.exists) {
     console.log(`No stack in ${dir}. Start one with ./junction stack up`);
@@ -152,10 +184,15 @@ export async function printStatus(dir: string): Promise<boolean> {
   console.log(
     table(
       ['COMPONENT', 'STATE', 'PID', 'PORT', 'VERSION', 'HEALTH'],
-      status.components.map((c) => [c.name, stateCell(c), c.pid ? String(c.pid) : '-', String(c.port), c.version, healthCell(c)]),
+      status.components.map((c) => {
+        const missing = c.state !== 'running' && leftOut.find((m) => m.name === c.name);
+        return missing
+          ? [c.name, style('yellow', 'left out'), '-', String(c.port), c.version, `no server here (${installCommand([missing.package])})`]
+          : [c.name, stateCell(c), c.pid ? String(c.pid) : '-', String(c.port), c.version, healthCell(c)];
+      }),
     ),
   );
-  return status.components.every((c) => c.state === 'running' && c.healthy);
+  return status.components.every((c) => (c.state === 'running' && c.healthy) || leftOut.some((m) => m.name === c.name));
 }
 
 /**
@@ -229,9 +266,10 @@ export function stackCommand(): Command {
   ).action(async (flags: StackUpFlags) => {
     const started = await startStack(await stackOptions(flags));
     console.log(started.alreadyRunning ? 'The stack was already running.' : `Started ${started.started.join(', ')}.`);
-    await printStatus(started.stateDir);
+    await printStatus(started.stateDir, started.missing);
     await applyStackAcls(started);
     printEndpoints(started);
+    printMissing(started);
   });
 
   stack

@@ -5,6 +5,7 @@ import { isPortFree, processesMentioning, queryPrometheus, stackStatus, stopStac
 import { afterAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../internal/paths.ts';
 import { freePortPair, runCli, startCli } from '../testing/cli.ts';
+import { pathWithout } from '../testing/path.ts';
 
 describe('junction up', () => {
   let stateDir: string;
@@ -135,5 +136,70 @@ describe('junction up', () => {
       ['prometheus', 'running'],
     ]);
     expect(after.components[0]?.pid).toBe(before.components[0]?.pid);
+  });
+});
+
+describe('junction up on a machine without redis-server and prometheus', () => {
+  let stateDir: string;
+
+  afterAll(async () => {
+    if (stateDir) await stopStack({ stateDir, purge: true, graceMs: 5000 });
+  });
+
+  it('starts without them, says what that costs and the one command that restores them, and serves the API', {
+    timeout: 300_000,
+  }, async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'junction-cli-up-lacking-'));
+    const [kafkaPort, registryPort, postgresPort, redisPort, prometheusPort, gatewayPort, authPort] = await Promise.all(
+      Array.from({ length: 7 }, () => freePortPair()),
+    );
+    // Hidden, not uninstalled: the machine keeps its packages, this run does not see them.
+    const PATH = await pathWithout(['redis-server', 'prometheus', 'promtool']);
+    const up = startCli(
+      [
+        'up',
+        '--state-dir',
+        stateDir,
+        ...['--kafka-port', String(kafkaPort), '--registry-port', String(registryPort), '--postgres-port', String(postgresPort)],
+        ...['--redis-port', String(redisPort), '--prometheus-port', String(prometheusPort)],
+        ...['--gateway-port', String(gatewayPort), '--auth-port', String(authPort)],
+      ],
+      { PATH },
+    );
+    await up.waitFor('Junction is up.', 240_000);
+    const output = up.output();
+    expect(output).toContain('Started kafka-1, registry, postgres.');
+    expect(output).toMatch(/^redis\s+left out\s+-\s+\d+\s+\S+\s+no server here \((sudo )?apt-get install -y redis-server\)$/m);
+    expect(output).toMatch(/^prometheus\s+left out\s+-\s+\d+\s+\S+\s+no server here \((sudo )?apt-get install -y prometheus\)$/m);
+    expect(output).toContain('This machine lacks some servers, so Junction runs with reduced features:');
+    expect(output).toMatch(/^redis\s+no Redis: rate limits and Idempotency-Key claims live in the gateway's memory/m);
+    expect(output).toMatch(/^prometheus\s+no Prometheus: nothing scrapes/m);
+    expect(output).toMatch(/^Restore them: (sudo )?apt-get install -y redis-server prometheus, then run this command again\.$/m);
+    expect(output).not.toContain(`Redis             redis://`);
+    expect(output).not.toContain('Prometheus        http://');
+
+    // The gateway runs on in-memory stores: an Idempotency-Key'd event is accepted once, replayed after.
+    const token = await runCli(['token', '--client', 'demo', '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir]);
+    expect(token.code).toBe(0);
+    const example = await readFile(join(repositoryRoot(), 'schemas/examples/order-placed.json'), 'utf8');
+    const publish = () =>
+      fetch(`http://127.0.0.1:${gatewayPort}/v1/events/com.junction.orders.OrderPlaced`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token.stdout.trim()}`, 'content-type': 'application/json', 'idempotency-key': 'lacking-1' },
+        body: example,
+      });
+    const first = await publish();
+    expect(first.status).toBe(202);
+    const again = await publish();
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+
+    // The left-out components are not reported as failing while it stays up.
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    expect(up.output()).not.toMatch(/(redis|prometheus) is stopped/);
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(processesMentioning(stateDir)).toEqual([]);
   });
 });

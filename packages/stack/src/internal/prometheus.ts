@@ -6,10 +6,8 @@ import type { PrometheusOptions } from '../options.ts';
 import { HOST } from './ports.ts';
 import { launch } from './processes.ts';
 import type { PrometheusRecord } from './state.ts';
+import { installCommand, packageProviding } from './system-packages.ts';
 import { runTool, which } from './tools.ts';
-
-/** Where Debian's package puts the server, for when PATH lacks it. */
-const SYSTEM_PATH = '/usr/bin:/usr/local/bin';
 
 /** Every target carries it: dashboards and alerts filter by namespace, and this one is the laptop's. */
 export const LOCAL_NAMESPACE = 'local';
@@ -30,12 +28,12 @@ export function configFile(record: Pick<PrometheusRecord, 'dir'>): string {
   return join(record.dir, 'prometheus.yml');
 }
 
-/** Finds `prometheus` on PATH (or where Debian installs it) and asks its version. */
+/** Finds `prometheus` on PATH and asks its version. */
 export async function findPrometheus(env: NodeJS.ProcessEnv): Promise<PrometheusBinary> {
-  const path = which('prometheus', env) ?? which('prometheus', { PATH: SYSTEM_PATH });
+  const path = which('prometheus', env);
   if (!path) {
-    throw new StackError('prometheus-missing', 'Prometheus was asked for, and this machine has no prometheus', {
-      hint: "install Debian's package (apt-get install prometheus), or run without it (--no-prometheus)",
+    throw new StackError('prometheus-missing', 'Prometheus was asked for, and this machine has no prometheus on PATH', {
+      hint: `install it (${installCommand([packageProviding('prometheus').name])}), or run without it (--no-prometheus)`,
     });
   }
   const result = await runTool(path, ['--version'], { timeoutMs: 10_000 });

@@ -6,10 +6,8 @@ import { StackError } from '../errors.ts';
 import { HOST } from './ports.ts';
 import { launch } from './processes.ts';
 import type { RedisRecord } from './state.ts';
+import { installCommand, packageProviding } from './system-packages.ts';
 import { runTool, which } from './tools.ts';
-
-/** Where Debian's package puts the server, for when PATH lacks it. */
-const SYSTEM_PATH = '/usr/bin:/usr/local/bin:/usr/sbin';
 
 /** The machine's `redis-server` and its release, e.g. `7.0.15`. */
 export interface RedisBinary {
@@ -27,12 +25,12 @@ export function configFile(record: RedisRecord): string {
   return join(record.dir, 'redis.conf');
 }
 
-/** Finds `redis-server` on PATH (or where Debian installs it) and asks its version. */
+/** Finds `redis-server` on PATH and asks its version. */
 export async function findRedis(env: NodeJS.ProcessEnv): Promise<RedisBinary> {
-  const path = which('redis-server', env) ?? which('redis-server', { PATH: SYSTEM_PATH });
+  const path = which('redis-server', env);
   if (!path) {
-    throw new StackError('redis-missing', 'the stack needs a Redis server, and this machine has no redis-server', {
-      hint: "install Debian's server (apt-get install redis-server), or run without it (--no-redis)",
+    throw new StackError('redis-missing', 'the stack needs a Redis server, and this machine has no redis-server on PATH', {
+      hint: `install it (${installCommand([packageProviding('redis-server').name])}), or run without it (--no-redis)`,
     });
   }
   const result = await runTool(path, ['--version'], { timeoutMs: 10_000 });
