@@ -89,7 +89,7 @@ describe('startStack refuses clearly', () => {
     );
     expect(error.code).toBe('postgres-missing');
     expect(error.message).toBe('the stack needs PostgreSQL 15 or newer; found no PostgreSQL server at all');
-    expect(error.hint).toContain('apt-get install postgresql');
+    expect(error.hint).toContain('apt-get install -y postgresql');
     expect(error.hint).toContain('--no-postgres');
   });
 
@@ -130,7 +130,7 @@ describe('startStack refuses clearly', () => {
       }),
     );
     expect(error.code).toBe('maven-missing');
-    expect(error.hint).toContain('apt-get install maven');
+    expect(error.hint).toContain('apt-get install -y maven');
   });
 
   it('when the download fails', async () => {

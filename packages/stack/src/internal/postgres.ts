@@ -134,7 +134,9 @@ async function assertReachable(user: ServerUser, dir: string): Promise<void> {
  */
 async function relocatedHome(user: ServerUser, record: PostgresRecord): Promise<string> {
   const base = join(user.home, 'junction-stacks');
-  const home = join(base, `${basename(dirname(record.dir))}-${createHash('sha256').update(record.dir).digest('hex').slice(0, 12)}`);
+  // `.junction` reads `junction-<hash>`: named for people, unique by the full path.
+  const name = basename(dirname(record.dir)).replace(/^\.+/, '') || 'stack';
+  const home = join(base, `${name}-${createHash('sha256').update(record.dir).digest('hex').slice(0, 12)}`);
   await mkdir(home, { recursive: true });
   await writeFile(join(home, 'STATE_DIR'), `${dirname(record.dir)}\n`);
   await giveTo(user, base);
