@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repositoryRoot } from './internal/paths.ts';
+import { type CliResult, runCommand } from './testing/cli.ts';
 import { pathWithout } from './testing/path.ts';
 
 /**
@@ -33,24 +33,9 @@ exit ${exitCode}
   return { dir, log };
 }
 
-function runWrapper(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'JUNCTION_QUIET'));
-    const child = spawn('sh', [join(repositoryRoot(), 'junction'), ...args], { env: { ...base, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runWrapper(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'JUNCTION_QUIET'));
+  return runCommand('sh', [join(repositoryRoot(), 'junction'), ...args], { env: { ...base, NO_COLOR: '1', ...env }, timeoutMs: 120_000 });
 }
 
 const lacking = () => pathWithout(['redis-server', 'prometheus', 'promtool', 'apt-get']);

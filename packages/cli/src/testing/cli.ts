@@ -19,8 +19,13 @@ export interface CliResult {
 
 /** Runs `junction <args>` to completion, killing it past `timeoutMs`; `env` adds to the environment. */
 export function runCli(args: string[], timeoutMs = 240_000, env: Record<string, string> = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, timeoutMs });
+}
+
+/** Runs any command to completion with exactly `env`, collecting what it prints; killed past `timeoutMs`. */
+export function runCommand(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(command, args, { env: options.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -29,7 +34,7 @@ export function runCli(args: string[], timeoutMs = 240_000, env: Record<string, 
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -72,14 +77,20 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
   return { child, output: () => output, waitFor, exited };
 }
 
+/** Pairs handed out by this process: free ports are not reserved until bound, so a second call could pick one again. */
+const handedOut = new Set<number>();
+
 /**
- * A port `p` such that `p` and `p + 1` are both free (the stack uses pairs). Chosen below
- * Linux's ephemeral range (32768 and up), where the system hands out ports for outgoing
- * connections and could take ours between this check and the component's bind.
+ * A port `p` such that `p` and `p + 1` are both free (the stack uses pairs), and not handed out
+ * before by this process. Chosen below Linux's ephemeral range (32768 and up), where the
+ * system hands out ports for outgoing connections and could take ours between this check and
+ * the component's bind.
  */
 export async function freePortPair(): Promise<number> {
   for (let tries = 0; tries < 200; tries += 1) {
     const port = 20_000 + Math.floor(Math.random() * 6_000) * 2;
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if ((await isPortFree(port)) && (await isPortFree(port + 1))) return port;
   }
   throw new Error('found no two adjacent free ports');
