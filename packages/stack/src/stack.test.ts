@@ -93,6 +93,32 @@ describe('startStack refuses clearly', () => {
     expect(error.hint).toContain('--no-postgres');
   });
 
+  it('when there is no redis-server on PATH', async () => {
+    const error = await failure(
+      startStack({ stateDir: await scratch(), ports: 'auto', registry: false, postgres: false, env: { PATH: '' } }),
+    );
+    expect(error.code).toBe('redis-missing');
+    expect(error.message).toBe('the stack needs a Redis server, and this machine has no redis-server on PATH');
+    expect(error.hint).toMatch(/^install it \((sudo )?apt-get install -y redis-server\), or run without it \(--no-redis\)$/);
+  });
+
+  it('not for a missing PostgreSQL, Redis or Prometheus with optionalServers: it goes on, and fails only at what it needs', async () => {
+    const error = await failure(
+      startStack({
+        stateDir: await scratch(),
+        ports: 'auto',
+        registry: false,
+        prometheus: true,
+        optionalServers: true,
+        env: { PATH: '' },
+        postgresRoots: [],
+        javaRoots: [],
+      }),
+    );
+    // Past the three servers, to Kafka's Java, which no option makes optional.
+    expect(error.code).toBe('java-missing');
+  });
+
   it('when Java is too old', async () => {
     const home = await scratch();
     await writeFile(join(home, 'release'), 'JAVA_VERSION="11.0.2"\n');

@@ -135,8 +135,7 @@ async function registryJava(options: ResolvedOptions): Promise<JavaRuntime> {
 }
 
 /** The server for `record`: of the data directory's own major release once it has one. */
-async function requirePostgres(options: ResolvedOptions, record: PostgresRecord | undefined): Promise<PostgresBinaries> {
-  if (!record) throw new Error('requirePostgres needs a PostgreSQL record');
+async function requirePostgres(options: ResolvedOptions, record: PostgresRecord): Promise<PostgresBinaries> {
   const search = { env: options.env, roots: options.postgresRoots };
   const made = await dataMajor(record);
   const found = findPostgres(search, { minMajor: POSTGRES_MIN_VERSION, dataMajor: made });
@@ -277,10 +276,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const missing: MissingServer[] = [];
     const server = <T>(record: ComponentRecord | null, name: MissingServer['name'], command: string, find: () => Promise<T>) =>
       findServer({ record, name, command, find, optional: resolved.optionalServers, missing });
-    const postgresServer = await server(postgres, 'postgres', 'initdb', async () => ({
-      bin: await requirePostgres(resolved, postgres ?? undefined),
-      user: await serverUser(resolved.env),
-    }));
+    const postgresServer = postgres
+      ? await server(postgres, 'postgres', 'initdb', async () => ({
+          bin: await requirePostgres(resolved, postgres),
+          user: await serverUser(resolved.env),
+        }))
+      : undefined;
     const redisBin = await server(redis, 'redis', 'redis-server', () => findRedis(resolved.env));
     const prometheusBin = await server(prometheus, 'prometheus', 'prometheus', () => findPrometheus(resolved.env));
     const present = <T extends ComponentRecord>(component: T | null) =>
