@@ -16,6 +16,7 @@ export default defineConfig({
       project('events', ['packages/events/src/**/*.test.ts']),
       project('http', ['packages/http/src/**/*.test.ts']),
       project('stack', ['packages/stack/src/**/*.test.ts']),
+      project('service', ['packages/service/src/**/*.test.ts']),
       project('cli', ['packages/cli/src/**/*.test.ts']),
       project('services', ['services/*/src/**/*.test.ts']),
       project('e2e', ['test/**/*.test.ts']),

@@ -86,6 +86,7 @@ export { type PiiPlan, type PiiPlanNode, piiPlan, piiSchemaProblems } from './pi
 export { type PublisherOptions, resolvePublisherOptions } from './publisher/options.ts';
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';
+export { type ClosableProbe, kafkaReadiness, registryReadiness } from './readiness.ts';
 export { type CircuitBreaker, type CircuitBreakerOptions, type CircuitState, circuitBreaker } from './subscriber/circuit-breaker.ts';
 export { type DeadLetterOptions, deadLetter } from './subscriber/dead-letter.ts';
 export { type DecodeOptions, decode } from './subscriber/decode.ts';

@@ -29,6 +29,8 @@ const STATUS: Record<JunctionErrorCode, number> = {
   'idempotency.conflict': 422,
   'idempotency.in-progress': 409,
   'upstream.unavailable': 502,
+  'database.unavailable': 503,
+  'request.unprocessable': 422,
   internal: 500,
 };
 
@@ -57,6 +59,8 @@ const TITLE: Record<JunctionErrorCode, string> = {
   'idempotency.conflict': 'Idempotency key reused with a different request',
   'idempotency.in-progress': 'A request with this idempotency key is still in progress',
   'upstream.unavailable': 'Upstream service unavailable',
+  'database.unavailable': 'Database unavailable',
+  'request.unprocessable': 'Request breaks a business rule',
   internal: 'Internal error',
 };
 
@@ -66,6 +70,7 @@ const EXPLAINED: ReadonlySet<JunctionErrorCode> = new Set([
   'broker.unavailable',
   'publisher.backpressure',
   'upstream.unavailable',
+  'database.unavailable',
   'circuit.open',
   'timeout',
 ]);

@@ -27,6 +27,8 @@ export type JunctionErrorCode =
   | 'idempotency.conflict'
   | 'idempotency.in-progress'
   | 'upstream.unavailable'
+  | 'database.unavailable'
+  | 'request.unprocessable'
   | 'internal';
 
 /**
@@ -57,6 +59,7 @@ const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set([
   'rate.limited',
   'idempotency.in-progress',
   'upstream.unavailable',
+  'database.unavailable',
 ]);
 
 /** The one error class of Junction: a closed `code`, `retriable`, the `cause` and context. */

@@ -1,4 +1,12 @@
-import { type Catalog, createPublisher, kafkaClientFor, kafkaConnectionFromEnv, loadCatalog, type Publisher } from '@junction/events';
+import {
+  type Catalog,
+  createPublisher,
+  kafkaConnectionFromEnv,
+  kafkaReadiness,
+  loadCatalog,
+  type Publisher,
+  registryReadiness,
+} from '@junction/events';
 import {
   memoryRateLimitStore,
   onShutdownSignal,
@@ -8,7 +16,6 @@ import {
   serveHttp,
 } from '@junction/http';
 import type { Logger, Metrics } from '@junction/observability';
-import { logLevel } from 'kafkajs';
 import { createGatewayApp, type MountedProxy } from './app.ts';
 import { readGatewayConfig } from './config.ts';
 import { memoryIdempotencyStore } from './idempotency/memory.ts';
@@ -55,15 +62,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ? redisRateLimitStore({ redis: config.redisUrl, logger: options.logger })
     : memoryRateLimitStore();
   const idempotency: IdempotencyStore = config.redisUrl ? redisIdempotencyStore({ redis: config.redisUrl }) : memoryIdempotencyStore();
-  // Readiness asks Kafka through a client of its own, so a stuck probe never holds up publishing.
-  const admin = kafkaClientFor(connection, {
-    clientId: 'junction-gateway-readiness',
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-  }).admin();
-  let adminConnected: Promise<void> | undefined;
+  const kafkaProbe = kafkaReadiness(connection, 'junction-gateway-readiness');
   let server: RunningServer | undefined;
 
   const app = createGatewayApp({
@@ -75,19 +74,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     idempotency,
     proxies,
     readiness: {
-      kafka: async () => {
-        adminConnected ??= admin.connect().catch((error: unknown) => {
-          adminConnected = undefined;
-          throw error;
-        });
-        await adminConnected;
-        await admin.describeCluster();
-      },
-      // The global config: one small read of the registry's storage, where /subjects lists them all.
-      registry: async (signal) => {
-        const response = await fetch(`${config.registryUrl.replace(/\/$/, '')}/config`, { signal });
-        if (!response.ok) throw new Error(`the registry answered ${response.status}`);
-      },
+      kafka: () => kafkaProbe.check(),
+      registry: registryReadiness(config.registryUrl),
     },
     ...(options.metrics ? { metrics: options.metrics } : {}),
     accepting: () => server?.accepting() ?? true,
@@ -112,7 +100,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       stopping ??= (async () => {
         await running.shutdown();
         await publisher.close();
-        await Promise.allSettled([rateLimitStore.close(), idempotency.close(), admin.disconnect(), routeTable?.close()]);
+        await Promise.allSettled([rateLimitStore.close(), idempotency.close(), kafkaProbe.close(), routeTable?.close()]);
       })();
       return stopping;
     },

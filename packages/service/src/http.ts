@@ -1,0 +1,69 @@
+import {
+  healthRoutes,
+  httpMetrics,
+  jsonBody,
+  metricsHandler,
+  notFound,
+  problemHandler,
+  type ReadinessCheck,
+  requestId,
+  securityHeaders,
+} from '@junction/http';
+import { JunctionError, type Logger, type Metrics } from '@junction/observability';
+import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+
+/**
+ * The header the gateway names the authenticated caller in (its OAuth client id). The gateway
+ * verifies the token and the route's scope, drops the token, and sets this header itself (a
+ * caller's own copy is removed): a service listens on loopback, reached only through it.
+ */
+export const CALLER_HEADER = 'x-junction-client';
+
+/** The caller the gateway vouched for, or undefined for a request that did not come through it. */
+export function callerOf(req: Request): string | undefined {
+  const value = req.headers[CALLER_HEADER];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Refuses (401) a request that names no caller: one that did not come through the gateway. */
+export function requireCaller(): RequestHandler {
+  return (req, _res, next) => {
+    if (callerOf(req)) return next();
+    next(new JunctionError('auth.unauthenticated', `no caller: ${CALLER_HEADER} is set by the gateway, which this request did not pass`));
+  };
+}
+
+/** What a service's HTTP app is made of. */
+export interface ServiceAppParts {
+  /** Mounts the service's own routes. */
+  routes: (router: Router) => void;
+  readiness: Record<string, ReadinessCheck>;
+  metrics: Metrics;
+  logger: Logger;
+  /** Whether the server still takes new work (false once shutdown began). */
+  accepting: () => boolean;
+  /** Largest JSON body, in bytes. Default 256 KiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * A service's app: request metrics and ids, security headers, `/metrics`, `/healthz`,
+ * `/readyz`, JSON bodies, the service's routes, and problem+json for every error and unknown path.
+ */
+export function createServiceApp(parts: ServiceAppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(httpMetrics());
+  app.use(requestId());
+  app.use(securityHeaders());
+  app.get('/metrics', metricsHandler(parts.metrics));
+  app.use(healthRoutes({ checks: parts.readiness, accepting: parts.accepting, logger: parts.logger }));
+  const router = express.Router();
+  router.use(jsonBody({ limitBytes: parts.maxBodyBytes ?? 256 * 1024 }));
+  parts.routes(router);
+  app.use(router);
+  app.use(notFound());
+  app.use(problemHandler({ logger: parts.logger }));
+  return app;
+}

@@ -1,0 +1,15 @@
+export type { DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
+export { type FieldProblem, JunctionError, type Logger } from '@junction/observability';
+export type { NextFunction, Request, Response, Router } from 'express';
+export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
+export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';
+export { CALLER_HEADER, callerOf, createServiceApp, requireCaller, type ServiceAppParts } from './http.ts';
+export { runService } from './run.ts';
+export {
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+  type StartServiceOptions,
+  type Subscription,
+  startService,
+} from './service.ts';
