@@ -31,6 +31,7 @@ const STATUS: Record<JunctionErrorCode, number> = {
   'upstream.unavailable': 502,
   'database.unavailable': 503,
   'request.unprocessable': 422,
+  'state.conflict': 409,
   internal: 500,
 };
 
@@ -61,6 +62,7 @@ const TITLE: Record<JunctionErrorCode, string> = {
   'upstream.unavailable': 'Upstream service unavailable',
   'database.unavailable': 'Database unavailable',
   'request.unprocessable': 'Request breaks a business rule',
+  'state.conflict': 'Not allowed in its current state',
   internal: 'Internal error',
 };
 

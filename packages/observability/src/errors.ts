@@ -29,6 +29,7 @@ export type JunctionErrorCode =
   | 'upstream.unavailable'
   | 'database.unavailable'
   | 'request.unprocessable'
+  | 'state.conflict'
   | 'internal';
 
 /**

@@ -1,8 +1,10 @@
-export type { DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
+export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
+export { SAFE_ID } from '@junction/http';
 export { type FieldProblem, JunctionError, type Logger } from '@junction/observability';
 export type { NextFunction, Request, Response, Router } from 'express';
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
 export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';
+export { causeOf } from './events.ts';
 export { CALLER_HEADER, callerOf, createServiceApp, requireCaller, type ServiceAppParts } from './http.ts';
 export { runService } from './run.ts';
 export {

@@ -1,0 +1,85 @@
+import type { Queryable } from '@junction/service';
+import type { OrderStatus } from './order.ts';
+
+/** An order as `GET /orders/:id` shows it. */
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  customerId: string;
+  total: string;
+  currency: string;
+  lines: Array<{ sku: string; quantity: number; unitPrice: string }>;
+  cancelReason: string | null;
+  placedAt: string;
+  updatedAt: string;
+  history: Array<{ event: string; eventId: string; status: OrderStatus; detail: string | null; at: string }>;
+}
+
+interface OrderRow {
+  order_id: string;
+  status: OrderStatus;
+  customer_id: string;
+  total: string;
+  currency: string;
+  body: { lines: OrderView['lines'] } | string;
+  cancel_reason: string | null;
+  placed_at: Date | string;
+  updated_at: Date | string;
+}
+
+const iso = (value: Date | string): string => new Date(value).toISOString();
+
+/** The order `orderId` of `clientId` with its history, or undefined: a client sees only its own orders. */
+export async function readOrder(db: Queryable, orderId: string, clientId: string): Promise<OrderView | undefined> {
+  const { rows } = await db.query(
+    `SELECT order_id, status, customer_id, total::text AS total, currency, body, cancel_reason, placed_at, updated_at
+       FROM orders WHERE order_id = $1 AND client_id = $2`,
+    [orderId, clientId],
+  );
+  const row = rows[0] as OrderRow | undefined;
+  if (!row) return undefined;
+  const history = await db.query('SELECT event, event_id, status, detail, at FROM order_history WHERE order_id = $1 ORDER BY id', [
+    orderId,
+  ]);
+  const body = typeof row.body === 'string' ? (JSON.parse(row.body) as { lines: OrderView['lines'] }) : row.body;
+  return {
+    orderId: row.order_id,
+    status: row.status,
+    customerId: row.customer_id,
+    total: row.total,
+    currency: row.currency.trim(),
+    lines: body.lines,
+    cancelReason: row.cancel_reason,
+    placedAt: iso(row.placed_at),
+    updatedAt: iso(row.updated_at),
+    history: (
+      history.rows as Array<{ event: string; event_id: string; status: OrderStatus; detail: string | null; at: Date | string }>
+    ).map((h) => ({ event: h.event, eventId: h.event_id, status: h.status, detail: h.detail, at: iso(h.at) })),
+  };
+}
+
+/** Locks an order's row for this transaction and returns its status and owner; undefined when there is none. */
+export async function lockOrder(tx: Queryable, orderId: string): Promise<{ status: OrderStatus; clientId: string } | undefined> {
+  const { rows } = await tx.query('SELECT status, client_id FROM orders WHERE order_id = $1 FOR UPDATE', [orderId]);
+  const row = rows[0] as { status: OrderStatus; client_id: string } | undefined;
+  return row ? { status: row.status, clientId: row.client_id } : undefined;
+}
+
+/** Moves an order to `status` and records the event that moved it. */
+export async function moveOrder(
+  tx: Queryable,
+  change: { orderId: string; status: OrderStatus; event: string; eventId: string; detail?: string; cancelReason?: string },
+): Promise<void> {
+  await tx.query('UPDATE orders SET status = $2, updated_at = now(), cancel_reason = COALESCE($3, cancel_reason) WHERE order_id = $1', [
+    change.orderId,
+    change.status,
+    change.cancelReason ?? null,
+  ]);
+  await tx.query('INSERT INTO order_history (order_id, event, event_id, status, detail) VALUES ($1, $2, $3, $4, $5)', [
+    change.orderId,
+    change.event,
+    change.eventId,
+    change.status,
+    change.detail ?? null,
+  ]);
+}

@@ -1,0 +1,4 @@
+import { runService } from '@junction/service';
+import { ordersService } from './service.ts';
+
+await runService(ordersService);

@@ -1,0 +1,161 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  callerOf,
+  JunctionError,
+  type Request,
+  type Response,
+  type Router,
+  requireCaller,
+  SAFE_ID,
+  type ServiceContext,
+} from '@junction/service';
+import { z } from 'zod';
+import { checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
+import { lockOrder, moveOrder, readOrder } from './domain/store.ts';
+
+/** JSON with its keys sorted at every level: the same request hashes the same whatever its key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The caller's Idempotency-Key: required on POST /orders, a safe id. */
+function idempotencyKey(req: Request): string {
+  const key = req.get('idempotency-key');
+  const reason =
+    key === undefined
+      ? 'required: a retry with the same key returns the same order'
+      : SAFE_ID.test(key)
+        ? undefined
+        : 'letters, digits and . _ : - only, at most 128';
+  if (reason || key === undefined) {
+    throw new JunctionError('request.invalid', `Idempotency-Key is ${reason}`, {
+      context: { fields: [{ path: '(header).Idempotency-Key', reason }] },
+    });
+  }
+  return key;
+}
+
+/** A body of the right shape, or a 400 naming every field that is not. */
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', reason: issue.message }));
+  throw new JunctionError('request.invalid', `the body is not valid: ${fields.map((f) => `${f.path}: ${f.reason}`).join('; ')}`, {
+    context: { fields },
+  });
+}
+
+/** The OrderPlaced event of a new order, as the contract (v2) has it. */
+function orderPlaced(orderId: string, body: PlaceOrderBody, placedAt: Date) {
+  return {
+    orderId,
+    customerId: body.customerId,
+    customerEmail: body.customerEmail,
+    shippingAddress: { ...body.shippingAddress, line2: body.shippingAddress.line2 ?? null },
+    lines: body.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: l.unitPrice })),
+    total: body.total,
+    currency: body.currency,
+    couponCode: body.couponCode ?? null,
+    placedAt,
+  };
+}
+
+const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+/** `POST /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
+export function orderRoutes(router: Router, service: ServiceContext<unknown>): void {
+  const caller = (req: Request): string => callerOf(req) ?? '';
+  const show = async (res: Response, orderId: string, clientId: string, status: number) => {
+    const order = await readOrder(service.db, orderId, clientId);
+    res.status(status).json(order);
+  };
+
+  router.post('/orders', requireCaller(), async (req, res) => {
+    const key = idempotencyKey(req);
+    const body = parseBody(placeOrderBody, req.body);
+    const problems = checkOrder(body);
+    if (problems.length > 0) {
+      throw new JunctionError(
+        'request.unprocessable',
+        `the order breaks ${problems.length} rule(s): ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`,
+        {
+          context: { fields: problems },
+        },
+      );
+    }
+    const clientId = caller(req);
+    const hash = createHash('sha256').update(canonical(body)).digest('hex');
+    const outcome = await service.transaction(async (tx) => {
+      const orderId = randomUUID();
+      const claim = await tx.query(
+        `INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING order_id`,
+        [clientId, key, hash, orderId],
+      );
+      if (claim.rows.length === 0) {
+        const { rows } = await tx.query(
+          'SELECT request_hash, order_id FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2',
+          [clientId, key],
+        );
+        const earlier = rows[0] as { request_hash: string; order_id: string };
+        if (earlier.request_hash !== hash) {
+          throw new JunctionError(
+            'idempotency.conflict',
+            `Idempotency-Key ${key} was used for another order; use a new key for a new order`,
+          );
+        }
+        return { orderId: earlier.order_id, replayed: true };
+      }
+      const placedAt = new Date();
+      await tx.query(
+        `INSERT INTO orders (order_id, client_id, customer_id, status, total, currency, body, placed_at, updated_at)
+           VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $7)`,
+        [orderId, clientId, body.customerId, body.total, body.currency, JSON.stringify(body), placedAt],
+      );
+      const event = await service.outbox.add(tx, { type: 'com.junction.orders.OrderPlaced', data: orderPlaced(orderId, body, placedAt) });
+      await tx.query('INSERT INTO order_history (order_id, event, event_id, status) VALUES ($1, $2, $3, $4)', [
+        orderId,
+        'OrderPlaced',
+        event.id,
+        'placed',
+      ]);
+      return { orderId, replayed: false };
+    });
+    res.setHeader('location', `/orders/${outcome.orderId}`);
+    if (outcome.replayed) res.setHeader('idempotent-replayed', 'true');
+    await show(res, outcome.orderId, clientId, outcome.replayed ? 200 : 201);
+  });
+
+  router.get('/orders/:id', requireCaller(), async (req, res) => {
+    const orderId = String(req.params.id);
+    const order = z.uuid().safeParse(orderId).success ? await readOrder(service.db, orderId, caller(req)) : undefined;
+    if (!order) throw new JunctionError('route.unknown', `no order ${orderId}`);
+    res.json(order);
+  });
+
+  router.post('/orders/:id/cancel', requireCaller(), async (req, res) => {
+    const orderId = String(req.params.id);
+    const { reason } = parseBody(cancelBody, req.body);
+    const clientId = caller(req);
+    await service.transaction(async (tx) => {
+      const order = z.uuid().safeParse(orderId).success ? await lockOrder(tx, orderId) : undefined;
+      if (!order || order.clientId !== clientId) throw new JunctionError('route.unknown', `no order ${orderId}`);
+      const next = nextStatus(order.status, 'cancel');
+      if (!next) throw new JunctionError('state.conflict', `order ${orderId} is ${order.status}; it cannot be cancelled again`);
+      const why = reason ?? 'cancelled by the customer';
+      const event = await service.outbox.add(tx, {
+        type: 'com.junction.orders.OrderCancelled',
+        data: { orderId, reason: why, cancelledBy: 'customer', cancelledAt: new Date() },
+      });
+      await moveOrder(tx, { orderId, status: next, event: 'OrderCancelled', eventId: event.id, detail: why, cancelReason: why });
+    });
+    await show(res, orderId, clientId, 200);
+  });
+}
