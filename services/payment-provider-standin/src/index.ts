@@ -1,0 +1,1 @@
+export { createStandin, type LedgerEntry, type StandinOptions } from './standin.ts';
