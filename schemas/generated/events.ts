@@ -225,6 +225,31 @@ export interface PaymentFailedV1 {
 export type PaymentFailed = PaymentFailedV1;
 
 /**
+ * The payment provider gave back money captured for an order that was cancelled afterwards.
+ *
+ * `com.junction.billing.PaymentRefunded.v1` on topic `billing.payment`, keyed by `orderId` (`billing/PaymentRefunded/v1.avsc`).
+ */
+export interface PaymentRefundedV1 {
+  /** The payment refunded (of its PaymentCaptured). */
+  paymentId: string;
+  /** The order, also the record key. */
+  orderId: string;
+  /** How much was given back, in the payment's currency. decimal(12,2) as an exact string. */
+  amount: string;
+  /** ISO 4217 code of the amount, e.g. EUR. */
+  currency: string;
+  /** The provider's id of the refund. */
+  providerReference: string;
+  /** Why, as the order's cancellation says it. */
+  reason: string;
+  /** When the provider refunded it. */
+  refundedAt: Date;
+}
+
+/** The latest version of `com.junction.billing.PaymentRefunded`, v1. */
+export type PaymentRefunded = PaymentRefundedV1;
+
+/**
  * A subscriber's webhook endpoint accepted an event.
  *
  * `com.junction.notifications.WebhookDelivered.v1` on topic `notifications.delivery`, keyed by `subscriptionId` (`notifications/WebhookDelivered/v1.avsc`).
@@ -292,6 +317,7 @@ export interface JunctionEvents {
   'com.junction.inventory.StockRejected': StockRejected;
   'com.junction.billing.PaymentCaptured': PaymentCaptured;
   'com.junction.billing.PaymentFailed': PaymentFailed;
+  'com.junction.billing.PaymentRefunded': PaymentRefunded;
   'com.junction.notifications.WebhookDelivered': WebhookDelivered;
   'com.junction.notifications.WebhookFailed': WebhookFailed;
 }
@@ -305,6 +331,7 @@ export interface JunctionEventVersions {
   'com.junction.inventory.StockRejected.v1': StockRejectedV1;
   'com.junction.billing.PaymentCaptured.v1': PaymentCapturedV1;
   'com.junction.billing.PaymentFailed.v1': PaymentFailedV1;
+  'com.junction.billing.PaymentRefunded.v1': PaymentRefundedV1;
   'com.junction.notifications.WebhookDelivered.v1': WebhookDeliveredV1;
   'com.junction.notifications.WebhookFailed.v1': WebhookFailedV1;
 }
@@ -346,7 +373,7 @@ export const catalog = {
       cleanupPolicy: 'delete',
       compatibility: 'FULL_TRANSITIVE',
       keyField: 'orderId',
-      events: ['com.junction.billing.PaymentCaptured', 'com.junction.billing.PaymentFailed'],
+      events: ['com.junction.billing.PaymentCaptured', 'com.junction.billing.PaymentFailed', 'com.junction.billing.PaymentRefunded'],
       subscribers: ['orders', 'notifications'],
     },
     {
@@ -988,6 +1015,78 @@ export const catalog = {
                   logicalType: 'timestamp-millis',
                 },
                 doc: 'When the attempt failed.',
+              },
+            ],
+          },
+        },
+      ],
+    },
+    {
+      type: 'com.junction.billing.PaymentRefunded',
+      name: 'PaymentRefunded',
+      domain: 'billing',
+      topic: 'billing.payment',
+      keyField: 'orderId',
+      subject: 'billing.payment-com.junction.billing.PaymentRefunded',
+      versions: [
+        {
+          version: 1,
+          ceType: 'com.junction.billing.PaymentRefunded.v1',
+          file: 'billing/PaymentRefunded/v1.avsc',
+          schema: {
+            type: 'record',
+            name: 'PaymentRefunded',
+            namespace: 'com.junction.billing',
+            doc: 'The payment provider gave back money captured for an order that was cancelled afterwards.',
+            fields: [
+              {
+                name: 'paymentId',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+                doc: 'The payment refunded (of its PaymentCaptured).',
+              },
+              {
+                name: 'orderId',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+                doc: 'The order, also the record key.',
+              },
+              {
+                name: 'amount',
+                type: {
+                  type: 'bytes',
+                  logicalType: 'decimal',
+                  precision: 12,
+                  scale: 2,
+                },
+                doc: "How much was given back, in the payment's currency.",
+              },
+              {
+                name: 'currency',
+                type: 'string',
+                doc: 'ISO 4217 code of the amount, e.g. EUR.',
+              },
+              {
+                name: 'providerReference',
+                type: 'string',
+                doc: "The provider's id of the refund.",
+              },
+              {
+                name: 'reason',
+                type: 'string',
+                doc: "Why, as the order's cancellation says it.",
+              },
+              {
+                name: 'refundedAt',
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+                doc: 'When the provider refunded it.',
               },
             ],
           },

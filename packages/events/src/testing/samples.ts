@@ -58,6 +58,15 @@ export function sampleEvent(type: string, key: string = randomUUID()): Record<st
       retriable: false,
       failedAt: now,
     },
+    'com.junction.billing.PaymentRefunded': {
+      paymentId: randomUUID(),
+      orderId: key,
+      amount: '44.48',
+      currency: 'EUR',
+      providerReference: 're_5d1c',
+      reason: 'Customer changed their mind',
+      refundedAt: now,
+    },
     'com.junction.notifications.WebhookDelivered': {
       deliveryId: randomUUID(),
       subscriptionId: key,
