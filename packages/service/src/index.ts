@@ -1,5 +1,5 @@
 export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
-export { SAFE_ID } from '@junction/http';
+export { type HttpClient, type HttpClientOptions, type OutboundResponse, SAFE_ID } from '@junction/http';
 export { type FieldProblem, JunctionError, type Logger } from '@junction/observability';
 export type { NextFunction, Request, Response, Router } from 'express';
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';

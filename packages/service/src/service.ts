@@ -18,7 +18,7 @@ import {
   type Subscriber,
   type SubscriberOptions,
 } from '@junction/events';
-import { type RunningServer, serveHttp } from '@junction/http';
+import { createHttpClient, type HttpClient, type HttpClientOptions, type RunningServer, serveHttp } from '@junction/http';
 import type { Logger, Metrics } from '@junction/observability';
 import type { Router } from 'express';
 import type { z } from 'zod';
@@ -55,6 +55,12 @@ export interface ServiceContext<Own> {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /**
+   * The resilient client for calls outside Kafka (a payment provider): a deadline per call,
+   * bounded retries with backoff for idempotent requests (an `Idempotency-Key` makes a POST one),
+   * a breaker per upstream. Closed at shutdown.
+   */
+  readonly http: HttpClient;
+  /**
    * Runs `work` in one transaction of the service's database. Events it adds to the outbox with
    * `tx` are committed with its writes, and the relay is told to look at once after the commit.
    */
@@ -75,6 +81,8 @@ export interface ServiceDefinition<Own extends z.ZodRawShape = z.ZodRawShape> {
   prepare?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Promise<void>;
   routes?: (router: Router, service: ServiceContext<z.infer<z.ZodObject<Own>>>) => void;
   subscriptions?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Subscription[];
+  /** Settings of the outbound client, per upstream origin or for all (`defaults`). */
+  outbound?: HttpClientOptions;
 }
 
 /** Options of {@link startService}: what `main` or a test hands in. */
@@ -140,6 +148,12 @@ export async function startService<Own extends z.ZodRawShape>(
     undo.push(() => publisher.close());
     const relay: OutboxRelay = createOutboxRelay({ db, publisher, logger });
     const outbox = createOutbox({ service: config.name, catalog });
+    const http = createHttpClient({
+      ...definition.outbound,
+      onCircuitChange: (upstream, state, previous) =>
+        logger.warn(`the breaker of ${upstream} went from ${previous} to ${state}`, { upstream, state }),
+    });
+    undo.push(() => http.close());
     const context: ServiceContext<z.infer<z.ZodObject<Own>>> = {
       name: config.name,
       config,
@@ -149,6 +163,7 @@ export async function startService<Own extends z.ZodRawShape>(
       outbox,
       logger,
       metrics,
+      http,
       async transaction(work) {
         const result = await db.transaction(work);
         relay.wake();
