@@ -1,0 +1,2 @@
+export { type Shortage, shortages, totalsBySku, type WantedLine } from './domain/stock.ts';
+export { inventoryService } from './service.ts';

@@ -1,0 +1,4 @@
+import { runService } from '@junction/service';
+import { inventoryService } from './service.ts';
+
+await runService(inventoryService);
