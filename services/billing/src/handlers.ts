@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { causeOf, type EventContext, JunctionError, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
+import { paymentProvider } from './provider.ts';
+
+interface OrderRow {
+  total: string;
+  currency: string;
+  cancelled: boolean;
+}
+
+interface PaymentRow {
+  payment_id: string;
+  status: string;
+  amount: string;
+  currency: string;
+  provider_charge: string | null;
+}
+
+/**
+ * Billing's side of the saga. It learns each order's amount from OrderPlaced; on StockReserved it
+ * charges the provider (once per order, by idempotency key and by its payments table) and answers
+ * PaymentCaptured or PaymentFailed; on OrderCancelled after a capture it refunds and answers
+ * PaymentRefunded. A cancelled order is never charged. Each effect commits with its inbox row.
+ */
+export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_PROVIDER_URL: string }>): Subscription {
+  const provider = paymentProvider(service, service.own.JUNCTION_BILLING_PROVIDER_URL);
+
+  const remember = async (ctx: EventContext<{ orderId: string; total: string; currency: string }>) => {
+    const { orderId, total, currency } = ctx.event?.data ?? { orderId: '', total: '0', currency: 'EUR' };
+    await (ctx.tx as Queryable).query(
+      'INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING',
+      [orderId, total, currency],
+    );
+  };
+
+  const charge = async (ctx: EventContext<{ orderId: string }>) => {
+    const tx = ctx.tx as Queryable;
+    const orderId = ctx.event?.data.orderId ?? '';
+    const { rows } = await tx.query('SELECT total::text AS total, currency, cancelled FROM orders WHERE order_id = $1 FOR UPDATE', [
+      orderId,
+    ]);
+    const order = rows[0] as OrderRow | undefined;
+    // StockReserved may overtake OrderPlaced (another topic): retried until billing knows the amount.
+    if (!order)
+      throw new JunctionError('state.conflict', `order ${orderId} is reserved, but its OrderPlaced has not reached billing yet`, {
+        retriable: true,
+      });
+    if (order.cancelled) return;
+    const paid = await tx.query('SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
+    if (paid.rows.length > 0) return;
+    const currency = order.currency.trim();
+    const result = await provider.charge(orderId, order.total, currency);
+    const paymentId = randomUUID();
+    const now = new Date();
+    const options = { causedBy: causeOf(ctx) };
+    if (result.kind === 'captured') {
+      await tx.query(
+        "INSERT INTO payments (payment_id, order_id, status, amount, currency, provider_charge) VALUES ($1, $2, 'captured', $3, $4, $5)",
+        [paymentId, orderId, order.total, currency, result.chargeId],
+      );
+      await service.outbox.add(tx, {
+        type: 'com.junction.billing.PaymentCaptured',
+        data: { paymentId, orderId, amount: order.total, currency, method: 'card', providerReference: result.chargeId, capturedAt: now },
+        options,
+      });
+      return;
+    }
+    await tx.query(
+      "INSERT INTO payments (payment_id, order_id, status, amount, currency, failure_code) VALUES ($1, $2, 'failed', $3, $4, $5)",
+      [paymentId, orderId, order.total, currency, result.code],
+    );
+    await service.outbox.add(tx, {
+      type: 'com.junction.billing.PaymentFailed',
+      data: {
+        paymentId,
+        orderId,
+        amount: order.total,
+        currency,
+        failureCode: result.code,
+        failureMessage: result.message,
+        retriable: false,
+        failedAt: now,
+      },
+      options,
+    });
+  };
+
+  const cancel = async (ctx: EventContext<{ orderId: string; reason: string }>) => {
+    const tx = ctx.tx as Queryable;
+    const { orderId, reason } = ctx.event?.data ?? { orderId: '', reason: '' };
+    await tx.query('UPDATE orders SET cancelled = true, cancel_reason = $2 WHERE order_id = $1', [orderId, reason]);
+    const { rows } = await tx.query(
+      "SELECT payment_id, status, amount::text AS amount, currency, provider_charge FROM payments WHERE order_id = $1 AND status = 'captured' FOR UPDATE",
+      [orderId],
+    );
+    const payment = rows[0] as PaymentRow | undefined;
+    if (!payment?.provider_charge) return;
+    const refundId = await provider.refund(orderId, payment.provider_charge, payment.amount);
+    await tx.query("UPDATE payments SET status = 'refunded', provider_refund = $2, refunded_at = now() WHERE payment_id = $1", [
+      payment.payment_id,
+      refundId,
+    ]);
+    await service.outbox.add(tx, {
+      type: 'com.junction.billing.PaymentRefunded',
+      data: {
+        paymentId: payment.payment_id,
+        orderId,
+        amount: payment.amount,
+        currency: payment.currency.trim(),
+        providerReference: refundId,
+        reason,
+        refundedAt: new Date(),
+      },
+      options: { causedBy: causeOf(ctx) },
+    });
+  };
+
+  return {
+    handlers: {
+      'com.junction.orders.OrderPlaced': remember,
+      'com.junction.orders.OrderCancelled': cancel,
+      'com.junction.inventory.StockReserved': charge,
+    },
+    // Provider outages are retried in place a few times, then through the retry topics.
+    retry: { inPlace: { retries: 2 }, delaysMs: [1000, 5000] },
+  };
+}
