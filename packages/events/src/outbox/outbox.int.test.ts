@@ -333,6 +333,60 @@ describe('two relays on one PostgreSQL database', () => {
   });
 });
 
+describe('two services sharing one PostgreSQL database, each with its own schema', () => {
+  it('each relay sends its own outbox: leadership is per schema, not per database', async () => {
+    const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
+    const database = await postgresDatabase();
+    const admin = await database.open();
+    const pools: pg.Pool[] = [];
+    const inSchema = async (schema: string): Promise<Database> => {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const url = new URL(database.target.slice('postgres:'.length));
+      const pool = new pg.Pool({
+        connectionString: url.toString(),
+        options: `-c search_path=${schema}`,
+        max: 2,
+        connectionTimeoutMillis: 5000,
+      });
+      pool.on('error', () => {});
+      pools.push(pool);
+      const db = fromPgPool(pool);
+      await migrateOutbox(db);
+      return db;
+    };
+    const publisher = createPublisher({
+      service: 'orders',
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+    });
+    const outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
+    const [orders, billing] = [await inSchema('orders_svc'), await inSchema('billing_svc')];
+    const relays = [
+      createOutboxRelay({ db: orders, publisher, pollIntervalMs: 20 }),
+      createOutboxRelay({ db: billing, publisher, pollIntervalMs: 20 }),
+    ];
+    const topic = eventContract(contracts.catalog, ORDER).topic;
+    try {
+      for (const relay of relays) await relay.start();
+      const [a, b] = [randomUUID(), randomUUID()];
+      await orders.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, a) }));
+      await billing.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, b) }));
+      for (const relay of relays) relay.wake();
+      const records = await readRecords(contracts.kafka, [topic], 2);
+      expect(records.map((r) => r.key).sort()).toEqual([a, b].sort());
+      expect((await relays[0]?.backlog())?.pending).toBe(0);
+      expect((await relays[1]?.backlog())?.pending).toBe(0);
+    } finally {
+      for (const relay of relays) await relay.stop();
+      await publisher.close();
+      await Promise.all(pools.map((pool) => pool.end()));
+      await database.cleanup();
+      await contracts.cleanup();
+    }
+  });
+});
+
 describe('concurrent transactions on one PostgreSQL database', () => {
   it('publish one key in the order its transactions committed, with the relay running meanwhile', async () => {
     const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });

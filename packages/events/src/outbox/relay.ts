@@ -51,7 +51,11 @@ export interface OutboxRelay {
   backlog(): Promise<OutboxBacklog>;
 }
 
-/** Arbitrary, fixed: the session lock held by the one relay that may send (per database). */
+/**
+ * Arbitrary, fixed: with the outbox's schema, the session lock held by the one relay that may
+ * send that outbox. Per schema, not per database: services sharing one PostgreSQL, each with its
+ * own schema, each have a relay of their own sending.
+ */
 const RELAY_LOCK = 4_242_002;
 /**
  * PGlite has one connection, on which session locks are re-entrant: relays sharing one PGlite
@@ -184,7 +188,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const leader =
           db.kind === 'pglite'
             ? !pgliteLeaders.has(db) && Boolean(pgliteLeaders.add(db))
-            : ((await session.query('SELECT pg_try_advisory_lock($1) AS leader', [RELAY_LOCK])).rows[0] as { leader: boolean }).leader;
+            : (
+                (await session.query('SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS leader', [RELAY_LOCK])).rows[0] as {
+                  leader: boolean;
+                }
+              ).leader;
         if (!leader) {
           // Another relay sends; stand by and ask again later.
           session.release();
@@ -208,7 +216,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } finally {
         if (session) {
           if (db.kind === 'postgres') {
-            await session.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => {});
+            await session.query('SELECT pg_advisory_unlock($1, hashtext(current_schema()))', [RELAY_LOCK]).catch(() => {});
             await session.query('RESET statement_timeout').catch(() => {});
           } else pgliteLeaders.delete(db);
           session.release();
