@@ -40,8 +40,8 @@ interface ConsumeFlags {
   metrics: boolean;
 }
 
-/** The port `./junction up`'s Prometheus scrapes as the billing service: the demo subscriber stands in for it. */
-const DEMO_METRICS_PORT = 8103;
+/** The demo subscriber's /metrics: a port of its own, clear of the services' 8101-8104. */
+const DEMO_METRICS_PORT = 8109;
 
 const count = (value: string): number => {
   const n = Number(value);

@@ -7,6 +7,22 @@ import { repositoryRoot } from '../internal/paths.ts';
 import { freePortPair, runCli, startCli } from '../testing/cli.ts';
 import { pathWithout } from '../testing/path.ts';
 
+/** Free ports for the business services and the payment stand-in, and the flags that place them. */
+async function servicePorts(): Promise<{ flags: string[]; orders: number; provider: number }> {
+  const [orders, inventory, billing, provider] = [await freePortPair(), await freePortPair(), await freePortPair(), await freePortPair()];
+  const flags = [
+    '--orders-port',
+    String(orders),
+    '--inventory-port',
+    String(inventory),
+    '--billing-port',
+    String(billing),
+    '--provider-port',
+    String(provider),
+  ];
+  return { flags, orders: orders ?? 0, provider: provider ?? 0 };
+}
+
 describe('junction up', () => {
   let stateDir: string;
 
@@ -23,8 +39,10 @@ describe('junction up', () => {
     const prometheusPort = await freePortPair();
     const gatewayPort = await freePortPair();
     const authPort = await freePortPair();
+    const services = await servicePorts();
     const up = startCli([
       'up',
+      ...services.flags,
       '--state-dir',
       stateDir,
       '--kafka-port',
@@ -58,7 +76,7 @@ describe('junction up', () => {
 
     // The auth server and the gateway run: the printed token command and curl publish an order.
     expect(output).toContain(`API gateway       http://127.0.0.1:${gatewayPort}`);
-    expect(output).toContain(`TOKEN=$(./junction token --client demo --auth-url http://127.0.0.1:${authPort} --state-dir ${stateDir})`);
+    expect(output).toContain(`TOKEN=$(./junction token --client shop --auth-url http://127.0.0.1:${authPort} --state-dir ${stateDir})`);
     const token = await runCli(['token', '--client', 'demo', '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir]);
     expect(token.code).toBe(0);
     const example = await readFile(join(repositoryRoot(), 'schemas/examples/order-placed.json'), 'utf8');
@@ -70,6 +88,28 @@ describe('junction up', () => {
     expect(published.status).toBe(202);
     expect(await published.json()).toMatchObject({ type: 'com.junction.orders.OrderPlaced.v2', topic: 'orders.order' });
 
+    // The whole flow: a storefront's order, as printed, goes placed → reserved → confirmed
+    // through orders, inventory, billing and the payment provider stand-in.
+    expect(output).toMatch(new RegExp(`Orders\\s+http://127\\.0\\.0\\.1:${services.orders}`));
+    expect(output).toMatch(new RegExp(`Payment STAND-IN\\s+http://127\\.0\\.0\\.1:${services.provider}`));
+    const shop = await runCli(['token', '--client', 'shop', '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir]);
+    expect(shop.code).toBe(0);
+    const shopAuth = { authorization: `Bearer ${shop.stdout.trim()}` };
+    const placed = await fetch(`http://127.0.0.1:${gatewayPort}/v1/orders`, {
+      method: 'POST',
+      headers: { ...shopAuth, 'content-type': 'application/json', 'idempotency-key': `up-${Date.now()}` },
+      body: await readFile(join(repositoryRoot(), 'schemas/examples/place-order.json'), 'utf8'),
+    });
+    expect(placed.status).toBe(201);
+    const { orderId } = (await placed.json()) as { orderId: string };
+    const order = async () =>
+      (await (await fetch(`http://127.0.0.1:${gatewayPort}/v1/orders/${orderId}`, { headers: shopAuth })).json()) as {
+        status: string;
+        history: Array<{ event: string }>;
+      };
+    await expect.poll(async () => (await order()).status, { timeout: 30_000 }).toBe('confirmed');
+    expect((await order()).history.map((h) => h.event)).toEqual(['OrderPlaced', 'StockReserved', 'PaymentCaptured']);
+
     // Prometheus scrapes every service at its default port (up or down: whatever this machine
     // runs there) and holds the alert rules of helm/junction/alerts.
     const prometheus = `http://127.0.0.1:${prometheusPort}`;
@@ -77,7 +117,7 @@ describe('junction up', () => {
       .poll(async () => (await queryPrometheus(prometheus, 'up{namespace="local"}')).map((s) => s.metric.job).sort(), {
         timeout: 60_000,
       })
-      .toEqual(['auth', 'billing', 'gateway', 'inventory', 'notifications', 'orders']);
+      .toEqual(['auth', 'billing', 'gateway', 'inventory', 'orders']);
     const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: Array<{ file: string }> } };
     expect(rules.data.groups.map((g) => g.file)).toContainEqual(expect.stringMatching(/\/helm\/junction\/alerts\/[^/]+\.yaml$/));
 
@@ -88,7 +128,17 @@ describe('junction up', () => {
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('Stopped.');
     expect(processesMentioning(stateDir)).toEqual([]);
-    for (const port of [kafkaPort, registryPort, postgresPort, redisPort, prometheusPort, gatewayPort, authPort])
+    for (const port of [
+      kafkaPort,
+      registryPort,
+      postgresPort,
+      redisPort,
+      prometheusPort,
+      gatewayPort,
+      authPort,
+      services.orders,
+      services.provider,
+    ])
       expect(await isPortFree(port)).toBe(true);
 
     // The registry stores into Kafka (kafkasql): the schema survives a restart.
@@ -163,6 +213,7 @@ describe('junction up on a machine without redis-server and prometheus', () => {
         ...['--kafka-port', String(kafkaPort), '--registry-port', String(registryPort), '--postgres-port', String(postgresPort)],
         ...['--redis-port', String(redisPort), '--prometheus-port', String(prometheusPort)],
         ...['--gateway-port', String(gatewayPort), '--auth-port', String(authPort)],
+        ...(await servicePorts()).flags,
       ],
       { PATH },
     );

@@ -1,3 +1,4 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistryAdmin, loadCatalog } from '@junction/events';
 import { ensureLocalCa, issueCertificate, type Stack, stackStatus, startStack } from '@junction/stack';
@@ -5,6 +6,7 @@ import { Command } from 'commander';
 import { portNumber } from '../internal/args.ts';
 import { runDemo } from '../internal/demo.ts';
 import { style } from '../internal/output.ts';
+import { repositoryRoot } from '../internal/paths.ts';
 import { localPiiEnv } from '../internal/pii.ts';
 import { type ServiceProcess, startService } from '../internal/services.ts';
 import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
@@ -15,7 +17,83 @@ interface UpFlags extends StackUpFlags {
   services: boolean;
   gatewayPort: number;
   authPort: number;
+  ordersPort: number;
+  inventoryPort: number;
+  billingPort: number;
+  providerPort: number;
   https?: boolean;
+}
+
+/** The business services `up` runs, each with the port flag that places it (DESIGN.md's defaults). */
+const BUSINESS = [
+  { name: 'orders', flag: 'ordersPort', defaultPort: 8101 },
+  { name: 'inventory', flag: 'inventoryPort', defaultPort: 8102 },
+  { name: 'billing', flag: 'billingPort', defaultPort: 8103 },
+] as const;
+
+/**
+ * The gateway's route table with each business service at the port it runs on: the committed
+ * table names DESIGN.md's defaults, and a service moved with a flag must be found all the same.
+ */
+async function routesFor(flags: UpFlags, dir: string): Promise<string> {
+  let table = await readFile(join(repositoryRoot(), 'services/gateway/routes.yaml'), 'utf8');
+  for (const service of BUSINESS) {
+    table = table.replaceAll(`http://127.0.0.1:${service.defaultPort}`, `http://127.0.0.1:${flags[service.flag]}`);
+  }
+  const file = join(dir, 'gateway-routes.yaml');
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, table);
+  return file;
+}
+
+/**
+ * Starts the payment provider stand-in and the business services, each its own process: its
+ * database schema on the stack's PostgreSQL (or, without one, a PGlite directory in the state
+ * directory), the stack's Kafka and registry, the local PII keys.
+ */
+async function startBusiness(stack: Stack, flags: UpFlags, logs: string): Promise<ServiceProcess[]> {
+  const started: ServiceProcess[] = [];
+  try {
+    const provider = `http://127.0.0.1:${flags.providerPort}`;
+    started.push(
+      await startService({
+        name: 'payment-provider-standin',
+        url: provider,
+        readyPath: '/healthz',
+        logFile: join(logs, 'payment-provider-standin.log'),
+        env: { PAYMENT_STANDIN_PORT: String(flags.providerPort) },
+      }),
+    );
+    const pii = await localPiiEnv(stack.stateDir);
+    const running = await Promise.all(
+      BUSINESS.map((service) => {
+        const prefix = `JUNCTION_${service.name.toUpperCase()}`;
+        return startService({
+          name: service.name,
+          url: `http://127.0.0.1:${flags[service.flag]}`,
+          readyPath: '/readyz',
+          logFile: join(logs, `${service.name}.log`),
+          env: {
+            [`${prefix}_PORT`]: String(flags[service.flag]),
+            [`${prefix}_DATA_DIR`]: join(stack.stateDir, 'services', service.name),
+            JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
+            ...(stack.security ? stack.security.env(service.name) : {}),
+            ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
+            ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
+            ...(service.name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
+            ...pii,
+          },
+        }).then((process) => {
+          started.push(process);
+          return process;
+        });
+      }),
+    );
+    return [started[0] as ServiceProcess, ...running];
+  } catch (error) {
+    for (const service of started.reverse()) await service.stop();
+    throw error;
+  }
 }
 
 /**
@@ -51,8 +129,16 @@ async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: 
     },
     ...(tls ? { caFile: tls.caFile } : {}),
   });
+  let business: ServiceProcess[] = [];
+  try {
+    business = await startBusiness(stack, flags, logs);
+  } catch (error) {
+    await auth.stop();
+    throw error;
+  }
   const gatewayEnv: Record<string, string> = {
     JUNCTION_GATEWAY_PORT: String(flags.gatewayPort),
+    JUNCTION_GATEWAY_ROUTES: await routesFor(flags, stack.stateDir),
     // Locally no load balancer drains from it: Ctrl-C stops it at once.
     JUNCTION_GATEWAY_DRAIN_DELAY_MS: '0',
     JUNCTION_AUTH_ISSUER: auth.url,
@@ -72,26 +158,32 @@ async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: 
       env: gatewayEnv,
       ...(tls ? { caFile: tls.caFile } : {}),
     });
-    return { services: [auth, gateway], ...(tls ? { caFile: tls.caFile } : {}) };
+    return { services: [auth, gateway, ...business], ...(tls ? { caFile: tls.caFile } : {}) };
   } catch (error) {
+    for (const service of [...business].reverse()) await service.stop();
     await auth.stop();
     throw error;
   }
 }
 
-/** The minute-long tour: a token, then an order event through the gateway. */
+/** The minute-long tour: a storefront's token, an order through the gateway, and the order again once the saga moved it. */
 function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: string | undefined, caFile?: string): void {
   const tokenFlags = [
     ...(authUrl === 'http://127.0.0.1:8090' ? [] : [`--auth-url ${authUrl}`]),
     ...(stateDirFlag ? [`--state-dir ${stateDirFlag}`] : []),
   ];
   const cacert = caFile ? ` --cacert ${caFile}` : '';
-  console.log(`\n${style('bold', 'Try the API (in another terminal):')}`);
   const trust = caFile ? `NODE_EXTRA_CA_CERTS=${caFile} ` : '';
-  console.log(`  TOKEN=$(${trust}./junction token --client demo${tokenFlags.length ? ` ${tokenFlags.join(' ')}` : ''})`);
-  console.log(`  curl -s${cacert} -X POST ${gateway.url}/v1/events/com.junction.orders.OrderPlaced \\`);
+  console.log(`\n${style('bold', 'Place an order (in another terminal):')}`);
+  console.log(`  TOKEN=$(${trust}./junction token --client shop${tokenFlags.length ? ` ${tokenFlags.join(' ')}` : ''})`);
+  console.log(`  ORDER=$(curl -s${cacert} -X POST ${gateway.url}/v1/orders \\`);
   console.log('    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\');
-  console.log(`    -H "Idempotency-Key: $(uuidgen || date +%s%N)" --data @schemas/examples/order-placed.json`);
+  console.log(`    -H "Idempotency-Key: $(uuidgen || date +%s%N)" --data @schemas/examples/place-order.json)`);
+  console.log('  echo "$ORDER"    # status placed; inventory reserves, billing charges the stand-in, then:');
+  console.log(
+    `  curl -s${cacert} ${gateway.url}/v1/orders/$(echo "$ORDER" | sed 's/.*"orderId":"\\([^"]*\\)".*/\\1/') -H "Authorization: Bearer $TOKEN"`,
+  );
+  console.log('  # status confirmed, with the history of the events applied');
   console.log(`  The API's description: ${gateway.url}/v1/openapi.json`);
 }
 
@@ -99,12 +191,16 @@ function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: stri
 export function upCommand(): Command {
   return withStackFlags(
     new Command('up').description(
-      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, a demo Avro event through them, then the OAuth 2.0 auth server (8090) and the API gateway (8080); stays up until Ctrl-C',
+      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, a demo Avro event through them, then the OAuth 2.0 auth server (8090), the payment provider stand-in (8190), the orders, inventory and billing services (8101-8103) and the API gateway (8080); stays up until Ctrl-C',
     ),
   )
-    .option('--no-services', 'start only the stack: no auth server, no gateway')
+    .option('--no-services', 'start only the stack: no auth server, gateway, business services or payment stand-in')
     .option('--gateway-port <port>', 'port of the API gateway', portNumber, 8080)
     .option('--auth-port <port>', 'port of the OAuth 2.0 authorization server', portNumber, 8090)
+    .option('--orders-port <port>', 'port of the orders service', portNumber, 8101)
+    .option('--inventory-port <port>', 'port of the inventory service', portNumber, 8102)
+    .option('--billing-port <port>', 'port of the billing service', portNumber, 8103)
+    .option('--provider-port <port>', 'port of the payment provider stand-in', portNumber, 8190)
     .option('--https', "serve the gateway over HTTPS with a certificate of the stack's local CA")
     .action(async (flags: UpFlags) => {
       const stack = await startStack(await stackOptions(flags));
@@ -154,6 +250,11 @@ export function upCommand(): Command {
       if (auth && gateway) {
         console.log(`  Auth (OAuth 2.0)  ${style('bold', auth.url)} (logs: ${auth.logFile})`);
         console.log(`  API gateway       ${style('bold', gateway.url)} (logs: ${gateway.logFile})`);
+        for (const service of services.slice(2)) {
+          const label =
+            service.name === 'payment-provider-standin' ? 'Payment STAND-IN' : service.name[0]?.toUpperCase() + service.name.slice(1);
+          console.log(`  ${label.padEnd(17)} ${style('bold', service.url)} (logs: ${service.logFile})`);
+        }
         printTryIt(gateway, auth.url, flags.stateDir, caFile);
       }
       printMissing(stack);

@@ -40,7 +40,7 @@ describe('loadCatalog on schemas/', () => {
     expect(placed).toMatchObject({ topic: 'orders.order', keyField: 'orderId', subject: 'orders.order-com.junction.orders.OrderPlaced' });
     expect(placed.versions.map((v) => v.ceType)).toEqual(['com.junction.orders.OrderPlaced.v1', 'com.junction.orders.OrderPlaced.v2']);
     expect(eventVersion(placed).version).toBe(2);
-    expect(catalog.events).toHaveLength(8);
+    expect(catalog.events).toHaveLength(9);
     expect(catalog.topics[0]).toMatchObject({ partitions: 6, retentionMs: 30 * 86_400_000, compatibility: 'FULL_TRANSITIVE' });
   });
 
