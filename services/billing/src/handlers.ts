@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { causeOf, type EventContext, JunctionError, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
+import { causeOf, type EventContext, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
 import { paymentProvider } from './provider.ts';
 
 interface OrderRow {
@@ -19,33 +19,38 @@ interface PaymentRow {
 /**
  * Billing's side of the saga. It learns each order's amount from OrderPlaced; on StockReserved it
  * charges the provider (once per order, by idempotency key and by its payments table) and answers
- * PaymentCaptured or PaymentFailed; on OrderCancelled after a capture it refunds and answers
- * PaymentRefunded. A cancelled order is never charged. Each effect commits with its inbox row.
+ * PaymentCaptured or PaymentFailed; a StockReserved that overtook its OrderPlaced waits in a table
+ * until it comes (no retry timing decides). On OrderCancelled after a capture it refunds and
+ * answers PaymentRefunded. A cancelled order is never charged. Each effect commits with its inbox
+ * row; one order's handlers take turns (a transaction lock on its id).
  */
 export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_PROVIDER_URL: string }>): Subscription {
   const provider = paymentProvider(service, service.own.JUNCTION_BILLING_PROVIDER_URL);
 
+  /** Serialises the handlers of one order: they come from two topics, so in any order and at once. */
+  const lockOrder = (tx: Queryable, orderId: string) => tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [orderId]);
+
   const remember = async (ctx: EventContext<{ orderId: string; total: string; currency: string }>) => {
+    const tx = ctx.tx as Queryable;
     const { orderId, total, currency } = ctx.event?.data ?? { orderId: '', total: '0', currency: 'EUR' };
-    await (ctx.tx as Queryable).query(
-      'INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING',
-      [orderId, total, currency],
-    );
+    await lockOrder(tx, orderId);
+    await tx.query('INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING', [
+      orderId,
+      total,
+      currency,
+    ]);
+    // Its StockReserved came first and waits: charge now.
+    const waiting = await tx.query('DELETE FROM waiting_reservations WHERE order_id = $1 RETURNING order_id', [orderId]);
+    if (waiting.rows.length > 0) await chargeOrder(ctx, tx, orderId);
   };
 
-  const charge = async (ctx: EventContext<{ orderId: string }>) => {
-    const tx = ctx.tx as Queryable;
-    const orderId = ctx.event?.data.orderId ?? '';
+  /** Charges an order billing knows, once: nothing for a cancelled or already paid one. */
+  const chargeOrder = async (ctx: EventContext, tx: Queryable, orderId: string) => {
     const { rows } = await tx.query('SELECT total::text AS total, currency, cancelled FROM orders WHERE order_id = $1 FOR UPDATE', [
       orderId,
     ]);
     const order = rows[0] as OrderRow | undefined;
-    // StockReserved may overtake OrderPlaced (another topic): retried until billing knows the amount.
-    if (!order)
-      throw new JunctionError('state.conflict', `order ${orderId} is reserved, but its OrderPlaced has not reached billing yet`, {
-        retriable: true,
-      });
-    if (order.cancelled) return;
+    if (!order || order.cancelled) return;
     const paid = await tx.query('SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
     if (paid.rows.length > 0) return;
     const currency = order.currency.trim();
@@ -85,9 +90,23 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
     });
   };
 
+  const charge = async (ctx: EventContext<{ orderId: string }>) => {
+    const tx = ctx.tx as Queryable;
+    const orderId = ctx.event?.data.orderId ?? '';
+    await lockOrder(tx, orderId);
+    const known = await tx.query('SELECT 1 FROM orders WHERE order_id = $1', [orderId]);
+    // StockReserved overtook OrderPlaced (another topic): it waits for it, however long that takes.
+    if (known.rows.length === 0) {
+      await tx.query('INSERT INTO waiting_reservations (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING', [orderId]);
+      return;
+    }
+    await chargeOrder(ctx, tx, orderId);
+  };
+
   const cancel = async (ctx: EventContext<{ orderId: string; reason: string }>) => {
     const tx = ctx.tx as Queryable;
     const { orderId, reason } = ctx.event?.data ?? { orderId: '', reason: '' };
+    await lockOrder(tx, orderId);
     await tx.query('UPDATE orders SET cancelled = true, cancel_reason = $2 WHERE order_id = $1', [orderId, reason]);
     const { rows } = await tx.query(
       "SELECT payment_id, status, amount::text AS amount, currency, provider_charge FROM payments WHERE order_id = $1 AND status = 'captured' FOR UPDATE",
@@ -121,7 +140,7 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
       'com.junction.orders.OrderCancelled': cancel,
       'com.junction.inventory.StockReserved': charge,
     },
-    // Provider outages are retried in place a few times, then through the retry topics.
-    retry: { inPlace: { retries: 2 }, delaysMs: [1000, 5000] },
+    // Provider outages are retried in place a few times, then through the retry topics for a minute and more.
+    retry: { inPlace: { retries: 2 }, delaysMs: [1000, 10_000, 60_000] },
   };
 }

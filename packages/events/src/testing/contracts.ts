@@ -31,10 +31,13 @@ export async function privateContracts(options: {
   registryUrl: string;
   partitions?: number;
   register?: boolean;
+  /** The private name of a topic; default `<name>.t<suffix>`. */
+  topicName?: (name: string, suffix: string) => string;
 }): Promise<PrivateContracts> {
   const suffix = randomBytes(4).toString('hex');
   const base = await loadCatalog(SCHEMAS_DIR);
-  const renamed = renameTopics(base, (name) => `${name}.t${suffix}`);
+  const rename = options.topicName ?? ((name: string, s: string) => `${name}.t${s}`);
+  const renamed = renameTopics(base, (name) => rename(name, suffix));
   const catalog: Catalog = {
     ...renamed,
     topics: renamed.topics.map((topic) => ({ ...topic, partitions: options.partitions ?? topic.partitions })),
