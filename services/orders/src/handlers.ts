@@ -57,8 +57,27 @@ export function sagaSubscription(service: ServiceContext<unknown>): Subscription
         ...(reason ? { detail: reason, cancelReason: reason } : {}),
       });
     };
+  /** A refund changes no status (the order was cancelled already); it joins the order's history. */
+  const refunded = async (ctx: EventContext<{ orderId: string; amount: string; currency: string }>): Promise<void> => {
+    const tx = ctx.tx as Queryable;
+    const data = ctx.event?.data;
+    const order = data && (await lockOrder(tx, data.orderId));
+    if (!data || !order)
+      throw new JunctionError('event.invalid', `PaymentRefunded ${ctx.event?.id} names an order orders does not know`, {
+        retriable: false,
+      });
+    await tx.query('INSERT INTO order_history (order_id, event, event_id, status, detail) VALUES ($1, $2, $3, $4, $5)', [
+      data.orderId,
+      'PaymentRefunded',
+      ctx.event?.id ?? '',
+      order.status,
+      `${data.amount} ${data.currency} refunded`,
+    ]);
+  };
+
   return {
     handlers: {
+      'com.junction.billing.PaymentRefunded': refunded,
       'com.junction.inventory.StockReserved': step('reserved', 'StockReserved', 'inventory'),
       'com.junction.inventory.StockRejected': step('rejected', 'StockRejected', 'inventory'),
       'com.junction.billing.PaymentCaptured': step('captured', 'PaymentCaptured', 'billing'),

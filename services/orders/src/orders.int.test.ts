@@ -167,6 +167,15 @@ describe('the orders service, against the real stack', { timeout: 120_000 }, () 
     const first = await cancel();
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ status: 'cancelled', cancelReason: 'changed my mind' });
+    // Billing's refund of it joins the history, changing no status.
+    await publisher.publish('com.junction.billing.PaymentRefunded', sampleEvent('com.junction.billing.PaymentRefunded', orderId));
+    await until(
+      async () =>
+        ((await (await get(orderId)).json()) as { history: Array<{ event: string }> }).history.at(-1)?.event === 'PaymentRefunded',
+      30_000,
+      'the refund in the history',
+    );
+    expect(await (await get(orderId)).json()).toMatchObject({ status: 'cancelled' });
     const second = await cancel();
     expect(second.status).toBe(409);
     expect(await second.json()).toMatchObject({ code: 'state.conflict' });
