@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPublisher, type Publisher } from '@junction/events';
-import { type PrivateContracts, privateContracts, sampleEvent, until } from '@junction/events/testing';
-import { createLogger, createMetrics } from '@junction/observability';
+import type { Publisher } from '@junction/events';
+import { sampleEvent, until } from '@junction/events/testing';
 import { createStandin, type LedgerEntry } from '@junction/payment-provider-standin';
-import { type RunningService, startService } from '@junction/service';
-import { stackFromEnv } from '@junction/stack';
+import type { RunningService } from '@junction/service';
+import { type ServiceUnderTest, serviceUnderTest } from '@junction/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingService } from './service.ts';
 
 describe('the billing service, against the real stack and the payment provider stand-in', { timeout: 120_000 }, () => {
-  const { brokers, schemaRegistryUrl } = stackFromEnv();
-  let contracts: PrivateContracts;
+  let world: ServiceUnderTest;
   let service: RunningService;
   let publisher: Publisher;
   let provider: Server;
@@ -21,33 +19,18 @@ describe('the billing service, against the real stack and the payment provider s
   let calls = 0;
 
   beforeAll(async () => {
-    if (!process.env.JUNCTION_POSTGRES_URL) throw new Error('these tests need the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
     const standin = createStandin({ latencyMs: 5, failureRate: 0.5, cardLimit: '100.00', random: () => (calls++ % 2 === 0 ? 0 : 0.99) });
     ledger = standin.ledger;
     provider = createServer(standin.handle);
     await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
-    contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
-    const name = `billing-${contracts.suffix}`;
-    service = await startService(
-      { ...billingService, name },
-      {
-        logger: createLogger({ service: 'billing', level: 'error' }),
-        metrics: createMetrics({ service: 'billing', processMetrics: false }),
-        env: {
-          ...process.env,
-          [`JUNCTION_BILLING_${contracts.suffix.toUpperCase()}_PORT`]: '0',
-          JUNCTION_BILLING_PROVIDER_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}`,
-        },
-        catalog: contracts.catalog,
-      },
-    );
-    publisher = createPublisher({ service: 'test', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+    world = await serviceUnderTest(billingService, {
+      JUNCTION_BILLING_PROVIDER_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}`,
+    });
+    ({ service, publisher } = world);
   }, 120_000);
 
   afterAll(async () => {
-    await publisher?.close();
-    await service?.shutdown();
-    await contracts?.cleanup();
+    await world?.close();
     provider?.close();
   });
 

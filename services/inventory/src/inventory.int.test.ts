@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createPublisher, type Publisher } from '@junction/events';
-import { type PrivateContracts, privateContracts, sampleEvent, until } from '@junction/events/testing';
-import { createLogger, createMetrics } from '@junction/observability';
-import { type RunningService, startService } from '@junction/service';
-import { stackFromEnv } from '@junction/stack';
+import type { Publisher } from '@junction/events';
+import { sampleEvent, until } from '@junction/events/testing';
+import type { RunningService } from '@junction/service';
+import { type ServiceUnderTest, serviceUnderTest } from '@junction/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryService } from './service.ts';
 
@@ -14,30 +13,17 @@ interface Item {
 }
 
 describe('the inventory service, against the real stack', { timeout: 120_000 }, () => {
-  const { brokers, schemaRegistryUrl } = stackFromEnv();
-  let contracts: PrivateContracts;
+  let world: ServiceUnderTest;
   let service: RunningService;
   let publisher: Publisher;
 
   beforeAll(async () => {
-    if (!process.env.JUNCTION_POSTGRES_URL) throw new Error('these tests need the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
-    contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
-    service = await startService(
-      { ...inventoryService, name: `inventory-${contracts.suffix}` },
-      {
-        logger: createLogger({ service: 'inventory', level: 'error' }),
-        metrics: createMetrics({ service: 'inventory', processMetrics: false }),
-        env: { ...process.env, [`JUNCTION_INVENTORY_${contracts.suffix.toUpperCase()}_PORT`]: '0' },
-        catalog: contracts.catalog,
-      },
-    );
-    publisher = createPublisher({ service: 'test', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+    world = await serviceUnderTest(inventoryService);
+    ({ service, publisher } = world);
   }, 120_000);
 
   afterAll(async () => {
-    await publisher?.close();
-    await service?.shutdown();
-    await contracts?.cleanup();
+    await world?.close();
   });
 
   const item = async (sku: string): Promise<Item> => (await (await fetch(`${service.url}/inventory/items/${sku}`)).json()) as Item;

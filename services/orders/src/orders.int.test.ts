@@ -1,43 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createPublisher, type Publisher } from '@junction/events';
-import { type PrivateContracts, privateContracts, readRecords, sampleEvent, until } from '@junction/events/testing';
-import { createLogger, createMetrics } from '@junction/observability';
-import { type RunningService, startService } from '@junction/service';
-import { stackFromEnv } from '@junction/stack';
+import type { Publisher } from '@junction/events';
+import { type PrivateContracts, readRecords, sampleEvent, until } from '@junction/events/testing';
+import type { RunningService } from '@junction/service';
+import { type ServiceUnderTest, serviceUnderTest } from '@junction/service/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersService } from './service.ts';
 
 const EXAMPLE = new URL('../../../schemas/examples/order-placed.json', import.meta.url);
 
 describe('the orders service, against the real stack', { timeout: 120_000 }, () => {
-  const { brokers, schemaRegistryUrl } = stackFromEnv();
-  let contracts: PrivateContracts;
+  let world: ServiceUnderTest;
   let service: RunningService;
+  let contracts: PrivateContracts;
   let publisher: Publisher;
   let example: Record<string, unknown>;
 
   beforeAll(async () => {
-    if (!process.env.JUNCTION_POSTGRES_URL) throw new Error('these tests need the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
-    contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
     // The README's example order, less what the service assigns itself.
     const { orderId: _id, placedAt: _at, ...body } = JSON.parse(await readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
     example = body;
-    // A schema of its own per run: the stack's PostgreSQL is shared by every test.
-    const definition = { ...ordersService, name: `orders-${contracts.suffix}` };
-    service = await startService(definition, {
-      logger: createLogger({ service: 'orders', level: 'error' }),
-      metrics: createMetrics({ service: 'orders', processMetrics: false }),
-      env: { ...process.env, [`JUNCTION_ORDERS_${contracts.suffix.toUpperCase()}_PORT`]: '0' },
-      catalog: contracts.catalog,
-    });
-    publisher = createPublisher({ service: 'test', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+    world = await serviceUnderTest(ordersService);
+    ({ service, contracts, publisher } = world);
   }, 120_000);
 
   afterAll(async () => {
-    await publisher?.close();
-    await service?.shutdown();
-    await contracts?.cleanup();
+    await world?.close();
   });
 
   const place = (body: unknown, headers: Record<string, string> = {}) =>

@@ -22,6 +22,7 @@ import { brokersOf, cliKafka, connectAdmin, requireTopic } from '../internal/kaf
 import { progress, style } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
 import { cliPiiKeyring } from '../internal/pii.ts';
+import { demoLoadCommand } from './demo-load.ts';
 import { DEFAULT_BROKERS, DEFAULT_REGISTRY_URL } from './schemas.ts';
 
 const GROUP = 'demo';
@@ -208,5 +209,6 @@ export function demoCommand(): Command {
       `the registry's Confluent-compatible API (default: $JUNCTION_SCHEMA_REGISTRY_URL or ${DEFAULT_REGISTRY_URL})`,
     )
     .action(consume);
+  demo.addCommand(demoLoadCommand());
   return demo;
 }

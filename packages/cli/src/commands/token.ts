@@ -5,7 +5,8 @@ import { authConfigFile, authStateDir, readClientSecret, readClients } from '../
 /** Where `./junction up` runs the auth server. */
 export const DEFAULT_AUTH_URL = 'http://127.0.0.1:8090';
 
-interface TokenFlags {
+/** Flags of `junction token`, and what {@link fetchToken} needs. */
+export interface TokenFlags {
   client: string;
   scope?: string[];
   authUrl?: string;
@@ -51,8 +52,8 @@ async function ask(
   return { status: response.status, answer };
 }
 
-/** Prints an access token for a configured client, and only the token, on stdout. */
-async function token(flags: TokenFlags): Promise<void> {
+/** An access token of a configured client from the running auth server, with what it answered. */
+export async function fetchToken(flags: TokenFlags): Promise<{ token: string; scope?: string; expiresIn?: number }> {
   const configFile = authConfigFile(flags.config);
   const clients = await readClients(configFile);
   const client = clients.find((c) => c.id === flags.client);
@@ -72,14 +73,11 @@ async function token(flags: TokenFlags): Promise<void> {
     flags.timeout * 1000,
   );
   if (status === 200 && answer.access_token) {
-    process.stdout.write(`${answer.access_token}\n`);
-    if (process.stdout.isTTY) {
-      const expires = new Date(Date.now() + (answer.expires_in ?? 0) * 1000);
-      process.stderr.write(
-        `scopes: ${answer.scope ?? '(none)'}; expires in ${answer.expires_in ?? '?'} s, at ${expires.toLocaleTimeString()}\n`,
-      );
-    }
-    return;
+    return {
+      token: answer.access_token,
+      ...(answer.scope !== undefined ? { scope: answer.scope } : {}),
+      ...(answer.expires_in !== undefined ? { expiresIn: answer.expires_in } : {}),
+    };
   }
   switch (answer.error) {
     case 'invalid_scope':
@@ -94,6 +92,18 @@ async function token(flags: TokenFlags): Promise<void> {
       throw new Error(
         `the auth server at ${base} answered ${status}${answer.error ? ` ${answer.error}: ${answer.error_description ?? ''}` : ''}`,
       );
+  }
+}
+
+/** Prints an access token for a configured client, and only the token, on stdout. */
+async function token(flags: TokenFlags): Promise<void> {
+  const answer = await fetchToken(flags);
+  process.stdout.write(`${answer.token}\n`);
+  if (process.stdout.isTTY) {
+    const expires = new Date(Date.now() + (answer.expiresIn ?? 0) * 1000);
+    process.stderr.write(
+      `scopes: ${answer.scope ?? '(none)'}; expires in ${answer.expiresIn ?? '?'} s, at ${expires.toLocaleTimeString()}\n`,
+    );
   }
 }
 

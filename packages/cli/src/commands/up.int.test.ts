@@ -110,6 +110,18 @@ describe('junction up', () => {
     await expect.poll(async () => (await order()).status, { timeout: 30_000 }).toBe('confirmed');
     expect((await order()).history.map((h) => h.event)).toEqual(['OrderPlaced', 'StockReserved', 'PaymentCaptured']);
 
+    // demo load keeps orders flowing: a short run, every order followed to its end.
+    const load = await runCli(
+      [
+        ...['demo', 'load', '--rate', '20', '--count', '20', '--duration', '30'],
+        ...['--gateway-url', `http://127.0.0.1:${gatewayPort}`, '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir],
+        ...['--prometheus-url', `http://127.0.0.1:${prometheusPort}`],
+      ],
+      120_000,
+    );
+    expect(load.code, load.stderr).toBe(0);
+    expect(load.stdout).toMatch(/^20\s+20\s+0\s+0\s+0\s+0\s+\d+ ms\s+\d+ ms$/m);
+
     // Prometheus scrapes every service at its default port (up or down: whatever this machine
     // runs there) and holds the alert rules of helm/junction/alerts.
     const prometheus = `http://127.0.0.1:${prometheusPort}`;
