@@ -9,7 +9,7 @@ import { createAvroCodec } from '../codec.ts';
 import { eventContract, eventVersion } from '../contracts/catalog.ts';
 import { decryptEventPii } from '../pii/event.ts';
 import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
-import { countRecords, expectKeyOrder, type PrivateContracts, privateContracts, readRecords } from '../testing/contracts.ts';
+import { countRecords, expectKeyOrder, type PrivateContracts, privateContracts, readRecords, until } from '../testing/contracts.ts';
 import { sampleEvent, sampleOrderPlacedV1 } from '../testing/samples.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 
@@ -321,6 +321,19 @@ describe('a request Kafka refuses', () => {
         { type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'message.timestamp.before.max.ms', value: '3600000' }] },
       ],
     });
+    // The broker applies a config change from the metadata log a moment later: wait until it says
+    // so, or the stale event may still be accepted (seen once in CI).
+    await until(
+      async () => {
+        const described = await contracts.admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['message.timestamp.before.max.ms'] }],
+        });
+        return described.resources[0]?.configEntries[0]?.configValue === '3600000';
+      },
+      10_000,
+      'the broker to apply message.timestamp.before.max.ms',
+    );
     const key = randomUUID();
     const before = await countRecords(contracts.admin, [topic]);
     const requests = publisher.stats.requests;
