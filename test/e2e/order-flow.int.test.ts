@@ -243,10 +243,13 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
         await new Promise((wait) => setTimeout(wait, 200));
       }
     };
+    let killed = false;
     const worker = async () => {
       while (next < ORDERS) {
         await placeOne();
-        if (next === Math.floor(ORDERS / 3)) {
+        // Once, by whichever worker gets there first.
+        if (!killed && next >= Math.floor(ORDERS / 3)) {
+          killed = true;
           // Inventory dies mid-run, without a goodbye, and comes back: its inbox and offsets pick up.
           await services.inventory?.kill('SIGKILL');
           await services.inventory?.start();
@@ -275,6 +278,12 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
       if (final.size === placed.length) break;
       if (Date.now() > deadline) {
         const stuck = await Promise.all(placed.filter((id) => !final.has(id)).map(read));
+        const payments = await Promise.all(
+          stuck.map(
+            async (o) =>
+              `${o.orderId}: billing says ${await (await fetch(`${services.billing?.url}/billing/payments/${o.orderId}`)).text()}`,
+          ),
+        );
         const logs = await Promise.all(
           Object.values(services).map(async (s) =>
             (await readFile(join(scratch, `${s.name}.log`), 'utf8').catch(() => ''))
@@ -285,7 +294,7 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
           ),
         );
         throw new Error(
-          `${stuck.length} order(s) neither confirmed nor cancelled after 120 s: ${JSON.stringify(stuck)}\n${logs.join('\n')}`,
+          `${stuck.length} order(s) neither confirmed nor cancelled after 120 s: ${JSON.stringify(stuck.map((o) => ({ id: o.orderId, status: o.status, history: o.history.map((h) => h.event) })))}\n${payments.join('\n')}\n${logs.join('\n')}`,
         );
       }
       await new Promise((wait) => setTimeout(wait, 1000));

@@ -123,6 +123,24 @@ describe('the orders service, against the real stack', { timeout: 120_000 }, () 
     expect(order.history[2]?.eventId).toBe(captured);
   });
 
+  it('confirms on a payment that overtook its reservation (another topic), and the late reservation changes nothing', async () => {
+    const orderId = await newOrder();
+    await publisher.publish('com.junction.billing.PaymentCaptured', sampleEvent('com.junction.billing.PaymentCaptured', orderId));
+    await until(async () => (await statusOf(orderId)) === 'confirmed', 30_000, 'the order to be confirmed');
+    const late = randomUUID();
+    await publisher.publish('com.junction.inventory.StockReserved', sampleEvent('com.junction.inventory.StockReserved', orderId), {
+      id: late,
+    });
+    await until(
+      async () => (await service.context.db.query('SELECT 1 FROM junction_inbox WHERE event_id = $1', [late])).rows.length > 0,
+      30_000,
+      'the late reservation',
+    );
+    const order = (await (await get(orderId)).json()) as { status: string; history: Array<{ event: string }> };
+    expect(order.status).toBe('confirmed');
+    expect(order.history.map((h) => h.event)).toEqual(['OrderPlaced', 'PaymentCaptured']);
+  });
+
   it('cancels on a stock rejection, saying why, and emits OrderCancelled for inventory and billing', async () => {
     const orderId = await newOrder();
     const rejection = sampleEvent('com.junction.inventory.StockRejected', orderId);

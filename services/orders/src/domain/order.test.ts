@@ -70,7 +70,13 @@ describe('nextStatus', () => {
     expect(nextStatus('confirmed', 'reserved')).toBeUndefined();
     expect(nextStatus('reserved', 'reserved')).toBeUndefined();
     expect(nextStatus('cancelled', 'captured')).toBeUndefined();
-    expect(nextStatus('placed', 'captured')).toBeUndefined();
+  });
+
+  it('takes a payment that overtook its reservation (another topic): placed → confirmed, and the reservation after it changes nothing', () => {
+    expect(nextStatus('placed', 'captured')).toBe('confirmed');
+    expect(nextStatus('placed', 'failed')).toBe('cancelled');
+    expect(nextStatus('confirmed', 'reserved')).toBeUndefined();
+    expect(nextStatus('cancelled', 'reserved')).toBeUndefined();
   });
 
   it('lets a customer cancel any order not cancelled yet', () => {

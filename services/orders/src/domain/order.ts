@@ -76,7 +76,12 @@ export function checkOrder(body: PlaceOrderBody): RuleProblem[] {
   return problems;
 }
 
-/** What moves an order, and where to: undefined when the order is past it (a late or repeated event). */
+/**
+ * What moves an order, and where to: undefined when the order is past it (a late or repeated
+ * event). Stock and payment news come on two topics, so a payment can arrive before the
+ * reservation it followed: a payment on a placed order moves it on all the same (billing charges
+ * only reserved orders), and the reservation arriving after it changes nothing.
+ */
 export function nextStatus(
   current: OrderStatus,
   event: 'reserved' | 'rejected' | 'captured' | 'failed' | 'cancel',
@@ -87,9 +92,9 @@ export function nextStatus(
     case 'rejected':
       return current === 'placed' ? 'cancelled' : undefined;
     case 'captured':
-      return current === 'reserved' ? 'confirmed' : undefined;
+      return current === 'placed' || current === 'reserved' ? 'confirmed' : undefined;
     case 'failed':
-      return current === 'reserved' ? 'cancelled' : undefined;
+      return current === 'placed' || current === 'reserved' ? 'cancelled' : undefined;
     case 'cancel':
       return current === 'cancelled' ? undefined : 'cancelled';
   }
