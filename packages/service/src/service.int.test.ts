@@ -1,35 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { createPublisher } from '@junction/events';
-import { type PrivateContracts, privateContracts, sampleEvent, until } from '@junction/events/testing';
-import { createLogger, createMetrics } from '@junction/observability';
-import { stackFromEnv } from '@junction/stack';
+import { sampleEvent, until } from '@junction/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envPrefix } from './config.ts';
-import { type RunningService, startService } from './service.ts';
+import type { RunningService } from './service.ts';
+import { type ServiceUnderTest, serviceUnderTest } from './testing/index.ts';
 import { sampleService } from './testing/sample-service.ts';
 
 describe('a service on the kit, against the real stack', { timeout: 120_000 }, () => {
-  const { brokers, schemaRegistryUrl } = stackFromEnv();
-  let contracts: PrivateContracts;
+  let world: ServiceUnderTest;
   let service: RunningService;
-  let name: string;
 
   beforeAll(async () => {
-    contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
-    name = `sample-${contracts.suffix}`;
-    if (!process.env.JUNCTION_POSTGRES_URL) throw new Error('these tests need the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
-    service = await startService(sampleService(name), {
-      logger: createLogger({ service: name, level: 'error' }),
-      metrics: createMetrics({ service: name, processMetrics: false }),
-      env: { ...process.env, [`${envPrefix(name)}_PORT`]: '0', SAMPLE_GREETING: 'ahoy' },
-      catalog: contracts.catalog,
-    });
+    world = await serviceUnderTest(sampleService('sample'), { SAMPLE_GREETING: 'ahoy' });
+    service = world.service;
   }, 120_000);
 
   afterAll(async () => {
-    await service?.shutdown();
-    await service?.context.db.close().catch(() => {});
-    await contracts?.cleanup();
+    await world?.close();
   });
 
   /** Events handled for an order, one row each. */
@@ -51,7 +37,7 @@ describe('a service on the kit, against the real stack', { timeout: 120_000 }, (
   it('keeps its tables in a schema of its own', async () => {
     const { rows } = await service.context.db.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name IN ('placed', 'handled', 'junction_outbox', 'junction_inbox') ORDER BY 1",
-      [name.replace(/-/g, '_')],
+      [service.context.config.schema],
     );
     expect((rows as Array<{ table_name: string }>).map((r) => r.table_name)).toEqual([
       'handled',
@@ -76,26 +62,17 @@ describe('a service on the kit, against the real stack', { timeout: 120_000 }, (
   });
 
   it('handles a redelivered event once: the inbox row commits with the effect', async () => {
-    const publisher = createPublisher({
-      service: 'test',
-      kafka: { brokers },
-      registry: { url: schemaRegistryUrl },
-      catalog: contracts.catalog,
-    });
-    try {
-      const first = randomUUID();
-      const id = randomUUID();
-      const event = sampleEvent('com.junction.orders.OrderPlaced', first);
-      await publisher.publish('com.junction.orders.OrderPlaced', event, { id });
-      await publisher.publish('com.junction.orders.OrderPlaced', event, { id });
-      // A later event of the same key is handled after both copies: once it is, so were they.
-      const marker = randomUUID();
-      await publisher.publish('com.junction.orders.OrderPlaced', event, { id: marker });
-      await until(async () => (await handled(first)).includes(marker), 30_000, 'the later event of the same key');
-      expect(await handled(first)).toEqual([id, marker]);
-    } finally {
-      await publisher.close();
-    }
+    const { publisher } = world;
+    const first = randomUUID();
+    const id = randomUUID();
+    const event = sampleEvent('com.junction.orders.OrderPlaced', first);
+    await publisher.publish('com.junction.orders.OrderPlaced', event, { id });
+    await publisher.publish('com.junction.orders.OrderPlaced', event, { id });
+    // A later event of the same key is handled after both copies: once it is, so were they.
+    const marker = randomUUID();
+    await publisher.publish('com.junction.orders.OrderPlaced', event, { id: marker });
+    await until(async () => (await handled(first)).includes(marker), 30_000, 'the later event of the same key');
+    expect(await handled(first)).toEqual([id, marker]);
   });
 
   it('answers problem+json: no caller (not through the gateway), a bad body, an unknown order, an unknown path', async () => {

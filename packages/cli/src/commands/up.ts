@@ -52,48 +52,45 @@ async function routesFor(flags: UpFlags, dir: string): Promise<string> {
  * directory), the stack's Kafka and registry, the local PII keys.
  */
 async function startBusiness(stack: Stack, flags: UpFlags, logs: string): Promise<ServiceProcess[]> {
-  const started: ServiceProcess[] = [];
-  try {
-    const provider = `http://127.0.0.1:${flags.providerPort}`;
-    started.push(
-      await startService({
-        name: 'payment-provider-standin',
-        url: provider,
-        readyPath: '/healthz',
-        logFile: join(logs, 'payment-provider-standin.log'),
-        env: { PAYMENT_STANDIN_PORT: String(flags.providerPort) },
-      }),
-    );
-    const pii = await localPiiEnv(stack.stateDir);
-    const running = await Promise.all(
-      BUSINESS.map((service) => {
-        const prefix = `JUNCTION_${service.name.toUpperCase()}`;
-        return startService({
-          name: service.name,
-          url: `http://127.0.0.1:${flags[service.flag]}`,
-          readyPath: '/readyz',
-          logFile: join(logs, `${service.name}.log`),
-          env: {
-            [`${prefix}_PORT`]: String(flags[service.flag]),
-            [`${prefix}_DATA_DIR`]: join(stack.stateDir, 'services', service.name),
-            JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
-            ...(stack.security ? stack.security.env(service.name) : {}),
-            ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
-            ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
-            ...(service.name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
-            ...pii,
-          },
-        }).then((process) => {
-          started.push(process);
-          return process;
-        });
-      }),
-    );
-    return [started[0] as ServiceProcess, ...running];
-  } catch (error) {
-    for (const service of started.reverse()) await service.stop();
-    throw error;
+  const provider = `http://127.0.0.1:${flags.providerPort}`;
+  const standin = await startService({
+    name: 'payment-provider-standin',
+    url: provider,
+    readyPath: '/healthz',
+    logFile: join(logs, 'payment-provider-standin.log'),
+    env: { PAYMENT_STANDIN_PORT: String(flags.providerPort) },
+  });
+  const pii = await localPiiEnv(stack.stateDir);
+  // All settle before anything is judged: a service that fails must not leave the others it
+  // started beside it running.
+  const settled = await Promise.allSettled(
+    BUSINESS.map((service) => {
+      const prefix = `JUNCTION_${service.name.toUpperCase()}`;
+      return startService({
+        name: service.name,
+        url: `http://127.0.0.1:${flags[service.flag]}`,
+        readyPath: '/readyz',
+        logFile: join(logs, `${service.name}.log`),
+        env: {
+          [`${prefix}_PORT`]: String(flags[service.flag]),
+          [`${prefix}_DATA_DIR`]: join(stack.stateDir, 'services', service.name),
+          JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
+          ...(stack.security ? stack.security.env(service.name) : {}),
+          ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
+          ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
+          ...(service.name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
+          ...pii,
+        },
+      });
+    }),
+  );
+  const running = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = settled.find((result) => result.status === 'rejected');
+  if (failure) {
+    for (const service of [...running, standin].reverse()) await service.stop();
+    throw failure.reason;
   }
+  return [standin, ...running];
 }
 
 /**
