@@ -11,6 +11,7 @@ import {
 } from '@junction/http';
 import { JunctionError, type Logger, type Metrics } from '@junction/observability';
 import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+import type { z } from 'zod';
 
 /**
  * The header the gateway names the authenticated caller in (its OAuth client id). The gateway
@@ -31,6 +32,22 @@ export function requireCaller(): RequestHandler {
     if (callerOf(req)) return next();
     next(new JunctionError('auth.unauthenticated', `no caller: ${CALLER_HEADER} is set by the gateway, which this request did not pass`));
   };
+}
+
+/**
+ * A request's body (or query) of the right shape, or a 400 problem naming every field that is not
+ * (`(query).limit`, `lines.0.quantity`; the whole value when it is not an object at all).
+ */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' = 'body'): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return { path: path === '' ? `(${where})` : where === 'query' ? `(query).${path}` : path, reason: issue.message };
+  });
+  throw new JunctionError('request.invalid', `the ${where} is not valid: ${fields.map((f) => `${f.path}: ${f.reason}`).join('; ')}`, {
+    context: { fields },
+  });
 }
 
 /** What a service's HTTP app is made of. */

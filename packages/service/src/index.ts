@@ -5,7 +5,7 @@ export type { NextFunction, Request, Response, Router } from 'express';
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
 export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';
 export { causeOf } from './events.ts';
-export { CALLER_HEADER, callerOf, createServiceApp, requireCaller, type ServiceAppParts } from './http.ts';
+export { CALLER_HEADER, callerOf, createServiceApp, parseInput, requireCaller, type ServiceAppParts } from './http.ts';
 export { runService } from './run.ts';
 export {
   type RunningService,

@@ -24,7 +24,7 @@ export {
   queryPrometheus,
 } from './prometheus-query.ts';
 export { type KafkaCredentials, readStackSecurity, type SecureKafkaConnection, type StackSecurity, stackSecurity } from './security.ts';
-export { type MissingServer, type Stack, type StackNode, startStack } from './stack.ts';
+export { type KafkaTools, kafkaTools, type MissingServer, type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';
 export { ensureLocalCa, type IssuedCertificate, type IssueOptions, issueCertificate, type LocalCa, type TlsFileOptions } from './tls.ts';

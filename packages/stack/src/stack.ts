@@ -243,6 +243,25 @@ async function findServer<T>(args: {
  * is ready. Components that died are started again with their data; a running Prometheus given
  * other jobs or rules reloads them; a failed start stops whatever this call started.
  */
+/** How to run one of Apache Kafka's own tools: a Java and the classpath of the stack's Kafka jars. */
+export interface KafkaTools {
+  java: string;
+  /** `<libs>/*`, for `-cp`. */
+  classpath: string;
+}
+
+/**
+ * The Java and jars that run Kafka's own tools (`org.apache.kafka.tools.EndToEndLatency`,
+ * `ProducerPerformance`…), the same the stack's brokers run on: benchmarks compare against them.
+ * Fetches the jars on first use, as the stack does.
+ */
+export async function kafkaTools(options: Pick<StackOptions, 'cacheDir' | 'env' | 'onProgress'> = {}): Promise<KafkaTools> {
+  const resolved = resolveOptions(options);
+  const java = requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}'s tools`);
+  const libs = await kafkaLibs({ cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress });
+  return { java: java.bin, classpath: `${libs}/*` };
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const resolved = resolveOptions(options);
   const { stateDir } = resolved;

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   callerOf,
   JunctionError,
+  parseInput,
   type Request,
   type Response,
   type Router,
@@ -11,7 +12,7 @@ import {
 } from '@junction/service';
 import { z } from 'zod';
 import { checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
-import { lockOrder, moveOrder, readOrder } from './domain/store.ts';
+import { listOrders, lockOrder, moveOrder, readOrder } from './domain/store.ts';
 
 /** JSON with its keys sorted at every level: the same request hashes the same whatever its key order. */
 function canonical(value: unknown): string {
@@ -42,16 +43,6 @@ function idempotencyKey(req: Request): string {
   return key;
 }
 
-/** A body of the right shape, or a 400 naming every field that is not. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return parsed.data;
-  const fields = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', reason: issue.message }));
-  throw new JunctionError('request.invalid', `the body is not valid: ${fields.map((f) => `${f.path}: ${f.reason}`).join('; ')}`, {
-    context: { fields },
-  });
-}
-
 /** The OrderPlaced event of a new order, as the contract (v2) has it. */
 function orderPlaced(orderId: string, body: PlaceOrderBody, placedAt: Date) {
   return {
@@ -67,9 +58,20 @@ function orderPlaced(orderId: string, body: PlaceOrderBody, placedAt: Date) {
   };
 }
 
+/** `GET /orders`: up to 100 orders by id (`?id=…&id=…`), or the caller's most recent. */
+const listQuery = z
+  .object({
+    id: z
+      .union([z.uuid(), z.array(z.uuid()).min(1).max(100)])
+      .transform((ids) => (Array.isArray(ids) ? ids : [ids]))
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+
 const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
-/** `POST /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
+/** `POST /orders`, `GET /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
 export function orderRoutes(router: Router, service: ServiceContext<unknown>): void {
   const caller = (req: Request): string => callerOf(req) ?? '';
   const show = async (res: Response, orderId: string, clientId: string, status: number) => {
@@ -79,7 +81,7 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
 
   router.post('/orders', requireCaller(), async (req, res) => {
     const key = idempotencyKey(req);
-    const body = parseBody(placeOrderBody, req.body);
+    const body = parseInput(placeOrderBody, req.body);
     const problems = checkOrder(body);
     if (problems.length > 0) {
       throw new JunctionError(
@@ -133,6 +135,12 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
     await show(res, outcome.orderId, clientId, outcome.replayed ? 200 : 201);
   });
 
+  router.get('/orders', requireCaller(), async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    const orders = await listOrders(service.db, caller(req), query.id ? { orderIds: query.id } : { limit: query.limit });
+    res.json({ orders });
+  });
+
   router.get('/orders/:id', requireCaller(), async (req, res) => {
     const orderId = String(req.params.id);
     const order = z.uuid().safeParse(orderId).success ? await readOrder(service.db, orderId, caller(req)) : undefined;
@@ -142,7 +150,7 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
 
   router.post('/orders/:id/cancel', requireCaller(), async (req, res) => {
     const orderId = String(req.params.id);
-    const { reason } = parseBody(cancelBody, req.body);
+    const { reason } = parseInput(cancelBody, req.body);
     const clientId = caller(req);
     await service.transaction(async (tx) => {
       const order = z.uuid().safeParse(orderId).success ? await lockOrder(tx, orderId) : undefined;

@@ -6,6 +6,7 @@ import { startStack } from '@junction/stack';
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
+import { type FlowPhase, runFlowBench } from '../internal/bench/flow.ts';
 import { gatewayBenchCommand } from '../internal/bench/gateway.ts';
 import { type ObservedRun, type Ratios, runObservabilityBench } from '../internal/bench/observability.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
@@ -285,6 +286,92 @@ async function observability(flags: ObservabilityFlags): Promise<void> {
   }
 }
 
+/** `--search 150,200,300`: whole rates, ascending; empty for no search. */
+function rateList(value: string): number[] {
+  if (value.trim() === '') return [];
+  const rates = value.split(',').map((part) => Number(part.trim()));
+  if (rates.some((rate) => !Number.isInteger(rate) || rate < 1 || rate > 2000)) {
+    throw new InvalidArgumentError('a comma-separated list of whole orders/s from 1 to 2000, e.g. 150,200,300');
+  }
+  return rates;
+}
+
+interface FlowFlags {
+  rate: number;
+  duration: number;
+  warmup: number;
+  search: number[];
+  searchDuration: number;
+  providerLatency: number;
+  targetP99: number;
+}
+
+const ms = (value: number | undefined): string => (value === undefined ? '-' : `${Math.round(value)}`);
+
+function phaseRow(phase: FlowPhase): string[] {
+  const s = phase.stats;
+  return [
+    `${phase.rate}/s`,
+    String(phase.seconds),
+    String(s.placed),
+    String(s.confirmed),
+    String(s.cancelled),
+    String(s.pending + s.refused + s.dropped),
+    ms(phase.p50Ms),
+    ms(phase.p99Ms),
+    phase.held ? style('green', 'held') : style('red', `no: ${phase.why ?? ''}`),
+  ];
+}
+
+async function flow(flags: FlowFlags): Promise<void> {
+  const result = await runFlowBench({
+    rate: flags.rate,
+    durationMs: flags.duration * 1000,
+    warmupMs: flags.warmup * 1000,
+    searchRates: flags.search.filter((rate) => rate > flags.rate),
+    searchMs: flags.searchDuration * 1000,
+    providerLatencyMs: flags.providerLatency,
+    onProgress: progress,
+  });
+  console.log(
+    `\nThe order flow on ${result.brokers.join(',')} (${result.postgres ? 'PostgreSQL' : 'PGlite'}), every service its own process; payment stand-in ${flags.providerLatency} ms, no failures:\n`,
+  );
+  console.log(
+    table(
+      ['RATE', 'SECONDS', 'PLACED', 'CONFIRMED', 'CANCELLED', 'UNSETTLED', 'P50 MS', 'P99 MS', 'HELD (P99 < 1 S)'],
+      [result.measured, ...result.search].map(phaseRow),
+    ),
+  );
+  const measured = result.measured;
+  const hop = result.kafkaHop;
+  if (hop) {
+    const floor = 3 * hop.p99Ms + flags.providerLatency;
+    console.log(
+      `\nKafka's EndToEndLatency, one hop (${hop.messages.toLocaleString('en')} messages, acks=all, 1 KiB): p50 ${hop.p50Ms} ms, p99 ${hop.p99Ms} ms.`,
+    );
+    console.log(
+      `Floor of an order's confirmation (3 hops at Kafka's p99 + the provider): ${floor} ms; the flow's p99 is ${
+        measured.p99Ms === undefined ? '-' : style('bold', `${(measured.p99Ms / Math.max(1, floor)).toFixed(1)}×`)
+      } that.`,
+    );
+  } else console.log(style('yellow', `\nNo Kafka baseline: ${result.kafkaHopError ?? 'EndToEndLatency did not run'}`));
+  console.log(
+    `Highest rate held (p99 < 1 s): ${result.maxHeld === undefined ? style('red', 'none') : style('bold', `${result.maxHeld} orders/s`)}${
+      result.search.length > 0 && result.search.every((p) => p.held) ? ' (every rate tried; try higher with --search)' : ''
+    }`,
+  );
+  const met = measured.held && measured.p99Ms !== undefined && measured.p99Ms <= flags.targetP99;
+  console.log(
+    met
+      ? style('green', `Target met: p99 ${ms(measured.p99Ms)} ms ≤ ${flags.targetP99} ms at ${flags.rate} orders/s.`)
+      : style(
+          'red',
+          `Target missed: p99 ${ms(measured.p99Ms)} ms at ${flags.rate} orders/s (target ≤ ${flags.targetP99} ms${measured.why ? `; ${measured.why}` : ''}).`,
+        ),
+  );
+  if (!met) process.exitCode = 1;
+}
+
 /** The flags naming Kafka and the registry to bench against. */
 const withEndpoints = (command: Command): Command =>
   command
@@ -352,5 +439,33 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
     )
     .action(observability);
   bench.addCommand(gatewayBenchCommand());
+  bench
+    .command('flow')
+    .description(
+      "the order flow on a throwaway stack, every service its own process: orders through the gateway at a random (Poisson) rate, placed→confirmed p50/p99, then higher rates until p99 passes 1 s; Kafka's EndToEndLatency as the baseline (exit 1 when the target is missed)",
+    )
+    .option('--rate <n>', 'orders per second of the measured run', positive(2000), 100)
+    .option('--duration <seconds>', 'how long the measured run places orders', positive(600), 30)
+    .option('--warmup <seconds>', 'orders at half the rate first, not counted', positive(120), 10)
+    .option('--search <rates>', 'rates tried after, in order, until one is not held (none: --search "")', rateList, [150, 200, 300, 400])
+    .option('--search-duration <seconds>', 'how long each rate of the search places orders', positive(600), 20)
+    .option('--provider-latency <ms>', "the payment stand-in's answer time", positive(10_000), 20)
+    .option('--target-p99 <ms>', 'the p99 placed→confirmed the measured run must stay under', positive(60_000), 250)
+    .addHelpText(
+      'after',
+      `
+Everything runs on this machine: Kafka, the registry, PostgreSQL and Redis of a throwaway stack,
+then the auth server, the gateway, orders, inventory, billing and the payment stand-in (no
+failures, --provider-latency per charge), as ./junction up runs them. The load generator places
+orders through the gateway (the client's rate limit raised out of reach), follows them 100 to a
+request, and takes placed→confirmed from the orders' own timestamps. Stock is topped up first,
+so every order can be confirmed.
+
+A rate is held when p99 stays under 1 s, every order settles and none is refused or dropped.
+The baseline is Kafka's own EndToEndLatency (acks=all, 1 KiB) on the same broker: an order's
+confirmation crosses Kafka three times (OrderPlaced, StockReserved, PaymentCaptured) and the
+provider once, so 3 × its p99 + the provider's latency is the floor no client gets under.`,
+    )
+    .action(flow);
   return bench;
 }

@@ -81,7 +81,11 @@ async function check(flags: { dir?: string; registry?: string | boolean }): Prom
 }
 
 /** Creates the catalog's topics and prints a table of them; false when an existing topic drifted from the file. */
-export async function registerTopics(catalog: Catalog, target: string[] | KafkaConnection): Promise<boolean> {
+export async function registerTopics(
+  catalog: Catalog,
+  target: string[] | KafkaConnection,
+  print: (line: string) => void = console.log,
+): Promise<boolean> {
   const brokers = Array.isArray(target) ? target : target.brokers;
   const admin = cliKafka(target).admin();
   try {
@@ -94,14 +98,14 @@ export async function registerTopics(catalog: Catalog, target: string[] | KafkaC
     const drifted = new Set(result.drift.map((d) => d.topic));
     const status = (name: string) =>
       result.created.includes(name) ? style('green', 'created') : drifted.has(name) ? style('yellow', 'unchanged (drift)') : 'unchanged';
-    console.log(
+    print(
       table(
         ['TOPIC', 'PARTITIONS', 'RETENTION.MS', 'CLEANUP.POLICY', 'STATUS'],
         catalog.topics.map((t) => [t.name, String(t.partitions), String(t.retentionMs), t.cleanupPolicy, status(t.name)]),
       ),
     );
     for (const d of result.drift) {
-      console.log(
+      print(
         `${style('yellow', 'warning:')} drift on ${d.topic}: ${d.setting} is ${d.cluster} in the cluster but ${d.file} in topics.yaml (not changed: ${
           d.setting === 'partitions'
             ? 'more partitions move keys and break per-key order'
@@ -116,7 +120,11 @@ export async function registerTopics(catalog: Catalog, target: string[] | KafkaC
 }
 
 /** Registers every version of every subject with its topic's compatibility and prints a table; false when one was refused. */
-export async function registerSubjects(catalog: Catalog, admin: RegistryAdmin): Promise<boolean> {
+export async function registerSubjects(
+  catalog: Catalog,
+  admin: RegistryAdmin,
+  print: (line: string) => void = console.log,
+): Promise<boolean> {
   const rows: string[][] = [];
   const failures: string[] = [];
   for (const event of catalog.events) {
@@ -137,8 +145,8 @@ export async function registerSubjects(catalog: Catalog, admin: RegistryAdmin): 
     }
     rows.push([event.subject, event.versions.map((v) => `v${v.version}`).join(' '), mode, ids.join(' ')]);
   }
-  console.log(table(['SUBJECT', 'VERSIONS', 'COMPATIBILITY', 'SCHEMA IDS'], rows));
-  for (const failure of failures) console.log(`${style('red', 'refused:')} ${failure}`);
+  print(table(['SUBJECT', 'VERSIONS', 'COMPATIBILITY', 'SCHEMA IDS'], rows));
+  for (const failure of failures) print(`${style('red', 'refused:')} ${failure}`);
   return failures.length === 0;
 }
 

@@ -1,14 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createRegistryAdmin, loadCatalog } from '@junction/events';
-import { ensureLocalCa, issueCertificate, type Stack, stackStatus, startStack } from '@junction/stack';
+import { stackStatus, startStack } from '@junction/stack';
 import { Command } from 'commander';
 import { portNumber } from '../internal/args.ts';
 import { runDemo } from '../internal/demo.ts';
+import { DEFAULT_FLOW_PORTS, startFlow } from '../internal/flow.ts';
 import { style } from '../internal/output.ts';
-import { repositoryRoot } from '../internal/paths.ts';
-import { localPiiEnv } from '../internal/pii.ts';
-import { type ServiceProcess, startService } from '../internal/services.ts';
+import type { ServiceProcess } from '../internal/services.ts';
 import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
 import { applyStackAcls, printEndpoints, printMissing, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
 
@@ -22,145 +19,6 @@ interface UpFlags extends StackUpFlags {
   billingPort: number;
   providerPort: number;
   https?: boolean;
-}
-
-/** The business services `up` runs, each with the port flag that places it (DESIGN.md's defaults). */
-const BUSINESS = [
-  { name: 'orders', flag: 'ordersPort', defaultPort: 8101 },
-  { name: 'inventory', flag: 'inventoryPort', defaultPort: 8102 },
-  { name: 'billing', flag: 'billingPort', defaultPort: 8103 },
-] as const;
-
-/**
- * The gateway's route table with each business service at the port it runs on: the committed
- * table names DESIGN.md's defaults, and a service moved with a flag must be found all the same.
- */
-async function routesFor(flags: UpFlags, dir: string): Promise<string> {
-  let table = await readFile(join(repositoryRoot(), 'services/gateway/routes.yaml'), 'utf8');
-  for (const service of BUSINESS) {
-    table = table.replaceAll(`http://127.0.0.1:${service.defaultPort}`, `http://127.0.0.1:${flags[service.flag]}`);
-  }
-  const file = join(dir, 'gateway-routes.yaml');
-  await mkdir(dir, { recursive: true });
-  await writeFile(file, table);
-  return file;
-}
-
-/**
- * Starts the payment provider stand-in and the business services, each its own process: its
- * database schema on the stack's PostgreSQL (or, without one, a PGlite directory in the state
- * directory), the stack's Kafka and registry, the local PII keys.
- */
-async function startBusiness(stack: Stack, flags: UpFlags, logs: string): Promise<ServiceProcess[]> {
-  const provider = `http://127.0.0.1:${flags.providerPort}`;
-  const standin = await startService({
-    name: 'payment-provider-standin',
-    url: provider,
-    readyPath: '/healthz',
-    logFile: join(logs, 'payment-provider-standin.log'),
-    env: { PAYMENT_STANDIN_PORT: String(flags.providerPort) },
-  });
-  const pii = await localPiiEnv(stack.stateDir);
-  // All settle before anything is judged: a service that fails must not leave the others it
-  // started beside it running.
-  const settled = await Promise.allSettled(
-    BUSINESS.map((service) => {
-      const prefix = `JUNCTION_${service.name.toUpperCase()}`;
-      return startService({
-        name: service.name,
-        url: `http://127.0.0.1:${flags[service.flag]}`,
-        readyPath: '/readyz',
-        logFile: join(logs, `${service.name}.log`),
-        env: {
-          [`${prefix}_PORT`]: String(flags[service.flag]),
-          [`${prefix}_DATA_DIR`]: join(stack.stateDir, 'services', service.name),
-          JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
-          ...(stack.security ? stack.security.env(service.name) : {}),
-          ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
-          ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
-          ...(service.name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
-          ...pii,
-        },
-      });
-    }),
-  );
-  const running = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failure = settled.find((result) => result.status === 'rejected');
-  if (failure) {
-    for (const service of [...running, standin].reverse()) await service.stop();
-    throw failure.reason;
-  }
-  return [standin, ...running];
-}
-
-/**
- * Starts the auth server, then the gateway against it and the stack, as child processes that
- * end with this command. With `https`, both serve certificates of the stack's local CA (client
- * secrets and tokens then never cross a socket in clear), and the gateway trusts that CA.
- */
-async function startServices(stack: Stack, flags: UpFlags): Promise<{ services: ServiceProcess[]; caFile?: string }> {
-  const logs = join(stack.stateDir, 'logs');
-  let tls: { certFile: string; keyFile: string; caFile: string } | undefined;
-  if (flags.https) {
-    // The CA a secure stack's brokers use too, so one file is all a client trusts.
-    const dir = join(stack.stateDir, 'secrets', 'tls');
-    const ca = await ensureLocalCa(dir);
-    tls = await issueCertificate({ ca, dir, name: 'services', hosts: ['127.0.0.1', 'localhost'] });
-  }
-  const scheme = tls ? 'https' : 'http';
-  const auth = await startService({
-    name: 'auth',
-    url: `${scheme}://127.0.0.1:${flags.authPort}`,
-    readyPath: '/readyz',
-    logFile: join(logs, 'auth.log'),
-    env: {
-      JUNCTION_AUTH_PORT: String(flags.authPort),
-      JUNCTION_AUTH_STATE_DIR: join(stack.stateDir, 'auth'),
-      ...(tls
-        ? {
-            JUNCTION_AUTH_ISSUER: `https://127.0.0.1:${flags.authPort}`,
-            JUNCTION_AUTH_TLS_CERT_FILE: tls.certFile,
-            JUNCTION_AUTH_TLS_KEY_FILE: tls.keyFile,
-          }
-        : {}),
-    },
-    ...(tls ? { caFile: tls.caFile } : {}),
-  });
-  let business: ServiceProcess[] = [];
-  try {
-    business = await startBusiness(stack, flags, logs);
-  } catch (error) {
-    await auth.stop();
-    throw error;
-  }
-  const gatewayEnv: Record<string, string> = {
-    JUNCTION_GATEWAY_PORT: String(flags.gatewayPort),
-    JUNCTION_GATEWAY_ROUTES: await routesFor(flags, stack.stateDir),
-    // Locally no load balancer drains from it: Ctrl-C stops it at once.
-    JUNCTION_GATEWAY_DRAIN_DELAY_MS: '0',
-    JUNCTION_AUTH_ISSUER: auth.url,
-    JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
-    ...(stack.security ? stack.security.env('gateway') : {}),
-    ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
-    ...(stack.redisUrl ? { JUNCTION_REDIS_URL: stack.redisUrl } : {}),
-    ...(tls ? { JUNCTION_GATEWAY_TLS_CERT_FILE: tls.certFile, JUNCTION_GATEWAY_TLS_KEY_FILE: tls.keyFile } : {}),
-    ...(await localPiiEnv(stack.stateDir)),
-  };
-  try {
-    const gateway = await startService({
-      name: 'gateway',
-      url: `${scheme}://127.0.0.1:${flags.gatewayPort}`,
-      readyPath: '/readyz',
-      logFile: join(logs, 'gateway.log'),
-      env: gatewayEnv,
-      ...(tls ? { caFile: tls.caFile } : {}),
-    });
-    return { services: [auth, gateway, ...business], ...(tls ? { caFile: tls.caFile } : {}) };
-  } catch (error) {
-    for (const service of [...business].reverse()) await service.stop();
-    await auth.stop();
-    throw error;
-  }
 }
 
 /** The minute-long tour: a storefront's token, an order through the gateway, and the order again once the saga moved it. */
@@ -192,12 +50,12 @@ export function upCommand(): Command {
     ),
   )
     .option('--no-services', 'start only the stack: no auth server, gateway, business services or payment stand-in')
-    .option('--gateway-port <port>', 'port of the API gateway', portNumber, 8080)
-    .option('--auth-port <port>', 'port of the OAuth 2.0 authorization server', portNumber, 8090)
-    .option('--orders-port <port>', 'port of the orders service', portNumber, 8101)
-    .option('--inventory-port <port>', 'port of the inventory service', portNumber, 8102)
-    .option('--billing-port <port>', 'port of the billing service', portNumber, 8103)
-    .option('--provider-port <port>', 'port of the payment provider stand-in', portNumber, 8190)
+    .option('--gateway-port <port>', 'port of the API gateway', portNumber, DEFAULT_FLOW_PORTS.gateway)
+    .option('--auth-port <port>', 'port of the OAuth 2.0 authorization server', portNumber, DEFAULT_FLOW_PORTS.auth)
+    .option('--orders-port <port>', 'port of the orders service', portNumber, DEFAULT_FLOW_PORTS.orders)
+    .option('--inventory-port <port>', 'port of the inventory service', portNumber, DEFAULT_FLOW_PORTS.inventory)
+    .option('--billing-port <port>', 'port of the billing service', portNumber, DEFAULT_FLOW_PORTS.billing)
+    .option('--provider-port <port>', 'port of the payment provider stand-in', portNumber, DEFAULT_FLOW_PORTS.provider)
     .option('--https', "serve the gateway over HTTPS with a certificate of the stack's local CA")
     .action(async (flags: UpFlags) => {
       const stack = await startStack(await stackOptions(flags));
@@ -235,7 +93,17 @@ export function upCommand(): Command {
       if (flags.services && stack.schemaRegistryUrl) {
         console.log(`\n${style('bold', 'Starting the auth server and the gateway…')}`);
         try {
-          ({ services, caFile } = await startServices(stack, flags));
+          ({ services, caFile } = await startFlow(stack, {
+            ports: {
+              gateway: flags.gatewayPort,
+              auth: flags.authPort,
+              orders: flags.ordersPort,
+              inventory: flags.inventoryPort,
+              billing: flags.billingPort,
+              provider: flags.providerPort,
+            },
+            ...(flags.https ? { https: true } : {}),
+          }));
         } catch (error) {
           if (stack.started.length > 0) await stack.stopStarted();
           throw error;

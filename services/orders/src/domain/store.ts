@@ -43,19 +43,49 @@ export async function readOrder(db: Queryable, orderId: string, clientId: string
   ]);
   const body = typeof row.body === 'string' ? (JSON.parse(row.body) as { lines: OrderView['lines'] }) : row.body;
   return {
-    orderId: row.order_id,
-    status: row.status,
-    customerId: row.customer_id,
-    total: row.total,
-    currency: row.currency.trim(),
+    ...summary(row),
     lines: body.lines,
-    cancelReason: row.cancel_reason,
-    placedAt: iso(row.placed_at),
-    updatedAt: iso(row.updated_at),
     history: (
       history.rows as Array<{ event: string; event_id: string; status: OrderStatus; detail: string | null; at: Date | string }>
     ).map((h) => ({ event: h.event, eventId: h.event_id, status: h.status, detail: h.detail, at: iso(h.at) })),
   };
+}
+
+/** An order as `GET /orders` lists it: its state, without lines or history. */
+export type OrderSummary = Pick<
+  OrderView,
+  'orderId' | 'status' | 'customerId' | 'total' | 'currency' | 'cancelReason' | 'placedAt' | 'updatedAt'
+>;
+
+const summary = (row: Omit<OrderRow, 'body'>): OrderSummary => ({
+  orderId: row.order_id,
+  status: row.status,
+  customerId: row.customer_id,
+  total: row.total,
+  currency: row.currency.trim(),
+  cancelReason: row.cancel_reason,
+  placedAt: iso(row.placed_at),
+  updatedAt: iso(row.updated_at),
+});
+
+/**
+ * Orders of `clientId`: those of `orderIds` that exist (in no particular order), or without ids
+ * its `limit` most recently placed, newest first.
+ */
+export async function listOrders(
+  db: Queryable,
+  clientId: string,
+  select: { orderIds: readonly string[] } | { limit: number },
+): Promise<OrderSummary[]> {
+  const columns = 'order_id, status, customer_id, total::text AS total, currency, cancel_reason, placed_at, updated_at';
+  const { rows } =
+    'orderIds' in select
+      ? await db.query(`SELECT ${columns} FROM orders WHERE client_id = $1 AND order_id = ANY($2::uuid[])`, [clientId, select.orderIds])
+      : await db.query(`SELECT ${columns} FROM orders WHERE client_id = $1 ORDER BY placed_at DESC, order_id LIMIT $2`, [
+          clientId,
+          select.limit,
+        ]);
+  return (rows as Array<Omit<OrderRow, 'body'>>).map(summary);
 }
 
 /** Locks an order's row for this transaction and returns its status and owner; undefined when there is none. */

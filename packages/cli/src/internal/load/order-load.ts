@@ -115,22 +115,31 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
     }
   };
 
-  /** Looks at up to 32 pending orders, the oldest first. */
+  /**
+   * Looks at every pending order (up to 2,000, the oldest first), 100 to a request, so that
+   * following costs a few requests a second whatever the rate.
+   */
   const follow = async () => {
-    const batch = [...pending].slice(0, 32);
+    const ids = [...pending].slice(0, 2000);
+    const batches = Array.from({ length: Math.ceil(ids.length / 100) }, (_, i) => ids.slice(i * 100, i * 100 + 100));
     await Promise.all(
-      batch.map(async (orderId) => {
-        const response = await fetch(`${options.gatewayUrl}/v1/orders/${orderId}`, { headers, signal: AbortSignal.timeout(5000) }).catch(
+      batches.map(async (batch) => {
+        const query = batch.map((id) => `id=${id}`).join('&');
+        const response = await fetch(`${options.gatewayUrl}/v1/orders?${query}`, { headers, signal: AbortSignal.timeout(5000) }).catch(
           () => undefined,
         );
         if (!response?.ok) return;
-        const order = (await response.json()) as { status: string; placedAt: string; updatedAt: string };
-        if (order.status === 'confirmed') {
-          stats.confirmed += 1;
-          stats.completionMs.push(Date.parse(order.updatedAt) - Date.parse(order.placedAt));
-        } else if (order.status === 'cancelled') stats.cancelled += 1;
-        else return;
-        pending.delete(orderId);
+        const { orders } = (await response.json()) as {
+          orders: Array<{ orderId: string; status: string; placedAt: string; updatedAt: string }>;
+        };
+        for (const order of orders) {
+          if (order.status === 'confirmed') {
+            stats.confirmed += 1;
+            stats.completionMs.push(Date.parse(order.updatedAt) - Date.parse(order.placedAt));
+          } else if (order.status === 'cancelled') stats.cancelled += 1;
+          else continue;
+          pending.delete(order.orderId);
+        }
       }),
     );
   };
@@ -139,6 +148,7 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
   let nextArrival = started;
   let lastTick = started;
   let sent = 0;
+  let following: Promise<void> | undefined;
   const tick = () => {
     stats.pending = pending.size;
     options.onTick?.({ ...stats, completionMs: [...stats.completionMs] });
@@ -157,12 +167,17 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
     }
     if (now - lastTick >= 1000) {
       lastTick = now;
-      await follow();
-      tick();
+      // In the background: arrivals keep their times while the orders are looked at.
+      following ??= follow()
+        .then(tick)
+        .finally(() => {
+          following = undefined;
+        });
     }
     await sleep(Math.max(0, Math.min(nextArrival - Date.now(), 50)), options.signal);
   }
   await Promise.all(placing);
+  await following;
   const settleUntil = Date.now() + (options.settleMs ?? 30_000);
   while (pending.size > 0 && Date.now() < settleUntil && !options.signal?.aborted) {
     await follow();

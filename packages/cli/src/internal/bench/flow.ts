@@ -1,0 +1,271 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRegistryAdmin, loadCatalog } from '@junction/events';
+import { kafkaTools, type Stack, startStack, stopStack } from '@junction/stack';
+import { registerSubjects, registerTopics, schemasDir } from '../../commands/schemas.ts';
+import { fetchToken } from '../../commands/token.ts';
+import { type Flow, type FlowPorts, startFlow } from '../flow.ts';
+import { cliKafka } from '../kafka.ts';
+import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts';
+import { freePort } from './gateway-rig.ts';
+
+/** A rate is held when the orders placed at it are confirmed with p99 under this. */
+export const HELD_P99_MS = 1000;
+
+/** SKUs the load generator orders (order-load's catalogue), restocked before the bench so no order is refused for stock. */
+const RESTOCKED = ['BOOK-0001', 'PEN-0042', 'SKU-LAMP', 'SKU-BULB', 'MUG-0007'];
+
+/** Options of {@link runFlowBench}. */
+export interface FlowBenchOptions {
+  /** Orders per second of the measured run. */
+  rate: number;
+  /** How long the measured run places orders. */
+  durationMs: number;
+  /** Orders at half the rate first, not counted: JIT, connection pools, consumer fetch sessions. */
+  warmupMs: number;
+  /** Rates tried after the measured run, in order, until one is not held; empty for none. */
+  searchRates: readonly number[];
+  /** How long each rate of the search places orders. */
+  searchMs: number;
+  /** The payment provider stand-in's answer time. */
+  providerLatencyMs: number;
+  onProgress: (message: string) => void;
+}
+
+/** One run at one rate. */
+export interface FlowPhase {
+  rate: number;
+  seconds: number;
+  stats: LoadStats;
+  p50Ms?: number;
+  p99Ms?: number;
+  /** p99 under {@link HELD_P99_MS}, every order settled and none refused or dropped, the rate reached. */
+  held: boolean;
+  /** Why not, when not held. */
+  why?: string;
+}
+
+/** Kafka's own one-hop latency on the same broker, from its EndToEndLatency tool. */
+export interface KafkaHop {
+  p50Ms: number;
+  p99Ms: number;
+  messages: number;
+}
+
+export interface FlowBenchResult {
+  measured: FlowPhase;
+  search: FlowPhase[];
+  /** The highest rate held: of the measured run and the search. */
+  maxHeld?: number;
+  kafkaHop?: KafkaHop;
+  /** Why the Kafka baseline is missing, when it is. */
+  kafkaHopError?: string;
+  /** The stack the flow ran on, for the printed header. */
+  brokers: string[];
+  postgres: boolean;
+}
+
+/** Whether a run at `rate` held, and why not. */
+export function judgePhase(rate: number, seconds: number, stats: LoadStats): Pick<FlowPhase, 'held' | 'why' | 'p50Ms' | 'p99Ms'> {
+  const p50Ms = percentile(stats.completionMs, 50);
+  const p99Ms = percentile(stats.completionMs, 99);
+  const expected = rate * seconds;
+  const why =
+    stats.refused > 0
+      ? `${stats.refused} refused (${stats.firstRefusal ?? 'no answer'})`
+      : stats.dropped > 0
+        ? `${stats.dropped} dropped: too many orders being placed at once`
+        : stats.pending > 0
+          ? `${stats.pending} never settled`
+          : stats.confirmed === 0
+            ? 'no order was confirmed'
+            : p99Ms !== undefined && p99Ms > HELD_P99_MS
+              ? `p99 ${Math.round(p99Ms)} ms is over ${HELD_P99_MS} ms`
+              : stats.placed < expected * 0.9
+                ? `placed ${stats.placed} of about ${Math.round(expected)}: the generator could not keep the rate`
+                : undefined;
+  return {
+    held: why === undefined,
+    ...(why ? { why } : {}),
+    ...(p50Ms !== undefined ? { p50Ms } : {}),
+    ...(p99Ms !== undefined ? { p99Ms } : {}),
+  };
+}
+
+/** Parses EndToEndLatency's closing line: `Percentiles: 50th = 2, 99th = 5, 99.9th = 11`. */
+export function parseEndToEndLatency(output: string): { p50Ms: number; p99Ms: number } | undefined {
+  const match = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+)/.exec(output);
+  return match ? { p50Ms: Number(match[1]), p99Ms: Number(match[2]) } : undefined;
+}
+
+/** Runs Kafka's EndToEndLatency (acks=all, 1 KiB) against `brokers` on a topic of its own, bounded in time. */
+async function kafkaHop(brokers: string[], messages: number, progress: (m: string) => void): Promise<KafkaHop> {
+  const tools = await kafkaTools({ onProgress: progress });
+  const topic = `junction-bench-e2e-${process.pid}-${Date.now()}`;
+  const admin = cliKafka(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        tools.java,
+        ['-cp', tools.classpath, 'org.apache.kafka.tools.EndToEndLatency', brokers.join(','), topic, String(messages), 'all', '1024'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(text);
+        else reject(new Error(`EndToEndLatency exited with ${code}: ${text.trim().split('\n').slice(-3).join(' ')}`));
+      });
+    });
+    const parsed = parseEndToEndLatency(output);
+    if (!parsed) throw new Error(`EndToEndLatency printed no percentiles: ${output.trim().split('\n').slice(-3).join(' ')}`);
+    return { ...parsed, messages };
+  } finally {
+    await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => {});
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+async function freePorts(): Promise<FlowPorts> {
+  const ports = new Set<number>();
+  while (ports.size < 6) ports.add(await freePort());
+  const [gateway, auth, orders, inventory, billing, provider] = [...ports] as [number, number, number, number, number, number];
+  return { gateway, auth, orders, inventory, billing, provider };
+}
+
+/** Restocks the load's SKUs through the gateway as the `warehouse` client, so stock never refuses a bench order. */
+async function restock(flow: Flow, stateDir: string): Promise<void> {
+  const { token } = await fetchToken({ client: 'warehouse', timeout: 10, authUrl: flow.auth.url, stateDir });
+  for (const sku of RESTOCKED) {
+    const response = await fetch(`${flow.gateway.url}/v1/inventory/items/${sku}/restock`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ quantity: 1_000_000 }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`restocking ${sku} answered ${response.status}: ${await response.text()}`);
+  }
+}
+
+/**
+ * The order-flow benchmark: a throwaway stack (Kafka, registry, PostgreSQL, Redis) with the auth
+ * server, the gateway, orders, inventory, billing and the payment stand-in, each its own process
+ * as `./junction up` runs them; orders through the gateway at a random (Poisson) rate, each
+ * followed to confirmed by the orders' own timestamps; then higher rates until one is not held.
+ * Kafka's EndToEndLatency on the same broker is the baseline: the flow crosses Kafka three times.
+ */
+export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBenchResult> {
+  const progress = options.onProgress;
+  const dir = await mkdtemp(join(tmpdir(), 'junction-bench-flow-'));
+  let stack: Stack | undefined;
+  let flow: Flow | undefined;
+  try {
+    progress(`starting a throwaway stack in ${dir}`);
+    stack = await startStack({
+      stateDir: dir,
+      ports: 'auto',
+      registry: { storage: 'memory' },
+      prometheus: false,
+      onProgress: progress,
+    });
+    if (!stack.schemaRegistryUrl) throw new Error('the throwaway stack has no schema registry');
+    const catalog = await loadCatalog(schemasDir());
+    const quiet = () => {};
+    await registerTopics(catalog, stack.brokers, quiet);
+    await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }), quiet);
+    progress('starting auth, the payment stand-in, orders, inventory, billing and the gateway');
+    flow = await startFlow(stack, {
+      ports: await freePorts(),
+      providerEnv: { PAYMENT_STANDIN_LATENCY_MS: String(options.providerLatencyMs), PAYMENT_STANDIN_FAILURE_RATE: '0' },
+      // The bench measures the flow, not the rate limiter: the client's quota is out of reach.
+      gatewayEnv: {
+        JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '100000',
+        JUNCTION_GATEWAY_RATE_LIMIT_BURST: '100000',
+        JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '100000',
+        JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '100000',
+      },
+    });
+    await restock(flow, stack.stateDir);
+    const running = flow;
+    const runningStack = stack;
+
+    const phase = async (rate: number, ms: number, label: string): Promise<FlowPhase> => {
+      // A fresh token each phase: a long search outlives one.
+      const { token } = await fetchToken({ client: 'shop', timeout: 10, authUrl: running.auth.url, stateDir: runningStack.stateDir });
+      let last = 0;
+      const stats = await runOrderLoad({
+        gatewayUrl: running.gateway.url,
+        token,
+        rate,
+        durationMs: ms,
+        maxInFlight: 512,
+        settleMs: 15_000,
+        onTick: (now) => {
+          if (Date.now() - last < 5000) return;
+          last = Date.now();
+          const p99 = percentile(now.completionMs, 99);
+          progress(
+            `${label}: placed ${now.placed}, confirmed ${now.confirmed}, pending ${now.pending}${p99 === undefined ? '' : `, p99 ${Math.round(p99)} ms`}`,
+          );
+        },
+      });
+      return { rate, seconds: ms / 1000, stats, ...judgePhase(rate, ms / 1000, stats) };
+    };
+
+    progress(`warming up: ${Math.max(1, Math.round(options.rate / 2))} orders/s for ${options.warmupMs / 1000} s`);
+    await phase(Math.max(1, options.rate / 2), options.warmupMs, 'warm-up');
+    progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s`);
+    const measured = await phase(options.rate, options.durationMs, `${options.rate}/s`);
+    const search: FlowPhase[] = [];
+    for (const rate of options.searchRates) {
+      progress(`searching: ${rate} orders/s for ${options.searchMs / 1000} s`);
+      const result = await phase(rate, options.searchMs, `${rate}/s`);
+      search.push(result);
+      if (!result.held) break;
+    }
+    const maxHeld = [measured, ...search]
+      .filter((p) => p.held)
+      .reduce<number | undefined>((max, p) => Math.max(max ?? 0, p.rate), undefined);
+
+    progress("Kafka's EndToEndLatency on the same broker (5,000 messages, acks=all, 1 KiB)");
+    let hop: KafkaHop | undefined;
+    let hopError: string | undefined;
+    try {
+      hop = await kafkaHop(stack.brokers, 5000, progress);
+    } catch (error) {
+      hopError = (error as Error).message;
+    }
+    return {
+      measured,
+      search,
+      ...(maxHeld !== undefined ? { maxHeld } : {}),
+      ...(hop ? { kafkaHop: hop } : {}),
+      ...(hopError ? { kafkaHopError: hopError } : {}),
+      brokers: stack.brokers,
+      postgres: Boolean(stack.postgresUrl),
+    };
+  } finally {
+    if (flow) {
+      progress('stopping the flow');
+      await flow.stop();
+    }
+    if (stack) {
+      progress('stopping the throwaway stack');
+      // Purged: PostgreSQL's data may live outside `dir` (where its user can reach it).
+      await stopStack({ stateDir: dir, purge: true, graceMs: 10_000 });
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
