@@ -25,13 +25,35 @@ export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
 }
 
+/**
+ * A connection taken from `pool` for a while. A connection the server ends while it is out (a
+ * restart, a failover, `pg_terminate_backend`) emits `error`, which the pool only listens for on
+ * idle connections: unheard, it would end the process. Here it is heard, the query in progress
+ * fails as usual, and the connection is destroyed on release instead of going back to the pool.
+ */
+async function checkOut(pool: Pool): Promise<{ client: PoolClient; release(): void }> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release() {
+      client.off('error', onError);
+      client.release(broken);
+    },
+  };
+}
+
 /** Wraps a pg pool (real PostgreSQL). The pool stays the caller's: `close` leaves it open. */
 export function fromPgPool(pool: Pool): Database {
   return {
     kind: 'postgres',
     query: (text, params) => pool.query(text, params),
     async transaction(work) {
-      const client: PoolClient = await pool.connect();
+      const { client, release } = await checkOut(pool);
       try {
         await client.query('BEGIN');
         const result = await work(client);
@@ -41,12 +63,12 @@ export function fromPgPool(pool: Pool): Database {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        release();
       }
     },
     async session() {
-      const client = await pool.connect();
-      return { query: (text: string, params?: unknown[]) => client.query(text, params), release: () => client.release() };
+      const { client, release } = await checkOut(pool);
+      return { query: (text: string, params?: unknown[]) => client.query(text, params), release };
     },
     async close() {},
   };

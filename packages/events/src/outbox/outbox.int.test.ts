@@ -333,6 +333,67 @@ describe('two relays on one PostgreSQL database', () => {
   });
 });
 
+describe('connections PostgreSQL ends (a restart, a failover)', () => {
+  it("survives the server ending the relay's session and a transaction's connection, and sends what is pending afterwards", async () => {
+    const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 1 });
+    const database = await postgresDatabase();
+    const db = await database.open();
+    const publisher = createPublisher({
+      service: 'orders',
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+    });
+    const relay = createOutboxRelay({
+      db,
+      publisher,
+      pollIntervalMs: 20,
+      backoff: { initialMs: 50, multiplier: 2, maxMs: 200, jitter: 0 },
+    });
+    const outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
+    const topic = eventContract(contracts.catalog, ORDER).topic;
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const terminate = async () => {
+      const admin = new pg.Client({ connectionString: database.target.slice('postgres:'.length) });
+      await admin.connect();
+      const { rows } = await admin.query(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      await admin.end();
+      return rows.length;
+    };
+    try {
+      await relay.start();
+      await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, randomUUID()) }));
+      relay.wake();
+      await readRecords(contracts.kafka, [topic], 1);
+      // A transaction holds a connection while the server ends every connection, the relay's too.
+      const held = db.transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        await new Promise((settle) => setTimeout(settle, 300));
+        await tx.query('SELECT 1');
+      });
+      await new Promise((settle) => setTimeout(settle, 100));
+      expect(await terminate()).toBeGreaterThanOrEqual(2);
+      await expect(held).rejects.toThrow(/terminat|Connection/i);
+      // New connections replace the dead ones: the next event goes out.
+      await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, randomUUID()) }));
+      relay.wake();
+      const records = await readRecords(contracts.kafka, [topic], 2);
+      expect(records).toHaveLength(2);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await relay.stop();
+      await publisher.close();
+      await database.cleanup();
+      await contracts.cleanup();
+    }
+  });
+});
+
 describe('two services sharing one PostgreSQL database, each with its own schema', () => {
   it('each relay sends its own outbox: leadership is per schema, not per database', async () => {
     const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 3 });
