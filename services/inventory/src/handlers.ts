@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { causeOf, type EventContext, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
+import { causeOf, type EventContext, JunctionError, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
 import { shortages, totalsBySku, type WantedLine } from './domain/stock.ts';
 
 /** Where the local stack keeps its stock; one warehouse. */
@@ -8,8 +8,28 @@ const WAREHOUSE = 'local-1';
 const HOLD_MS = 24 * 3600_000;
 
 /**
+ * Moves `lines` (one per SKU) from available to reserved, or back, in one statement that locks
+ * the rows in SKU order (two orders never deadlock) and holds the locks only until the commit
+ * that follows. A reservation changes nothing unless every line fits; false then.
+ */
+async function moveStock(tx: Queryable, lines: readonly WantedLine[], direction: 'reserve' | 'release'): Promise<boolean> {
+  const sign = direction === 'reserve' ? 1 : -1;
+  const { rows } = await tx.query(
+    `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[]) AS w(sku, quantity)),
+          locked AS (SELECT items.sku FROM items JOIN wanted USING (sku) ORDER BY items.sku FOR UPDATE OF items)
+     UPDATE items SET available = items.available - $3 * wanted.quantity, reserved = items.reserved + $3 * wanted.quantity
+       FROM wanted JOIN locked USING (sku)
+      WHERE items.sku = wanted.sku AND ($3 < 0 OR items.available >= wanted.quantity)
+     RETURNING items.sku`,
+    [lines.map((l) => l.sku), lines.map((l) => l.quantity), sign],
+  );
+  return direction === 'release' || rows.length === lines.length;
+}
+
+/**
  * Inventory's side of the saga. OrderPlaced reserves every line or none, atomically with the
- * inbox row (the stock rows are locked in SKU order, so two orders never deadlock), and answers
+ * inbox row (the stock rows are locked in SKU order, last, so two orders never deadlock and hot
+ * rows are held only until the commit), and answers
  * StockReserved or StockRejected. OrderCancelled gives held stock back. Each order is reserved
  * at most once and released at most once, whatever is redelivered.
  */
@@ -20,9 +40,9 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
     const seen = await tx.query('SELECT 1 FROM reservations WHERE order_id = $1', [orderId]);
     if (seen.rows.length > 0) return;
     const wanted = totalsBySku(lines);
-    const { rows } = await tx.query('SELECT sku, available FROM items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE', [
-      wanted.map((l) => l.sku),
-    ]);
+    // Read without locking: every order wants the same few rows, and a lock taken here would be
+    // held over every statement below and the commit. The stock is taken last, in one statement.
+    const { rows } = await tx.query('SELECT sku, available FROM items WHERE sku = ANY($1::text[])', [wanted.map((l) => l.sku)]);
     const stock = new Map((rows as Array<{ sku: string; available: number }>).map((r) => [r.sku, Number(r.available)]));
     const short = shortages(wanted, stock);
     const now = new Date();
@@ -41,9 +61,6 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
       });
       return;
     }
-    for (const line of wanted) {
-      await tx.query('UPDATE items SET available = available - $2, reserved = reserved + $2 WHERE sku = $1', [line.sku, line.quantity]);
-    }
     await tx.query("INSERT INTO reservations (order_id, reservation_id, status, lines) VALUES ($1, $2, 'held', $3)", [
       orderId,
       reservationId,
@@ -61,6 +78,13 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
       },
       options: cause,
     });
+    if (!(await moveStock(tx, wanted, 'reserve'))) {
+      // Another order took the stock since it was read: this attempt rolls back, and the retry
+      // reads again (and rejects, or reserves what is left).
+      throw new JunctionError('state.conflict', `the stock of order ${orderId}'s SKUs changed while it was reserved; trying again`, {
+        retriable: true,
+      });
+    }
   };
 
   const release = async (ctx: EventContext<{ orderId: string }>) => {
@@ -70,10 +94,8 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
     const held = rows[0] as { lines: WantedLine[] | string } | undefined;
     if (!held) return;
     const lines = typeof held.lines === 'string' ? (JSON.parse(held.lines) as WantedLine[]) : held.lines;
-    for (const line of [...lines].sort((a, b) => (a.sku < b.sku ? -1 : 1))) {
-      await tx.query('UPDATE items SET available = available + $2, reserved = reserved - $2 WHERE sku = $1', [line.sku, line.quantity]);
-    }
     await tx.query("UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = $1", [orderId]);
+    await moveStock(tx, totalsBySku(lines), 'release');
   };
 
   return {
