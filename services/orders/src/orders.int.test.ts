@@ -188,4 +188,31 @@ describe('the orders service, against the real stack', { timeout: 120_000 }, () 
     expect((await get(orderId, 'someone-else')).status).toBe(404);
     expect((await get('not-a-uuid')).status).toBe(404);
   });
+
+  it("lists the caller's orders by id (up to 100) or the most recent, never another client's, and says what is wrong with a bad query", async () => {
+    const list = (query: string, client = 'shop') => fetch(`${service.url}/orders?${query}`, { headers: { 'x-junction-client': client } });
+    const first = await newOrder();
+    await new Promise((settle) => setTimeout(settle, 5)); // a later placedAt, for the most-recent order
+    const second = await newOrder();
+    const mine = await list(`id=${first}&id=${second}&id=${randomUUID()}`);
+    expect(mine.status).toBe(200);
+    const { orders } = (await mine.json()) as { orders: Array<{ orderId: string; status: string; placedAt: string; updatedAt: string }> };
+    expect(orders.map((o) => o.orderId).sort()).toEqual([first, second].sort());
+    expect(orders[0]).toMatchObject({ total: '28.20', currency: 'EUR', cancelReason: null });
+    expect(orders[0]).not.toHaveProperty('history');
+
+    const one = (await (await list(`id=${second}`)).json()) as { orders: Array<{ orderId: string }> };
+    expect(one.orders.map((o) => o.orderId)).toEqual([second]);
+    const recent = (await (await list('limit=2')).json()) as { orders: Array<{ orderId: string }> };
+    expect(recent.orders.map((o) => o.orderId)).toEqual([second, first]);
+    expect(((await (await list(`id=${first}`, 'someone-else')).json()) as { orders: unknown[] }).orders).toEqual([]);
+
+    const bad = await list(`id=not-a-uuid&limit=500&sort=asc`);
+    expect(bad.status).toBe(400);
+    const problem = (await bad.json()) as { code: string; errors: Array<{ path: string }> };
+    expect(problem.code).toBe('request.invalid');
+    expect(problem.errors.map((e) => e.path).sort()).toEqual(['(query)', '(query).id', '(query).limit']);
+    const tooMany = await list(Array.from({ length: 101 }, () => `id=${randomUUID()}`).join('&'));
+    expect(tooMany.status).toBe(400);
+  });
 });

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '@junction/events';
 import { startStack } from '@junction/stack';
@@ -343,6 +343,26 @@ async function flow(flags: FlowFlags): Promise<void> {
     ),
   );
   const measured = result.measured;
+  if (result.cpu.size > 0) {
+    const orders = Math.max(1, measured.stats.placed);
+    const total = [...result.cpu.values()].reduce((sum, seconds) => sum + seconds, 0);
+    const rows = [...result.cpu.entries()]
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, seconds]) => [
+        name,
+        seconds.toFixed(1),
+        ((seconds * 1000) / orders).toFixed(2),
+        `${Math.round((100 * seconds) / Math.max(total, 1e-9))} %`,
+      ]);
+    rows.push([
+      'total',
+      total.toFixed(1),
+      ((total * 1000) / orders).toFixed(2),
+      `${((100 * total) / measured.seconds / cpus().length).toFixed(0)} % of ${cpus().length} cores`,
+    ]);
+    console.log(`\nCPU during the measured run (${orders.toLocaleString('en')} orders):\n`);
+    console.log(table(['PROCESS', 'CPU S', 'MS/ORDER', 'SHARE'], rows));
+  }
   const hop = result.kafkaHop;
   if (hop) {
     const floor = 3 * hop.p99Ms + flags.providerLatency;

@@ -36,8 +36,13 @@ export function producerSink(producer: Producer, timeoutMs: number): RecordSink 
 }
 
 /**
- * Creates the group's retry topics (for `stages` delays) and dead-letter topics that are missing,
- * each with the partitions of its original topic.
+ * Creates the group's retry topics (for `stages` delays) and dead-letter topics that are missing.
+ *
+ * A dead-letter topic has the partitions of its original topic. A retry topic has one: its
+ * records all wait the same delay, so they fall due in the order they were written and one
+ * partition keeps them in that order; and a subscriber fetches its retry topics' partitions with
+ * every fetch of its main topics, so each partition there costs it (and the broker) on every
+ * record it consumes. Retry topics made earlier keep the partitions they have.
  */
 export async function ensureOwnTopics(options: {
   kafka: Kafka;
@@ -53,8 +58,8 @@ export async function ensureOwnTopics(options: {
     const existing = new Set(await admin.listTopics());
     const wanted = topics.flatMap((topic) => {
       const partitions = catalog.topics.find((t) => t.name === topic)?.partitions ?? 1;
-      const names = [...Array.from({ length: stages }, (_, i) => retryTopic(group, topic, i + 1)), deadLetterTopic(group, topic)];
-      return names.map((name) => ({ topic: name, numPartitions: partitions }));
+      const retries = Array.from({ length: stages }, (_, i) => ({ topic: retryTopic(group, topic, i + 1), numPartitions: 1 }));
+      return [...retries, { topic: deadLetterTopic(group, topic), numPartitions: partitions }];
     });
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length) await createTopicsReady(admin, missing);

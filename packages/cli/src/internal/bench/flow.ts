@@ -3,12 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistryAdmin, loadCatalog } from '@junction/events';
-import { kafkaTools, type Stack, startStack, stopStack } from '@junction/stack';
+import { kafkaTools, type Stack, stackStatus, startStack, stopStack } from '@junction/stack';
 import { registerSubjects, registerTopics, schemasDir } from '../../commands/schemas.ts';
 import { fetchToken } from '../../commands/token.ts';
 import { type Flow, type FlowPorts, startFlow } from '../flow.ts';
 import { cliKafka } from '../kafka.ts';
 import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts';
+import { cpuBetween, cpuSeconds } from './cpu.ts';
 import { freePort } from './gateway-rig.ts';
 
 /** A rate is held when the orders placed at it are confirmed with p99 under this. */
@@ -56,6 +57,8 @@ export interface KafkaHop {
 
 export interface FlowBenchResult {
   measured: FlowPhase;
+  /** CPU seconds each process used during the measured run (Linux); the load generator as `bench`. */
+  cpu: Map<string, number>;
   search: FlowPhase[];
   /** The highest rate held: of the measured run and the search. */
   maxHeld?: number;
@@ -74,7 +77,7 @@ export function judgePhase(rate: number, seconds: number, stats: LoadStats): Pic
   const expected = rate * seconds;
   const why =
     stats.refused > 0
-      ? `${stats.refused} refused (${stats.firstRefusal ?? 'no answer'})`
+      ? `${stats.refused} refused (first: ${(stats.firstRefusal ?? 'no answer').slice(0, 160)})`
       : stats.dropped > 0
         ? `${stats.dropped} dropped: too many orders being placed at once`
         : stats.pending > 0
@@ -227,7 +230,15 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     progress(`warming up: ${Math.max(1, Math.round(options.rate / 2))} orders/s for ${options.warmupMs / 1000} s`);
     await phase(Math.max(1, options.rate / 2), options.warmupMs, 'warm-up');
     progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s`);
+    const pids = new Map<string, number>(running.services.map((service) => [service.name, service.pid]));
+    for (const component of (await stackStatus({ stateDir: dir })).components) {
+      if (component.pid !== undefined) pids.set(component.name, component.pid);
+    }
+    const [cpuBefore, ownBefore] = [cpuSeconds(pids), process.cpuUsage()];
     const measured = await phase(options.rate, options.durationMs, `${options.rate}/s`);
+    const own = process.cpuUsage(ownBefore);
+    const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
+    cpu.set('bench', (own.user + own.system) / 1e6);
     const search: FlowPhase[] = [];
     for (const rate of options.searchRates) {
       progress(`searching: ${rate} orders/s for ${options.searchMs / 1000} s`);
@@ -249,6 +260,7 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     }
     return {
       measured,
+      cpu,
       search,
       ...(maxHeld !== undefined ? { maxHeld } : {}),
       ...(hop ? { kafkaHop: hop } : {}),

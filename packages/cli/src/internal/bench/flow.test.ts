@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadStats } from '../load/order-load.ts';
+import { judgePhase, parseEndToEndLatency } from './flow.ts';
+
+const stats = (over: Partial<LoadStats>): LoadStats => ({
+  placed: 1000,
+  dropped: 0,
+  refused: 0,
+  confirmed: 1000,
+  cancelled: 0,
+  pending: 0,
+  completionMs: Array.from({ length: 1000 }, (_, i) => i + 1),
+  ...over,
+});
+
+describe('the flow bench', () => {
+  it('holds a rate only when p99 is under 1 s, every order settled and the rate was reached', () => {
+    expect(judgePhase(100, 10, stats({}))).toEqual({ held: true, p50Ms: 500, p99Ms: 990 });
+    expect(judgePhase(100, 10, stats({ completionMs: [...Array(989).fill(10), ...Array(11).fill(1500)] }))).toMatchObject({
+      held: false,
+      why: 'p99 1500 ms is over 1000 ms',
+    });
+    expect(judgePhase(100, 10, stats({ pending: 3 })).why).toBe('3 never settled');
+    expect(judgePhase(100, 10, stats({ refused: 2, firstRefusal: '504 timeout' })).why).toBe('2 refused (first: 504 timeout)');
+    expect(judgePhase(100, 10, stats({ dropped: 1 })).held).toBe(false);
+    expect(judgePhase(200, 10, stats({})).why).toMatch(/placed 1000 of about 2000/);
+    expect(judgePhase(100, 10, stats({ confirmed: 0, completionMs: [] })).why).toBe('no order was confirmed');
+  });
+
+  it("reads EndToEndLatency's percentiles, and nothing from other output", () => {
+    const output = '0\t12.3\n1000\t1.1\nAvg latency: 1.9810 ms\nPercentiles: 50th = 2, 99th = 7, 99.9th = 31\n';
+    expect(parseEndToEndLatency(output)).toEqual({ p50Ms: 2, p99Ms: 7 });
+    expect(parseEndToEndLatency('Exception in thread "main"')).toBeUndefined();
+  });
+});
