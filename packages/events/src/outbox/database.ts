@@ -25,6 +25,25 @@ export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
 }
 
+/** Names of the statements prepared so far, by text; a bound keeps a process's set finite. */
+const statementNames = new Map<string, string>();
+const MAX_PREPARED = 500;
+
+/**
+ * A parameterised statement as a named one, which PostgreSQL parses and plans once per connection
+ * instead of on every call: the outbox, the inbox and the services run the same few dozen
+ * statements all day. Statements without parameters (DDL, SET) stay unnamed.
+ */
+function statement(text: string, params: unknown[] | undefined): { name?: string; text: string; values?: unknown[] } {
+  if (!params || params.length === 0) return { text, ...(params ? { values: params } : {}) };
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED) {
+    name = `junction_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return { ...(name ? { name } : {}), text, values: params };
+}
+
 /**
  * A connection taken from `pool` for a while. A connection the server ends while it is out (a
  * restart, a failover, `pg_terminate_backend`) emits `error`, which the pool only listens for on
@@ -51,12 +70,12 @@ async function checkOut(pool: Pool): Promise<{ client: PoolClient; release(): vo
 export function fromPgPool(pool: Pool): Database {
   return {
     kind: 'postgres',
-    query: (text, params) => pool.query(text, params),
+    query: (text, params) => pool.query(statement(text, params)),
     async transaction(work) {
       const { client, release } = await checkOut(pool);
       try {
         await client.query('BEGIN');
-        const result = await work(client);
+        const result = await work({ query: (text, params) => client.query(statement(text, params)) });
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -68,7 +87,7 @@ export function fromPgPool(pool: Pool): Database {
     },
     async session() {
       const { client, release } = await checkOut(pool);
-      return { query: (text: string, params?: unknown[]) => client.query(text, params), release };
+      return { query: (text: string, params?: unknown[]) => client.query(statement(text, params)), release };
     },
     async close() {},
   };
