@@ -1,19 +1,13 @@
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
+import { recordContext } from '../testing/contexts.ts';
 import { afterCommit } from './after-commit.ts';
 import { idempotency } from './idempotency.ts';
 import { memoryInbox } from './inbox/memory.ts';
 import { retryInPlace } from './retry.ts';
-import { chain, type EventContext } from './types.ts';
+import { chain } from './types.ts';
 
-function context(eventId: string): EventContext {
-  return {
-    group: 'orders',
-    record: { topic: 'billing.payment', partition: 0, offset: '1', key: 'o-1', value: null, headers: { ce_id: eventId }, timestamp: 0 },
-    attempt: 1,
-    signal: new AbortController().signal,
-  };
-}
+const context = (eventId: string) => recordContext('billing.payment', { ce_id: eventId });
 
 describe('afterCommit', () => {
   it('runs the effects a handler asked for only after everything inside it succeeded', async () => {
