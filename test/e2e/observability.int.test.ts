@@ -14,14 +14,20 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
+import { sampleEvent } from '../../packages/events/src/testing/samples.ts';
+import { type ServiceUnderTest, serviceUnderTest } from '../../packages/service/src/testing/index.ts';
+import { ordersService } from '../../services/orders/src/service.ts';
 
 // The whole observability path, live: two instrumented processes (an HTTP API that publishes, a
-// subscriber that fails some events into retries and the DLQ), a real Prometheus scraping them
-// with the repository's alert rules, every dashboard query asked of it, and the spans of both
-// processes received by a stand-in for a tracing backend (Jaeger, Tempo: outside our world).
+// subscriber that fails some events into retries and the DLQ), the real orders service taking
+// orders and following them to confirmed or cancelled (its business KPIs, for the order-flow
+// dashboard), a real Prometheus scraping them with the repository's alert rules, every dashboard
+// query asked of it, and the spans of both processes received by a stand-in for a tracing backend
+// (Jaeger, Tempo: outside our world).
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOP = resolve(import.meta.dirname, 'fixtures/shop.ts');
+const EXAMPLE = join(ROOT, 'schemas/examples/order-placed.json');
 const ALERTS_DIR = join(ROOT, 'helm/junction/alerts');
 const ORDER = 'com.junction.orders.OrderPlaced';
 const { brokers, schemaRegistryUrl } = stackFromEnv();
@@ -53,6 +59,8 @@ const shops: Shop[] = [];
 const group = `billing-${randomBytes(3).toString('hex')}`;
 const failingOrder = randomUUID();
 let trickle: Promise<void> | undefined;
+let flow: ServiceUnderTest | undefined;
+let flowTrickle: Promise<void> | undefined;
 let stopped = false;
 
 /** A stand-in tracing backend: takes OTLP/HTTP JSON exports and keeps the spans. */
@@ -128,6 +136,33 @@ const post = (orders: Shop, query: string, body: Record<string, unknown>) =>
     signal: AbortSignal.timeout(10_000),
   });
 
+/**
+ * One order through the real orders service, settled as inventory and billing would settle it:
+ * most confirmed, one in six each rejected for stock, failed at payment, or cancelled by the customer.
+ */
+async function settleOne(service: ServiceUnderTest, body: Record<string, unknown>, i: number): Promise<void> {
+  const headers = { 'content-type': 'application/json', 'x-junction-client': 'shop' };
+  const placed = await fetch(`${service.service.url}/orders`, {
+    method: 'POST',
+    headers: { ...headers, 'idempotency-key': randomUUID() },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const { orderId } = (await placed.json()) as { orderId: string };
+  const step = ['PaymentCaptured', 'PaymentCaptured', 'PaymentCaptured', 'StockRejected', 'PaymentFailed', 'cancel'][i % 6];
+  if (step === 'cancel') {
+    await fetch(`${service.service.url}/orders/${orderId}/cancel`, {
+      method: 'POST',
+      headers,
+      body: '{}',
+      signal: AbortSignal.timeout(10_000),
+    });
+    return;
+  }
+  const type = `com.junction.${step === 'StockRejected' ? 'inventory' : 'billing'}.${step}`;
+  await service.publisher.publish(type, sampleEvent(type, orderId));
+}
+
 /** The total of a query's samples, 0 when it has none. */
 async function total(promql: string): Promise<number> {
   const samples = await queryPrometheus(prometheus.url, promql, { timeoutMs: 5000 });
@@ -138,7 +173,13 @@ beforeAll(async () => {
   contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
   topic = eventContract(contracts.catalog, ORDER).topic;
   const collectorPort = await startCollector();
-  const [billing, orders] = await Promise.all([startShop('billing', collectorPort), startShop('orders', collectorPort)]);
+  const [billing, orders, ordersFlow] = await Promise.all([
+    startShop('billing', collectorPort),
+    startShop('orders', collectorPort),
+    serviceUnderTest(ordersService),
+  ]);
+  flow = ordersFlow;
+  const flowTarget = { job: 'orders-service', targets: [new URL(ordersFlow.service.url).host] };
   prometheus = await startPrometheus({
     dir: await mkdtemp(join(tmpdir(), 'junction-prometheus-')),
     scrapeInterval: '1s',
@@ -147,11 +188,25 @@ beforeAll(async () => {
     targets: [
       { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
       { job: 'billing', targets: [`127.0.0.1:${billing.port}`] },
+      flowTarget,
     ],
   });
 
   // Counters seen at 0 first, so that what follows is an increase, as in a service running for a while.
-  await until(async () => (await total('sum(up{job=~"orders|billing"})')) === 2, 30_000, 'Prometheus to scrape both processes');
+  await until(
+    async () => (await total('sum(up{job=~"orders|billing|orders-service"})')) === 3,
+    30_000,
+    'Prometheus to scrape the three processes',
+  );
+
+  // The order flow: an order every half second, each settled at once.
+  const { orderId: _id, placedAt: _at, ...example } = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
+  flowTrickle = (async () => {
+    for (let i = 0; i < 2400 && !stopped; i += 1) {
+      await settleOne(ordersFlow, example, i).catch(() => {});
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  })();
 
   // Traffic: a steady trickle of orders, published directly and through the outbox (rates need
   // it: a burst before the first scrapes would read as no rate at all); one order the payment
@@ -178,13 +233,15 @@ beforeAll(async () => {
   await prometheus.setTargets([
     { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
     { job: 'billing', targets: [`127.0.0.1:${billing.port}`, `127.0.0.1:${second.port}`] },
+    flowTarget,
   ]);
   await until(async () => (await total(`sum(junction_rebalances_total{group="${group}"})`)) >= 1, 60_000, 'the group to rebalance');
 }, 300_000);
 
 afterAll(async () => {
   stopped = true;
-  await trickle;
+  await Promise.all([trickle, flowTrickle]);
+  await flow?.close();
   await Promise.all(
     shops.map(
       ({ child }) =>
@@ -227,6 +284,33 @@ describe('observability end to end', () => {
     const empty = pending.map((query) => `${query.dashboard} #${query.panelId} ${query.panel} [${query.refId}]: ${query.expr}`);
     expect(empty, 'panels without data').toEqual([]);
   }, 120_000);
+
+  it('counts the orders the real orders service takes and settles, and JunctionOrdersNotCompleting stays quiet', async () => {
+    const kpi = (name: string) => total(`sum(${name}{job="orders-service"})`);
+    await until(async () => (await kpi('junction_orders_confirmed_total')) >= 3, 60_000, 'confirmed orders in Prometheus');
+    // Every order settles within moments: at a scrape, at most the few in flight are not (one
+    // placed and one settled scrape apart would already be a gap of 1; a stuck order never closes it).
+    let unsettled = Number.NaN;
+    await until(
+      async () => {
+        const [placed = 0, confirmed = 0, cancelled = 0] = await Promise.all(
+          ['junction_orders_placed_total', 'junction_orders_confirmed_total', 'junction_orders_cancelled_total'].map(kpi),
+        );
+        unsettled = placed - confirmed - cancelled;
+        return unsettled >= 0 && unsettled <= 2;
+      },
+      30_000,
+      'placed orders to be confirmed or cancelled',
+    ).catch(() => {});
+    expect(unsettled, 'orders placed and not settled').toBeGreaterThanOrEqual(0);
+    expect(unsettled, 'orders placed and not settled').toBeLessThanOrEqual(2);
+    const reasons = await queryPrometheus(prometheus.url, 'sum by (reason) (junction_orders_cancelled_total{job="orders-service"})', {
+      timeoutMs: 5000,
+    });
+    expect(reasons.map((s) => s.metric.reason).sort()).toEqual(['customer', 'payment-failed', 'stock-rejected']);
+    const stuck = (await prometheusAlerts(prometheus.url)).filter((alert) => alert.labels.alertname === 'JunctionOrdersNotCompleting');
+    expect(stuck).toEqual([]);
+  });
 
   it('fires the dead-letter alert, naming the group and topic, with its runbook', async () => {
     const rules = (await readdir(ALERTS_DIR)).filter((f) => f.endsWith('.yaml'));

@@ -41,6 +41,7 @@ interface Item {
 interface Order {
   orderId: string;
   status: string;
+  total: string;
   lines: Array<{ sku: string; quantity: number }>;
   history: Array<{ event: string; status: string }>;
 }
@@ -214,7 +215,7 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
     return new Map(items.map((item) => [item.sku, item]));
   };
 
-  it('ends every order confirmed or cancelled, conserves stock, charges no order twice, and keeps each order in order', async () => {
+  it('ends every order confirmed or cancelled, conserves stock, charges no order twice, keeps each order in order, and counts each once in the KPIs', async () => {
     const before = await stock();
     const placed: string[] = [];
     let next = 0;
@@ -340,5 +341,47 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
     // The mix was exercised: some of each ending.
     expect(orders.some((o) => o.status === 'confirmed')).toBe(true);
     expect(orders.some((o) => o.status === 'cancelled')).toBe(true);
+
+    // The KPIs count each order once, whatever was retried or redelivered on the way: what the
+    // orders process exports is what the orders' histories say happened.
+    const moves = (event: string, status: string) => orders.filter((o) => o.history.some((h) => h.event === event && h.status === status));
+    const confirmed = orders.filter((o) => o.history.some((h) => h.status === 'confirmed'));
+    const expected = {
+      placed: ORDERS,
+      confirmed: confirmed.length,
+      timed: confirmed.length,
+      revenueCents: confirmed.reduce((sum, o) => sum + Math.round(Number(o.total) * 100), 0),
+      'stock-rejected': moves('StockRejected', 'cancelled').length,
+      'payment-failed': moves('PaymentFailed', 'cancelled').length,
+      customer: moves('OrderCancelled', 'cancelled').length,
+    };
+    expect(expected['stock-rejected'] + expected['payment-failed'] + expected.customer).toBe(
+      orders.filter((o) => o.status === 'cancelled').length,
+    );
+    let exported: typeof expected | undefined;
+    await until(
+      async () => {
+        const text = await (await fetch(`${services.orders?.url}/metrics`)).text();
+        /** The sum of the samples of `series` whose labels include `label`. */
+        const kpi = (series: string, label = '') =>
+          text
+            .split('\n')
+            .filter((line) => (line.startsWith(`${series}{`) || line.startsWith(`${series} `)) && line.includes(label))
+            .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+        exported = {
+          placed: kpi('junction_orders_placed_total'),
+          confirmed: kpi('junction_orders_confirmed_total'),
+          timed: kpi('junction_orders_placed_to_confirmed_seconds_count'),
+          revenueCents: Math.round(kpi('junction_orders_revenue_total', 'currency="EUR"') * 100),
+          'stock-rejected': kpi('junction_orders_cancelled_total', 'reason="stock-rejected"'),
+          'payment-failed': kpi('junction_orders_cancelled_total', 'reason="payment-failed"'),
+          customer: kpi('junction_orders_cancelled_total', 'reason="customer"'),
+        };
+        return JSON.stringify(exported) === JSON.stringify(expected);
+      },
+      10_000,
+      'the KPIs to match the orders',
+    ).catch(() => {});
+    expect(exported).toEqual(expected);
   });
 });

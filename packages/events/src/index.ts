@@ -87,6 +87,7 @@ export { type PublisherOptions, resolvePublisherOptions } from './publisher/opti
 export { type Cause, childTraceparent, type PreparedEvent, type PublishOptions, prepareEvent } from './publisher/prepare.ts';
 export { createPublisher, type EventInput, type Publisher, type PublisherStats, type PublishResult } from './publisher/publisher.ts';
 export { type ClosableProbe, kafkaReadiness, registryReadiness } from './readiness.ts';
+export { type AfterCommitOptions, afterCommit } from './subscriber/after-commit.ts';
 export { type CircuitBreaker, type CircuitBreakerOptions, type CircuitState, circuitBreaker } from './subscriber/circuit-breaker.ts';
 export { type DeadLetterOptions, deadLetter } from './subscriber/dead-letter.ts';
 export { type DecodeOptions, decode } from './subscriber/decode.ts';

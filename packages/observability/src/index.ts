@@ -12,6 +12,7 @@ export {
 export { type Dashboard, dashboards, type PanelQuery, panelQueries } from './dashboards/index.ts';
 export { type FieldProblem, JunctionError, type JunctionErrorCode, type JunctionErrorOptions } from './errors.ts';
 export { initObservability, type Observability, type ObservabilityOptions } from './init.ts';
+export { type ConfirmedOrder, type OrderCancelReason, type OrderKpis, orderKpis } from './kpis.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { CIRCUIT_STATE_VALUE, LATENCY_BUCKETS, METRICS, type MetricSpec } from './metric-names.ts';
 export { createMetrics, type Metrics, type MetricsOptions, statusClass } from './metrics.ts';

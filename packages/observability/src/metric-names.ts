@@ -7,6 +7,8 @@
  * default label of the whole registry. More appear only where a metric would be useless without
  * them: `partition` (lag is per partition) and, for HTTP, `method`, `route` (the route pattern,
  * never the raw path), `status_class` (`2xx`…`5xx`) and, for outbound calls, `upstream` (an origin).
+ * The business KPIs of the order flow (`junction_orders_…`, recorded by the orders service through
+ * `orderKpis`) add `reason` (a closed set) and `currency` (ISO 4217 codes, a bounded set).
  */
 export const METRICS = {
   eventsPublished: {
@@ -150,6 +152,38 @@ export const METRICS = {
     help: 'Time an outbound HTTP call took, retries and backoff included, to its response headers or failure.',
     labels: ['upstream', 'method', 'status_class', 'outcome'],
   },
+  ordersPlaced: {
+    name: 'junction_orders_placed_total',
+    type: 'counter',
+    help: 'Orders taken (POST /orders committed); a replay of the same Idempotency-Key is not counted again.',
+    labels: [],
+  },
+  ordersConfirmed: {
+    name: 'junction_orders_confirmed_total',
+    type: 'counter',
+    help: 'Orders that reached confirmed (stock reserved and payment captured), each once.',
+    labels: [],
+  },
+  ordersCancelled: {
+    name: 'junction_orders_cancelled_total',
+    type: 'counter',
+    help: 'Orders cancelled, each once, by reason: stock-rejected (inventory could not reserve), payment-failed, customer (POST /orders/:id/cancel, confirmed orders included).',
+    labels: ['reason'],
+    values: { reason: ['stock-rejected', 'payment-failed', 'customer'] },
+  },
+  ordersRevenue: {
+    name: 'junction_orders_revenue_total',
+    type: 'counter',
+    help: 'Sum of the totals of confirmed orders, in major units of the currency (an order of 28.20 EUR adds 28.2 to currency="EUR"); currency is the ISO 4217 code, or other for a code the runtime does not know. A later cancellation is not taken off.',
+    labels: ['currency'],
+  },
+  ordersConfirmationDuration: {
+    name: 'junction_orders_placed_to_confirmed_seconds',
+    type: 'histogram',
+    help: 'Time from an order being placed (its placed_at) to its confirmation, for confirmed orders.',
+    labels: [],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 /** What {@link METRICS} says of one metric. */
@@ -160,6 +194,8 @@ export interface MetricSpec {
   labels: readonly string[];
   /** Every value a label may take, for the labels with a closed set: dashboards and alerts are checked against them. */
   values?: Readonly<Record<string, readonly string[]>>;
+  /** A histogram's bucket bounds in seconds, when not {@link LATENCY_BUCKETS}. */
+  buckets?: readonly number[];
 }
 
 /** Histogram buckets in seconds, for latencies from a millisecond to a minute. */

@@ -1,6 +1,14 @@
 export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
 export { type HttpClient, type HttpClientOptions, type OutboundResponse, SAFE_ID } from '@junction/http';
-export { type FieldProblem, JunctionError, type Logger } from '@junction/observability';
+export {
+  type ConfirmedOrder,
+  type FieldProblem,
+  JunctionError,
+  type Logger,
+  type OrderCancelReason,
+  type OrderKpis,
+  orderKpis,
+} from '@junction/observability';
 export type { NextFunction, Request, Response, Router } from 'express';
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
 export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';

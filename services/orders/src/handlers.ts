@@ -1,4 +1,14 @@
-import { causeOf, type EventContext, JunctionError, type Queryable, type ServiceContext, type Subscription } from '@junction/service';
+import {
+  causeOf,
+  type EventContext,
+  JunctionError,
+  type OrderCancelReason,
+  orderKpis,
+  type Queryable,
+  type ServiceContext,
+  type Subscription,
+} from '@junction/service';
+import { toCents } from './domain/money.ts';
 import { nextStatus } from './domain/order.ts';
 import { lockOrder, moveOrder } from './domain/store.ts';
 
@@ -11,13 +21,13 @@ interface Data {
   shortages?: Array<{ sku: string; requested: number; available: number }>;
 }
 
-/** Why an order is cancelled by a step of the saga, in words a support agent can read out. */
-function cancelReason(step: Step, data: Data): string | undefined {
+/** Why an order is cancelled by a step of the saga: in words a support agent can read out, and as the KPI counts it. */
+function cancellation(step: Step, data: Data): { text: string; kpi: OrderCancelReason } | undefined {
   if (step === 'rejected') {
     const short = (data.shortages ?? []).map((s) => `${s.sku} (${s.available} of ${s.requested})`).join(', ');
-    return `out of stock${short ? `: ${short}` : ''}${data.reason ? ` (${data.reason})` : ''}`;
+    return { text: `out of stock${short ? `: ${short}` : ''}${data.reason ? ` (${data.reason})` : ''}`, kpi: 'stock-rejected' };
   }
-  if (step === 'failed') return `payment failed: ${data.failureMessage ?? 'no reason given'}`;
+  if (step === 'failed') return { text: `payment failed: ${data.failureMessage ?? 'no reason given'}`, kpi: 'payment-failed' };
   return undefined;
 }
 
@@ -28,6 +38,7 @@ function cancelReason(step: Step, data: Data): string | undefined {
  * the stock and billing refunds.
  */
 export function sagaSubscription(service: ServiceContext<unknown>): Subscription {
+  const kpis = orderKpis(service.metrics);
   const step =
     (kind: Step, event: string, by: string) =>
     async (ctx: EventContext<Data>): Promise<void> => {
@@ -41,11 +52,11 @@ export function sagaSubscription(service: ServiceContext<unknown>): Subscription
         });
       const next = nextStatus(order.status, kind);
       if (!next) return;
-      const reason = cancelReason(kind, data);
+      const reason = cancellation(kind, data);
       if (next === 'cancelled' && reason) {
         await service.outbox.add(tx, {
           type: 'com.junction.orders.OrderCancelled',
-          data: { orderId: data.orderId, reason, cancelledBy: by, cancelledAt: new Date() },
+          data: { orderId: data.orderId, reason: reason.text, cancelledBy: by, cancelledAt: new Date() },
           options: { causedBy: causeOf(ctx) },
         });
       }
@@ -54,8 +65,15 @@ export function sagaSubscription(service: ServiceContext<unknown>): Subscription
         status: next,
         event,
         eventId: ctx.event?.id ?? '',
-        ...(reason ? { detail: reason, cancelReason: reason } : {}),
+        ...(reason ? { detail: reason.text, cancelReason: reason.text } : {}),
       });
+      // Counted once the move is committed with the inbox row: a redelivery finds the order moved already.
+      if (next === 'confirmed') {
+        const totalCents = toCents(order.total) ?? 0n;
+        ctx.afterCommit?.(() => kpis.confirmed({ totalCents, currency: order.currency, placedAt: order.placedAt }));
+      } else if (next === 'cancelled' && reason) {
+        ctx.afterCommit?.(() => kpis.cancelled(reason.kpi));
+      }
     };
   /** A refund changes no status (the order was cancelled already); it joins the order's history. */
   const refunded = async (ctx: EventContext<{ orderId: string; amount: string; currency: string }>): Promise<void> => {

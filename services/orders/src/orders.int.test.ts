@@ -162,6 +162,99 @@ describe('the orders service, against the real stack', { timeout: 120_000 }, () 
     );
   });
 
+  /** The value of a KPI series of this service's registry (a histogram's `_count` too), summed over the series matching `labels`. */
+  const kpi = async (series: string, labels: Record<string, string> = {}): Promise<number> => {
+    const name = series.replace(/_count$/, '');
+    const metric = service.context.metrics.registry.getSingleMetric(name);
+    if (!metric) throw new Error(`${series} is not registered`);
+    const values = (await metric.get()).values as Array<{ labels: Record<string, unknown>; value: number; metricName?: string }>;
+    return values
+      .filter((v) => (v.metricName ?? name) === series && Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((sum, v) => sum + v.value, 0);
+  };
+  /** Waits until `eventId` is in the inbox: handled and committed, or seen as a duplicate of one that was. */
+  const handled = (eventId: string) =>
+    until(
+      async () => (await service.context.db.query('SELECT 1 FROM junction_inbox WHERE event_id = $1', [eventId])).rows.length > 0,
+      30_000,
+      `event ${eventId} to be handled`,
+    );
+
+  it('counts a placed order once: not again for a replay of its Idempotency-Key, nor for a refused request', async () => {
+    const before = await kpi('junction_orders_placed_total');
+    const key = randomUUID();
+    expect((await place(example, { 'idempotency-key': key })).status).toBe(201);
+    expect((await place(example, { 'idempotency-key': key })).status).toBe(200);
+    expect((await place({ ...example, total: '1.00' })).status).toBe(422);
+    expect((await place({ ...example, couponCode: 'OTHER' }, { 'idempotency-key': key })).status).toBe(422);
+    expect(await kpi('junction_orders_placed_total')).toBe(before + 1);
+  });
+
+  it('counts a confirmation once, however often its payment comes, with its revenue and placed→confirmed time', async () => {
+    const before = {
+      confirmed: await kpi('junction_orders_confirmed_total'),
+      revenue: await kpi('junction_orders_revenue_total', { currency: 'EUR' }),
+      timed: await kpi('junction_orders_placed_to_confirmed_seconds_count'),
+    };
+    const orderId = await newOrder();
+    const payment = sampleEvent('com.junction.billing.PaymentCaptured', orderId);
+    const captured = randomUUID();
+    // The same event twice (the inbox drops the copy), then another capture for the same order (the handler runs; the order is past it).
+    await publisher.publish('com.junction.billing.PaymentCaptured', payment, { id: captured });
+    await publisher.publish('com.junction.billing.PaymentCaptured', payment, { id: captured });
+    const another = randomUUID();
+    await publisher.publish('com.junction.billing.PaymentCaptured', payment, { id: another });
+    await handled(another);
+    await until(async () => (await kpi('junction_orders_confirmed_total')) > before.confirmed, 10_000, 'the confirmation to be counted');
+    expect(await kpi('junction_orders_confirmed_total')).toBe(before.confirmed + 1);
+    // The README example: 28.20 EUR, in major units.
+    expect((await kpi('junction_orders_revenue_total', { currency: 'EUR' })) - before.revenue).toBeCloseTo(28.2, 6);
+    expect(await kpi('junction_orders_placed_to_confirmed_seconds_count')).toBe(before.timed + 1);
+  });
+
+  it('counts cancellations once each, by reason: stock-rejected, payment-failed, customer', async () => {
+    const reasons = ['stock-rejected', 'payment-failed', 'customer'] as const;
+    const before = Object.fromEntries(
+      await Promise.all(reasons.map(async (reason) => [reason, await kpi('junction_orders_cancelled_total', { reason })] as const)),
+    );
+    const rejected = await newOrder();
+    const rejection = sampleEvent('com.junction.inventory.StockRejected', rejected);
+    await publisher.publish('com.junction.inventory.StockRejected', rejection);
+    const again = randomUUID();
+    await publisher.publish('com.junction.inventory.StockRejected', rejection, { id: again });
+    const failed = await newOrder();
+    const failure = randomUUID();
+    await publisher.publish('com.junction.billing.PaymentFailed', sampleEvent('com.junction.billing.PaymentFailed', failed), {
+      id: failure,
+    });
+    const mine = await newOrder();
+    const cancel = () =>
+      fetch(`${service.url}/orders/${mine}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-junction-client': 'shop' },
+        body: '{}',
+      });
+    expect((await cancel()).status).toBe(200);
+    expect((await cancel()).status).toBe(409);
+    await handled(again);
+    await handled(failure);
+    const after = async (reason: (typeof reasons)[number]) =>
+      (await kpi('junction_orders_cancelled_total', { reason })) - (before[reason] ?? 0);
+    await until(
+      async () => (await after('payment-failed')) > 0 && (await after('stock-rejected')) > 0,
+      10_000,
+      'the cancellations to be counted',
+    );
+    expect(await after('stock-rejected')).toBe(1);
+    expect(await after('payment-failed')).toBe(1);
+    expect(await after('customer')).toBe(1);
+    // The free text of a reason never becomes a label value.
+    const labels = ((await service.context.metrics.registry.getSingleMetric('junction_orders_cancelled_total')?.get())?.values ?? []).map(
+      (v) => v.labels.reason,
+    );
+    expect(new Set(labels)).toEqual(new Set(reasons));
+  });
+
   it('lets its customer cancel once (then 409), and shows an order to no other client (404)', async () => {
     const orderId = await newOrder();
     const cancel = () =>

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   callerOf,
   JunctionError,
+  orderKpis,
   parseInput,
   type Request,
   type Response,
@@ -73,6 +74,7 @@ const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).s
 
 /** `POST /orders`, `GET /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
 export function orderRoutes(router: Router, service: ServiceContext<unknown>): void {
+  const kpis = orderKpis(service.metrics);
   const caller = (req: Request): string => callerOf(req) ?? '';
   const show = async (res: Response, orderId: string, clientId: string, status: number) => {
     const order = await readOrder(service.db, orderId, clientId);
@@ -130,6 +132,8 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
       ]);
       return { orderId, replayed: false };
     });
+    // Committed by now; a replay of the key took no new order.
+    if (!outcome.replayed) kpis.placed();
     res.setHeader('location', `/orders/${outcome.orderId}`);
     if (outcome.replayed) res.setHeader('idempotent-replayed', 'true');
     await show(res, outcome.orderId, clientId, outcome.replayed ? 200 : 201);
@@ -164,6 +168,8 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
       });
       await moveOrder(tx, { orderId, status: next, event: 'OrderCancelled', eventId: event.id, detail: why, cancelReason: why });
     });
+    // Committed: a second cancel is a 409 above and never gets here.
+    kpis.cancelled('customer');
     await show(res, orderId, clientId, 200);
   });
 }

@@ -4,6 +4,7 @@ import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { groupDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
+import { afterCommit } from './after-commit.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
 import { decode } from './decode.ts';
@@ -117,6 +118,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       attemptTelemetry(),
       timeout({ ms: options.timeoutMs ?? 30_000 }),
       ...(options.middlewares ?? []),
+      // Outside idempotency, so that a handler's effects beyond the database run after its inbox transaction commits.
+      afterCommit({ onError: (error) => options.logger?.error('an after-commit effect of a handler failed', { error: String(error) }) }),
       ...(options.idempotency ? [idempotency(options.idempotency)] : []),
       decode({ codec, catalog, handled, ...(options.pii !== undefined ? { pii: options.pii } : {}) }),
     ],

@@ -48,6 +48,14 @@ export interface EventContext<T = unknown> {
    */
   tx?: Queryable;
   /**
+   * Runs `effect` once the handler's work is done for good: after the inbox transaction holding
+   * its writes committed (or after it returned, without a database inbox). An attempt that fails
+   * drops the effects it asked for, and a duplicate never runs the handler: what happens outside
+   * the database (a KPI, say) happens once per effect committed. Set by the subscriber's
+   * `afterCommit` middleware; an effect that throws is logged, never fails the record.
+   */
+  afterCommit?: (effect: () => void) => void;
+  /**
    * What became of the record, set by the middleware that decided it: `retried` (sent to a retry
    * topic), `dead-lettered`, `deduplicated`, `skipped` (no handler for its type). Unset means `ok`: handled.
    */

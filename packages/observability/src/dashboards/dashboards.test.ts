@@ -45,13 +45,14 @@ function labelsOf(name: string): string[] {
 }
 
 describe('dashboards()', () => {
-  it('has the five dashboards, each with a junction- uid, a file named after it and the junction tag', () => {
+  it('has the six dashboards, each with a junction- uid, a file named after it and the junction tag', () => {
     expect(all.map((d) => [d.file, d.uid])).toEqual([
       ['overview.json', 'junction-overview'],
       ['service.json', 'junction-service'],
       ['consumers.json', 'junction-consumers'],
       ['dead-letters.json', 'junction-dead-letters'],
       ['http.json', 'junction-http'],
+      ['order-flow.json', 'junction-order-flow'],
     ]);
     for (const d of all) {
       expect(d.model).toMatchObject({ uid: d.uid, title: d.title, tags: ['junction'], schemaVersion: 39 });
@@ -178,6 +179,9 @@ describe('dashboards()', () => {
       expect.arrayContaining(['Outbox rows pending', 'Oldest pending outbox row', 'Event loop lag p99', 'Metrics probes failing']),
     );
     expect(titles('junction-http')).toEqual(expect.arrayContaining(['5xx ratio', 'SLO: requests within 250 ms']));
+    expect(titles('junction-order-flow')).toEqual(
+      expect.arrayContaining(['Orders per second', 'Settled share (10 min)', 'Cancellations by reason', 'Worst consumer lag by group']),
+    );
   });
 });
 

@@ -3,6 +3,7 @@ import { deadLetters } from './dead-letters.ts';
 import { type DashboardSpec, dashboardModel } from './grafana.ts';
 import { http } from './http.ts';
 import { toJsonText } from './json.ts';
+import { orderFlow } from './order-flow.ts';
 import { overview } from './overview.ts';
 import { service } from './service.ts';
 
@@ -24,6 +25,7 @@ const SOURCES: Record<string, () => DashboardSpec> = {
   'consumers.json': consumers,
   'dead-letters.json': deadLetters,
   'http.json': http,
+  'order-flow.json': orderFlow,
 };
 
 /** Every Junction dashboard, generated from the metrics table. */

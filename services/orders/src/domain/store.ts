@@ -88,11 +88,26 @@ export async function listOrders(
   return (rows as Array<Omit<OrderRow, 'body'>>).map(summary);
 }
 
-/** Locks an order's row for this transaction and returns its status and owner; undefined when there is none. */
-export async function lockOrder(tx: Queryable, orderId: string): Promise<{ status: OrderStatus; clientId: string } | undefined> {
-  const { rows } = await tx.query('SELECT status, client_id FROM orders WHERE order_id = $1 FOR UPDATE', [orderId]);
-  const row = rows[0] as { status: OrderStatus; client_id: string } | undefined;
-  return row ? { status: row.status, clientId: row.client_id } : undefined;
+/** An order's row as a change to it needs it, locked for the transaction. */
+export interface LockedOrder {
+  status: OrderStatus;
+  clientId: string;
+  /** The total as the database holds it, e.g. "28.20". */
+  total: string;
+  currency: string;
+  placedAt: Date;
+}
+
+/** Locks an order's row for this transaction and returns what a change needs; undefined when there is none. */
+export async function lockOrder(tx: Queryable, orderId: string): Promise<LockedOrder | undefined> {
+  const { rows } = await tx.query(
+    'SELECT status, client_id, total::text AS total, currency, placed_at FROM orders WHERE order_id = $1 FOR UPDATE',
+    [orderId],
+  );
+  const row = rows[0] as (Pick<OrderRow, 'status' | 'total' | 'currency' | 'placed_at'> & { client_id: string }) | undefined;
+  return row
+    ? { status: row.status, clientId: row.client_id, total: row.total, currency: row.currency.trim(), placedAt: new Date(row.placed_at) }
+    : undefined;
 }
 
 /** Moves an order to `status` and records the event that moved it. */
