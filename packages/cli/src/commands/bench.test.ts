@@ -53,3 +53,29 @@ describe('junction bench observability', () => {
     });
   });
 });
+
+describe('junction bench flow', () => {
+  it('says what runs, what a held rate is, and what the baseline is', async () => {
+    const { command, out } = bench();
+    await expect(command.parseAsync(['flow', '--help'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.helpDisplayed' });
+    const help = out.join('');
+    for (const flag of ['--rate', '--duration', '--warmup', '--search', '--search-duration', '--provider-latency', '--target-p99'])
+      expect(help).toContain(flag);
+    expect(help).toContain('A rate is held when p99 stays under 1 s');
+    expect(help).toContain("Kafka's own EndToEndLatency");
+  });
+
+  it.each([
+    ['--search', '150,abc'],
+    ['--search', '0'],
+    ['--rate', '0'],
+    ['--duration', '601'],
+    ['--provider-latency', '-1'],
+  ])('refuses %s %s before it starts anything', async (flag, value) => {
+    const { command, err } = bench();
+    await expect(command.parseAsync(['flow', flag, value], { from: 'user' })).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+    });
+    expect(err.join('')).toContain(`option '${flag} <`);
+  });
+});

@@ -5,6 +5,7 @@ import { loadCatalog } from '@junction/events';
 import { startStack } from '@junction/stack';
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
+import { integer } from '../internal/args.ts';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
 import { type FlowPhase, runFlowBench } from '../internal/bench/flow.ts';
 import { gatewayBenchCommand } from '../internal/bench/gateway.ts';
@@ -469,7 +470,7 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
     .option('--warmup <seconds>', 'orders at half the rate first, not counted', positive(120), 10)
     .option('--search <rates>', 'rates tried after, in order, until one is not held (none: --search "")', rateList, [150, 200, 300, 400])
     .option('--search-duration <seconds>', 'how long each rate of the search places orders', positive(600), 20)
-    .option('--provider-latency <ms>', "the payment stand-in's answer time", positive(10_000), 20)
+    .option('--provider-latency <ms>', "the payment stand-in's answer time", integer(0, 10_000), 20)
     .option('--target-p99 <ms>', 'the p99 placed→confirmed the measured run must stay under', positive(60_000), 250)
     .addHelpText(
       'after',
