@@ -1,5 +1,5 @@
 import { JunctionError } from '@junction/observability';
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler } from 'express';
 
 /**
  * The `Allow` value for the methods a resource declares: upper case, in the order given, with
@@ -33,6 +33,10 @@ export function methodNotAllowed(methods: readonly string[], resource?: string):
  * After a router's handlers for `path`: every other method gets a 405 with `Allow`. Mount it
  * after the path's handlers, which answer the methods they declare first.
  */
-export function refuseOtherMethods(router: Router, path: string, methods: readonly string[]): void {
+export function refuseOtherMethods(
+  router: { all(path: string, ...handlers: RequestHandler[]): unknown },
+  path: string,
+  methods: readonly string[],
+): void {
   router.all(path, methodNotAllowed(methods, path));
 }

@@ -6,11 +6,13 @@ import {
   notFound,
   problemHandler,
   type ReadinessCheck,
+  refuseOtherMethods,
   requestId,
   securityHeaders,
 } from '@junction/http';
 import { JunctionError, type Logger, type Metrics } from '@junction/observability';
 import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+import { checkApi, mountedRoutes, openApiOf, refuseUndeclaredMethods, type ServiceApi } from './api.ts';
 
 /**
  * The header the gateway names the authenticated caller in (its OAuth client id). The gateway
@@ -35,6 +37,10 @@ export function requireCaller(): RequestHandler {
 
 /** What a service's HTTP app is made of. */
 export interface ServiceAppParts {
+  /** The service's name, for its OpenAPI document and errors. */
+  name: string;
+  /** Its routes described; served at `GET /openapi.json` once checked against the routes mounted. */
+  api?: ServiceApi;
   /** Mounts the service's own routes. */
   routes: (router: Router) => void;
   readiness: Record<string, ReadinessCheck>;
@@ -48,7 +54,9 @@ export interface ServiceAppParts {
 
 /**
  * A service's app: request metrics and ids, security headers, `/metrics`, `/healthz`,
- * `/readyz`, JSON bodies, the service's routes, and problem+json for every error and unknown path.
+ * `/readyz`, `/openapi.json` (when the service describes its API, checked against its routes),
+ * JSON bodies, the service's routes, a 405 with `Allow` for a method a path does not declare,
+ * and problem+json for every error and unknown path.
  */
 export function createServiceApp(parts: ServiceAppParts): Express {
   const app = express();
@@ -58,10 +66,21 @@ export function createServiceApp(parts: ServiceAppParts): Express {
   app.use(requestId());
   app.use(securityHeaders());
   app.get('/metrics', metricsHandler(parts.metrics));
+  refuseOtherMethods(app, '/metrics', ['GET']);
   app.use(healthRoutes({ checks: parts.readiness, accepting: parts.accepting, logger: parts.logger }));
   const router = express.Router();
   router.use(jsonBody({ limitBytes: parts.maxBodyBytes ?? 256 * 1024 }));
   parts.routes(router);
+  const routes = mountedRoutes(router);
+  if (parts.api) {
+    checkApi(parts.name, parts.api, routes);
+    const document = openApiOf(parts.name, parts.api);
+    app.get('/openapi.json', (_req, res) => {
+      res.json(document);
+    });
+    refuseOtherMethods(app, '/openapi.json', ['GET']);
+  }
+  refuseUndeclaredMethods(router, routes);
   app.use(router);
   app.use(notFound());
   app.use(problemHandler({ logger: parts.logger }));
