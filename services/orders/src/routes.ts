@@ -10,7 +10,7 @@ import {
   type ServiceContext,
 } from '@junction/service';
 import { z } from 'zod';
-import { checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
+import { cancelOrderBody, checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
 import { lockOrder, moveOrder, readOrder } from './domain/store.ts';
 
 /** JSON with its keys sorted at every level: the same request hashes the same whatever its key order. */
@@ -66,8 +66,6 @@ function orderPlaced(orderId: string, body: PlaceOrderBody, placedAt: Date) {
     placedAt,
   };
 }
-
-const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 /** `POST /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
 export function orderRoutes(router: Router, service: ServiceContext<unknown>): void {
@@ -142,7 +140,7 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
 
   router.post('/orders/:id/cancel', requireCaller(), async (req, res) => {
     const orderId = String(req.params.id);
-    const { reason } = parseBody(cancelBody, req.body);
+    const { reason } = parseBody(cancelOrderBody, req.body);
     const clientId = caller(req);
     await service.transaction(async (tx) => {
       const order = z.uuid().safeParse(orderId).success ? await lockOrder(tx, orderId) : undefined;
