@@ -1,17 +1,9 @@
 import { JunctionError } from '@junction/observability';
 import type { RequestHandler } from 'express';
 
-/**
- * The `Allow` value for the methods a resource declares: upper case, in the order given, with
- * HEAD after GET (express answers HEAD with the GET handler).
- */
+/** The `Allow` value for the methods a resource declares: upper case, each once, in the order given. */
 export function allowHeader(methods: readonly string[]): string {
-  const allowed: string[] = [];
-  for (const method of methods.map((m) => m.toUpperCase())) {
-    if (!allowed.includes(method)) allowed.push(method);
-    if (method === 'GET' && !allowed.includes('HEAD') && !methods.some((m) => m.toUpperCase() === 'HEAD')) allowed.push('HEAD');
-  }
-  return allowed.join(', ');
+  return [...new Set(methods.map((m) => m.toUpperCase()))].join(', ');
 }
 
 /**
@@ -31,12 +23,15 @@ export function methodNotAllowed(methods: readonly string[], resource?: string):
 
 /**
  * After a router's handlers for `path`: every other method gets a 405 with `Allow`. Mount it
- * after the path's handlers, which answer the methods they declare first.
+ * after the path's handlers, which answer the methods they declare first; HEAD is allowed with
+ * GET, as express answers it with the GET handler.
  */
 export function refuseOtherMethods(
   router: { all(path: string, ...handlers: RequestHandler[]): unknown },
   path: string,
   methods: readonly string[],
 ): void {
-  router.all(path, methodNotAllowed(methods, path));
+  const upper = methods.map((m) => m.toUpperCase());
+  const withHead = upper.flatMap((m) => (m === 'GET' && !upper.includes('HEAD') ? ['GET', 'HEAD'] : [m]));
+  router.all(path, methodNotAllowed(withHead, path));
 }
