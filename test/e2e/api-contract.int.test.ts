@@ -172,12 +172,18 @@ describe('the gateway’s OpenAPI document, against the running servers', { time
 
   it(`finds no server error, undocumented status or header, or non-conforming body (schemathesis ${SCHEMATHESIS_VERSION})`, async () => {
     const st = await schemathesisCommand({ progress: (line) => process.stderr.write(`${line}\n`) });
-    // Placing an order with a body of the schema is not enough: its total must be the sum of its
-    // lines, which no JSON Schema can say, so a generated "valid" order is mostly a 422.
+    // A schema-valid request may still be a documented 422 where a key is taken: generated
+    // Idempotency-Keys repeat ("0") with other bodies (idempotency.conflict). And an order's total
+    // must be the sum of its lines, which no JSON Schema can say (request.unprocessable).
     const config = join(scratch, 'schemathesis.toml');
     await writeFile(
       config,
-      '[[operations]]\ninclude-operation-id = "orders.placeOrder"\nchecks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]\n',
+      [
+        '[[operations]]',
+        'include-operation-id-regex = "^(publish[A-Za-z]+|orders\\\\.placeOrder)$"',
+        'checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]',
+        '',
+      ].join('\n'),
     );
     const args = [
       '--config-file',

@@ -25,7 +25,7 @@ import { publishableEvents } from './events/catalog.ts';
 import { eventRoutes } from './events/route.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import { openApiDocument } from './openapi/document.ts';
-import type { ProxyDescription } from './openapi/services.ts';
+import { declaredMethods, type ProxyDescription } from './openapi/services.ts';
 import { upstreamDescriptions } from './openapi/upstream.ts';
 
 /** A route of the route table, ready to mount: where, the scope of each method, and the forwarding handler. */
@@ -140,7 +140,19 @@ export function createGatewayApp(parts: GatewayParts): Express {
     const refuse = methodNotAllowed([...guards.keys()], proxy.prefix);
     const byMethod: RequestHandler = (req, res, next) => {
       const guard = guards.get(req.method);
-      if (guard) guard(req, res, next);
+      if (guard) {
+        guard(req, res, next);
+        return;
+      }
+      // Allow names what this resource answers: what the backend declares for it (as last
+      // described) that the route lets through; the route's methods when it is not described.
+      const document = proxy.api && descriptions.cached(proxy.api.url);
+      // Not described yet: asked now, for the next answer (this one must not wait on the backend).
+      if (proxy.api && !document) descriptions.describe(proxy.api.url).catch(() => {});
+      const declared =
+        proxy.api && document && declaredMethods({ document, gatewayPath: proxy.api.gatewayPath }, req.originalUrl.split('?')[0] ?? '');
+      const allowed = declared?.filter((method) => guards.has(method));
+      if (allowed?.length) methodNotAllowed(allowed, req.originalUrl.split('?')[0])(req, res, next);
       else refuse(req, res, next);
     };
     app.use(proxy.prefix, routeLabel(`${proxy.prefix}/*`), byMethod, proxy.handler);

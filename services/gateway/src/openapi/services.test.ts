@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayPathOf } from '../proxy/handler.ts';
+import { allowedByRoute, gatewayPathOf } from '../proxy/handler.ts';
 import type { Route } from '../proxy/route-table.ts';
 import type { JsonSchema } from './json-schema.ts';
-import { proxyPaths } from './services.ts';
+import { declaredMethods, proxyPaths } from './services.ts';
 
 const route: Route = {
   name: 'orders',
@@ -78,5 +78,21 @@ describe('proxyPaths', () => {
     expect(Object.keys(paths)).toEqual(['/v1/orders/{path}']);
     expect(Object.keys(paths['/v1/orders/{path}'] ?? {})).toEqual(['get', 'post']);
     expect(String(paths['/v1/orders/{path}']?.get?.description)).toContain('no answer in 2000 ms');
+  });
+});
+
+describe('Allow through the gateway', () => {
+  const service = { document: serviceDocument, gatewayPath: (path: string) => gatewayPathOf(route, path) };
+
+  it('names the methods the backend declares for the resource requested, and none for a path it does not have', () => {
+    expect(declaredMethods(service, '/v1/orders')).toEqual(['POST']);
+    expect(declaredMethods(service, '/v1/orders/0193f6d2-7b1e')).toEqual(['GET', 'DELETE']);
+    expect(declaredMethods(service, '/v1/orders/a/b')).toBeUndefined();
+    expect(declaredMethods(service, '/v1/elsewhere')).toBeUndefined();
+  });
+
+  it("keeps of a backend's Allow only what the route lets through", () => {
+    expect(allowedByRoute(route, 'GET, HEAD, DELETE')).toBe('GET');
+    expect(allowedByRoute(route, 'POST')).toBe('POST');
   });
 });

@@ -15,6 +15,20 @@ export interface ProxyDescription {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
+/**
+ * The methods a backend declares for the resource at `path` (a gateway path, as requested), from
+ * its description; undefined when no path of it matches.
+ */
+export function declaredMethods(service: NonNullable<ProxyDescription['service']>, path: string): string[] | undefined {
+  for (const [servicePath, item] of Object.entries((service.document.paths ?? {}) as Record<string, JsonSchema>)) {
+    const template = service.gatewayPath(servicePath);
+    if (!template) continue;
+    const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (pattern.test(path)) return METHODS.filter((method) => method in item).map((method) => method.toUpperCase());
+  }
+  return undefined;
+}
+
 /** Two documents' answers to one status: the backend's body, both descriptions, the headers both always send. */
 function mergeAnswer(service: JsonSchema, gateway: JsonSchema): JsonSchema {
   const headers = { ...((gateway.headers ?? {}) as Record<string, JsonSchema>) };

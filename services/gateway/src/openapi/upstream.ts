@@ -17,6 +17,8 @@ export interface UpstreamDescriptionsOptions {
 export interface UpstreamDescriptions {
   /** The description at `url` (`<upstream>/openapi.json`): fresh, cached, or the last good one when the backend does not answer now. */
   describe(url: string): Promise<Described>;
+  /** The last good description at `url`, without asking: for answers that must not wait. */
+  cached(url: string): JsonSchema | undefined;
 }
 
 interface Entry {
@@ -81,6 +83,9 @@ export function upstreamDescriptions(options: UpstreamDescriptionsOptions = {}):
         await current.pending;
       }
       return entry.good ? entry.good : { reason: entry.reason ?? 'not fetched yet' };
+    },
+    cached(url) {
+      return entries.get(url)?.good?.document;
     },
   };
 }

@@ -220,6 +220,16 @@ function answerable(route: Route, error: unknown): unknown {
   }
 }
 
+/** The methods of an `Allow` value that the route lets through, in the backend's order. */
+export function allowedByRoute(route: Pick<Route, 'scopes'>, allow: string): string {
+  const routed = new Set(Object.keys(route.scopes).map((m) => m.toUpperCase()));
+  return allow
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter((m) => routed.has(m))
+    .join(', ');
+}
+
 /**
  * Forwards requests under a route's prefix to its backend through the resilient client, and
  * streams the answer back. Mount it under the prefix (`app.use(route.prefix, …, proxyHandler(route, client))`)
@@ -262,6 +272,9 @@ export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !skip.has(name.toLowerCase())) res.setHeader(name, value);
       }
+      // The backend's Allow names what it serves; through the gateway only what the route also allows.
+      if (answer.status === 405 && typeof answer.headers.allow === 'string')
+        res.setHeader('allow', allowedByRoute(route, answer.headers.allow));
       try {
         await pipeline(answer.body, res);
       } catch (error) {
