@@ -1,5 +1,5 @@
 import type { EventContract } from '@junction/events';
-import { IDEMPOTENCY_KEY, PROBLEM_SCHEMA } from '@junction/http';
+import { IDEMPOTENCY_KEY, PROBLEM_SCHEMA, SAFE_ID } from '@junction/http';
 import { writeScope } from '../events/catalog.ts';
 import { avroToJsonSchema, type JsonSchema } from './json-schema.ts';
 import { GUARD_RESPONSES, problem, REQUEST_ID_HEADERS, withGatewayHeaders } from './responses.ts';
@@ -42,29 +42,32 @@ const BODY_ERRORS = {
 
 function eventOperation(contract: EventContract): Record<string, unknown> {
   const latest = contract.versions.at(-1);
-  const versions = contract.versions.map((v) => v.version);
-  const bodies = Object.fromEntries(contract.versions.map((v) => [`v${v.version}`, avroToJsonSchema(v.schema)]));
+  const earlier = contract.versions.slice(0, -1).map((v) => v.version);
+  // The body is the latest version's: an OpenAPI body cannot depend on a query parameter, so
+  // `?version=N` (a body of version N, for producers not upgraded yet) is told, not described.
+  const older = earlier.length
+    ? ` A producer still on version ${earlier.join(' or ')} sends \`?version=N\` and a body of that version's schema (schemas/, or the AsyncAPI document).`
+    : '';
   return {
     post: {
       operationId: `publish${contract.name}`,
       summary: `Publish a ${contract.name} event to ${contract.topic}`,
-      description: `${String(latest?.schema.doc ?? '')} Validated against the event's Avro schema (version ${latest?.version} unless \`version\` names another), published with acks=all, and answered once Kafka has acknowledged it.`,
+      description: `${String(latest?.schema.doc ?? '')} Validated against the event's Avro schema (version ${latest?.version}), published with acks=all, and answered once Kafka has acknowledged it.${older}`,
       tags: ['events'],
       security: [{ oauth2: [writeScope(contract.topic)] }],
       parameters: [
-        { name: 'version', in: 'query', required: false, schema: { type: 'integer', enum: versions }, description: 'Schema version' },
         IDEMPOTENCY_KEY_PARAMETER,
         {
           name: 'X-Correlation-Id',
           in: 'header',
           required: false,
           description: "Carried as the event's correlation-id header; 1 to 128 letters, digits or . _ : -",
-          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+          schema: { type: 'string', pattern: SAFE_ID.source },
         },
       ],
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: versions.length === 1 ? bodies[`v${versions[0]}`] : { anyOf: Object.values(bodies) } } },
+        content: { 'application/json': { schema: latest ? avroToJsonSchema(latest.schema) : {} } },
       },
       responses: rated({
         '202': {
@@ -75,7 +78,7 @@ function eventOperation(contract: EventContract): Record<string, unknown> {
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
         },
         '400': problem(
-          'The body is not JSON or does not match the schema (`errors` names every failing field path), or a bad `version`, Idempotency-Key or X-Correlation-Id',
+          'The body is not JSON or does not match the schema (`errors` names every failing field path), or a bad Idempotency-Key or X-Correlation-Id',
         ),
         '409': problem('A request with the same Idempotency-Key is still being served', {
           'Retry-After': { required: true, schema: { type: 'string', pattern: '^\\d+$' } },
