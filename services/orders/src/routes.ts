@@ -42,9 +42,9 @@ function idempotencyKey(req: Request): string {
   return key;
 }
 
-/** A body of the right shape, or a 400 naming every field that is not. */
+/** A body of the right shape (no body at all reads as `{}`, a JSON `null` does not), or a 400 naming every field that is not. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
+  const parsed = schema.safeParse(body === undefined ? {} : body);
   if (parsed.success) return parsed.data;
   const fields = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', reason: issue.message }));
   throw new JunctionError('request.invalid', `the body is not valid: ${fields.map((f) => `${f.path}: ${f.reason}`).join('; ')}`, {
