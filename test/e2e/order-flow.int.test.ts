@@ -6,13 +6,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type AuthServer, generatedSecretFile, parseAuthConfig, startAuthServer } from '@junction/auth';
+import { type AuthServer, parseAuthConfig, startAuthServer } from '@junction/auth';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { createLogger } from '@junction/observability';
 import { createStandin, type LedgerEntry } from '@junction/payment-provider-standin';
 import { isPortFree, stackFromEnv } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
+import { clientToken } from './tokens.ts';
 
 /**
  * The order flow end to end, as separate processes on the real stack: orders, inventory and
@@ -186,13 +187,7 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
       logger: createLogger({ service: 'gateway', level: 'error' }),
       catalog: contracts.catalog,
     });
-    const secret = (await readFile(generatedSecretFile(scratch, 'shop'), 'utf8')).trim();
-    const response = await fetch(auth.tokenUrl, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`shop:${secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders:write orders:read' }),
-    });
-    token = ((await response.json()) as { access_token: string }).access_token;
+    token = await clientToken({ auth, stateDir: scratch, client: 'shop', scope: 'orders:write orders:read' });
   }, 240_000);
 
   afterAll(async () => {
