@@ -1,8 +1,8 @@
 import type { ServiceApi } from '@junction/service';
 import { z } from 'zod';
 
-/** What a SKU may be: a plain code. Anything else names no item (404) without asking the database. */
-export const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+/** What a SKU may be: a plain code, not starting with a dot. Anything else names no item (404) without asking the database. */
+export const SKU = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 
 const item = z
   .object({
@@ -29,7 +29,7 @@ export const inventoryApi: ServiceApi = {
       path: '/inventory/items/:sku',
       operationId: 'getItem',
       summary: 'One item',
-      params: { sku: { description: 'Its SKU, e.g. BOOK-0001', schema: z.string() } },
+      params: { sku: { description: 'Its SKU, e.g. BOOK-0001', schema: z.string().regex(SKU) } },
       responses: {
         200: { description: 'The item', body: item },
         404: { description: 'No item with this SKU', body: 'problem' },

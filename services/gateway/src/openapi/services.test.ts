@@ -28,7 +28,11 @@ const serviceDocument: JsonSchema = {
       },
     },
     '/orders/{id}': {
-      get: { operationId: 'getOrder', responses: { '200': { description: 'The order' } } },
+      get: {
+        operationId: 'getOrder',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'The order' } },
+      },
       delete: { operationId: 'deleteOrder', responses: { '204': { description: 'Gone' } } },
     },
     '/elsewhere': { get: { operationId: 'elsewhere', responses: { '200': { description: 'Unreachable' } } } },
@@ -68,6 +72,16 @@ describe('proxyPaths', () => {
     // The backend's 400 and the gateway's refused path share the status: both said, the backend's body kept.
     expect(place.responses['400']).toMatchObject({ description: expect.stringContaining('Bad body'), content: problem });
     expect(String(place.responses['400']?.description)).toContain('from the gateway');
+  });
+
+  it('narrows a path parameter to what the proxy forwards: no separator, control character, % or dot segment', () => {
+    const paths = proxyPaths(described) as Record<string, Record<string, { parameters: Array<{ schema: { allOf: JsonSchema[] } }> }>>;
+    const [own, forwardable] = paths['/v1/orders/{id}']?.get?.parameters[0]?.schema.allOf ?? [];
+    expect(own).toEqual({ type: 'string' });
+    const pattern = new RegExp(String(forwardable?.pattern));
+    expect(['BOOK-0001', 'a b', 'é'].every((value) => pattern.test(value))).toBe(true);
+    expect(['a/b', 'a\\b', 'a%2e', 'a\u0001'].some((value) => pattern.test(value))).toBe(false);
+    expect(forwardable?.not).toEqual({ enum: ['.', '..'] });
   });
 
   it('keeps one generic entry, saying why, when the backend did not describe itself', () => {

@@ -13,6 +13,17 @@ export interface ProxyDescription {
   unavailable?: string;
 }
 
+/**
+ * What the proxy forwards in a path segment (see `proxy/handler.ts`): no separator, backslash,
+ * control character or dot segment, and no `%` (a literal `%2e` would read as an encoded dot to a
+ * backend that decodes twice). A path parameter through the gateway is its backend's schema and this.
+ */
+const FORWARDABLE_SEGMENT: JsonSchema = {
+  type: 'string',
+  pattern: '^[^/\\\\%\\u0000-\\u001f\\u007f]+$',
+  not: { enum: ['.', '..'] },
+};
+
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /**
@@ -58,8 +69,12 @@ function forwarded(proxy: ProxyDescription, method: string, operation: JsonSchem
   for (const [status, answer] of Object.entries(own)) responses[status] ??= answer;
   Object.assign(responses, GUARD_RESPONSES);
   for (const [status, answer] of Object.entries(responses)) responses[status] = withGatewayHeaders(answer, true);
+  const parameters = ((operation.parameters ?? []) as JsonSchema[]).map((parameter) =>
+    parameter.in === 'path' ? { ...parameter, schema: { allOf: [parameter.schema ?? {}, FORWARDABLE_SEGMENT] } } : parameter,
+  );
   return {
     ...operation,
+    ...(parameters.length ? { parameters } : {}),
     operationId: `${proxy.upstreamName}.${String(operation.operationId ?? method)}`,
     tags: [proxy.upstreamName],
     security: [{ oauth2: [scope] }],
