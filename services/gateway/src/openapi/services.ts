@@ -40,15 +40,15 @@ export function declaredMethods(service: NonNullable<ProxyDescription['service']
   return undefined;
 }
 
-/** Two documents' answers to one status: the backend's body, both descriptions, the headers both always send. */
+/** Two documents' answers to one status: the backend's body, both descriptions, and a header required only where both always send it. */
 function mergeAnswer(service: JsonSchema, gateway: JsonSchema): JsonSchema {
-  const headers = { ...((gateway.headers ?? {}) as Record<string, JsonSchema>) };
-  for (const [name, header] of Object.entries((service.headers ?? {}) as Record<string, JsonSchema>)) {
-    // A header only one side sends is not on every such answer.
-    headers[name] = name in headers ? header : { ...header, required: false };
+  const theirs = (service.headers ?? {}) as Record<string, JsonSchema>;
+  const ours = (gateway.headers ?? {}) as Record<string, JsonSchema>;
+  const headers: Record<string, JsonSchema> = {};
+  for (const name of new Set([...Object.keys(theirs), ...Object.keys(ours)])) {
+    const header = (theirs[name] ?? ours[name]) as JsonSchema;
+    headers[name] = name in theirs && name in ours ? header : { ...header, required: false };
   }
-  for (const [name, header] of Object.entries(headers))
-    if (!(name in ((service.headers ?? {}) as object))) headers[name] = { ...header, required: false };
   return { ...service, description: `${String(service.description)}; or, from the gateway: ${String(gateway.description)}`, headers };
 }
 
