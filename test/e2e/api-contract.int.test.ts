@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type AuthServer, parseAuthConfig, startAuthServer } from '@junction/auth';
+import type { AuthServer } from '@junction/auth';
 import { billingService } from '@junction/billing';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { inventoryService } from '@junction/inventory';
@@ -17,8 +17,8 @@ import { SCHEMATHESIS_VERSION, schemathesisCommand, stackFromEnv } from '@juncti
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type PrivateContracts, privateContracts } from '../../packages/events/src/testing/contracts.ts';
+import { clientToken, testAuthServer } from './auth.fixture.ts';
 import { OpenApiCheck } from './openapi-check.ts';
-import { clientToken } from './tokens.ts';
 
 /**
  * The gateway's OpenAPI document held against the real servers: the gateway, the auth server,
@@ -67,19 +67,7 @@ describe('the gateway’s OpenAPI document, against the running servers', { time
     await writeFile(routes, stringify(table));
 
     const scopes = [`events:${ordersTopic}:write`, ...['orders', 'inventory', 'billing'].flatMap((s) => [`${s}:read`, `${s}:write`])];
-    auth = await startAuthServer({
-      config: parseAuthConfig(
-        {
-          audience: 'urn:junction:gateway',
-          tokenTtl: '15m',
-          keyActivationDelay: '0',
-          algorithm: 'ES256',
-          clients: [{ id: 'contract', scopes }],
-        },
-        '(test configuration)',
-      ),
-      stateDir: scratch,
-    });
+    auth = await testAuthServer(scratch, [{ id: 'contract', scopes }]);
     gateway = await startGateway({
       env: {
         ...process.env,

@@ -8,7 +8,7 @@ import { createLogger } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { type PrivateContracts, privateContracts } from '../../packages/events/src/testing/contracts.ts';
-import { clientToken } from './tokens.ts';
+import { clientToken } from './auth.fixture.ts';
 
 /** The clients of the test's authorization server, for the private orders topic. */
 function authConfig(ordersTopic: string) {
