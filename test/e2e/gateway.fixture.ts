@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AuthServer,
-  describeKeys,
-  generatedSecretFile,
-  keyFilePath,
-  parseAuthConfig,
-  readKeyFile,
-  startAuthServer,
-} from '@junction/auth';
+import { type AuthServer, describeKeys, keyFilePath, parseAuthConfig, readKeyFile, startAuthServer } from '@junction/auth';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { createLogger } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { type PrivateContracts, privateContracts } from '../../packages/events/src/testing/contracts.ts';
+import { clientToken } from './auth.fixture.ts';
 
 /** The clients of the test's authorization server, for the private orders topic. */
 function authConfig(ordersTopic: string) {
@@ -81,19 +74,8 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
   };
   const gateway = await another({});
 
-  const token = async (client: string, scope?: string) => {
-    const secret = (await readFile(generatedSecretFile(stateDir, client), 'utf8')).trim();
-    const body = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
-    if (!scope) body.set('scope', config.clients.find((c) => c.id === client)?.scopes.join(' ') ?? '');
-    const response = await fetch(auth.tokenUrl, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString('base64')}` },
-      body,
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!response.ok) throw new Error(`token for ${client}: ${response.status} ${await response.text()}`);
-    return ((await response.json()) as { access_token: string }).access_token;
-  };
+  const token = (client: string, scope?: string) =>
+    clientToken({ auth, stateDir, client, scope: scope ?? config.clients.find((c) => c.id === client)?.scopes.join(' ') ?? '' });
 
   const forge = async (claims: JWTPayload, header: Record<string, unknown> = {}) => {
     const file = await readKeyFile(keyFilePath(stateDir));

@@ -6,13 +6,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type AuthServer, generatedSecretFile, parseAuthConfig, startAuthServer } from '@junction/auth';
+import type { AuthServer } from '@junction/auth';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { createLogger } from '@junction/observability';
 import { createStandin, type LedgerEntry } from '@junction/payment-provider-standin';
 import { isPortFree, stackFromEnv } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
+import { clientToken, testAuthServer } from './auth.fixture.ts';
 
 /**
  * The order flow end to end, as separate processes on the real stack: orders, inventory and
@@ -161,19 +162,7 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
       routes,
       `routes:\n  - name: orders\n    prefix: /v1/orders\n    upstream: ${services.orders?.url}\n    stripPrefix: /v1\n    timeoutMs: 5000\n    scopes:\n      GET: orders:read\n      POST: orders:write\n`,
     );
-    auth = await startAuthServer({
-      config: parseAuthConfig(
-        {
-          audience: 'urn:junction:gateway',
-          tokenTtl: '15m',
-          keyActivationDelay: '0',
-          algorithm: 'ES256',
-          clients: [{ id: 'shop', scopes: ['orders:write', 'orders:read'], secret: { generated: true } }],
-        },
-        '(test configuration)',
-      ),
-      stateDir: scratch,
-    });
+    auth = await testAuthServer(scratch, [{ id: 'shop', scopes: ['orders:write', 'orders:read'] }]);
     gateway = await startGateway({
       env: {
         ...env,
@@ -187,13 +176,7 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
       logger: createLogger({ service: 'gateway', level: 'error' }),
       catalog: contracts.catalog,
     });
-    const secret = (await readFile(generatedSecretFile(scratch, 'shop'), 'utf8')).trim();
-    const response = await fetch(auth.tokenUrl, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`shop:${secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders:write orders:read' }),
-    });
-    token = ((await response.json()) as { access_token: string }).access_token;
+    token = await clientToken({ auth, stateDir: scratch, client: 'shop', scope: 'orders:write orders:read' });
   }, 240_000);
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { healthRoutes } from './health.ts';
 import { listen } from './internal/testing.ts';
+import { problemHandler } from './problem.ts';
 
 describe('healthRoutes', () => {
   it('is alive regardless of dependencies, and ready only when every check answers in time', async () => {
@@ -35,6 +36,22 @@ describe('healthRoutes', () => {
     const draining = await fetch(`${base}/readyz`);
     expect(draining.status).toBe(503);
     expect(await draining.json()).toMatchObject({ status: 'shutting down' });
+    close();
+  });
+
+  it('answers a method other than GET on /healthz and /readyz with 405 and Allow', async () => {
+    const app = express();
+    app.use(healthRoutes({ checks: {} }));
+    app.use(problemHandler());
+    const { base, close } = await listen(app);
+    for (const path of ['/healthz', '/readyz']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+        const answer = await fetch(`${base}${path}`, { method });
+        expect(answer.status, `${method} ${path}`).toBe(405);
+        expect(answer.headers.get('allow')).toBe('GET, HEAD');
+      }
+      expect((await fetch(`${base}${path}`, { method: 'HEAD' })).status).toBe(200);
+    }
     close();
   });
 

@@ -1,6 +1,7 @@
 import { JunctionError } from '@junction/observability';
 import { type Router, Router as router } from 'express';
 import type { LogSink } from './log.ts';
+import { refuseOtherMethods } from './methods.ts';
 
 /** A dependency check for `/readyz`: resolves when the dependency answers, rejects (or times out) when not. */
 export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>;
@@ -96,5 +97,7 @@ export function healthRoutes(options: HealthOptions): Router {
       .type('application/json')
       .send(JSON.stringify({ status: ready ? 'ready' : accepting ? 'not ready' : 'shutting down', checks }));
   });
+  refuseOtherMethods(routes, '/healthz', ['GET']);
+  refuseOtherMethods(routes, '/readyz', ['GET']);
   return routes;
 }

@@ -2,6 +2,7 @@ export { type BearerAuthOptions, bearerAuth, tokenScopes, unauthenticated } from
 export type { AuthContext } from './auth/context.ts';
 export { checkScope, forbidden, requireScope } from './auth/scope.ts';
 export { type CheckResult, type HealthOptions, healthRoutes, type ReadinessCheck } from './health.ts';
+export { allowHeader, methodNotAllowed, refuseOtherMethods } from './methods.ts';
 export { httpMetrics, metricsHandler, routeLabel, UNMATCHED_ROUTE } from './metrics.ts';
 export { createHttpClient, type HttpClient, type OutboundRequest } from './outbound/client.ts';
 export {
@@ -17,6 +18,7 @@ export type { OutboundResponse } from './outbound/response.ts';
 export {
   fromHttpError,
   notFound,
+  PROBLEM_SCHEMA,
   type Problem,
   type ProblemField,
   type ProblemHandlerOptions,
@@ -29,6 +31,6 @@ export { type RateLimitOptions, rateLimit } from './rate-limit/middleware.ts';
 export { type RedisRateLimitStoreOptions, redisRateLimitStore } from './rate-limit/redis.ts';
 export type { RateLimitStore } from './rate-limit/store.ts';
 export { type RedisClientOptions, redisClient } from './redis.ts';
-export { REQUEST_ID_HEADER, requestId, SAFE_ID } from './request-id.ts';
+export { IDEMPOTENCY_KEY, REQUEST_ID_HEADER, requestId, SAFE_ID } from './request-id.ts';
 export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
 export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';

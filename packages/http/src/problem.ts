@@ -77,6 +77,26 @@ const EXPLAINED: ReadonlySet<JunctionErrorCode> = new Set([
   'timeout',
 ]);
 
+/** The JSON Schema of {@link Problem}, as OpenAPI documents show it (components.schemas.Problem). */
+export const PROBLEM_SCHEMA: Readonly<Record<string, unknown>> = {
+  type: 'object',
+  description: 'RFC 9457 problem details, with Junction error code',
+  required: ['type', 'title', 'status', 'detail', 'code', 'retriable'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    retriable: { type: 'boolean' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+};
+
 /** One field that failed validation. */
 export interface ProblemField {
   path: string;

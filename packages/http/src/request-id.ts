@@ -9,6 +9,13 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * What an `Idempotency-Key` may be, everywhere in Junction (the gateway's events, the services'
+ * POSTs): a safe id, as it is stored, logged and echoed in problem details. One rule, stated in
+ * every OpenAPI document from this constant.
+ */
+export const IDEMPOTENCY_KEY = SAFE_ID;
+
+/**
  * Gives every request an id: the caller's `X-Request-Id` when it is a plain token, else a new
  * UUID. It is answered in the same header, set on `req.id`, and carried by every log line written
  * while the request is handled.

@@ -6,12 +6,14 @@ import {
   notFound,
   problemHandler,
   type ReadinessCheck,
+  refuseOtherMethods,
   requestId,
   securityHeaders,
 } from '@junction/http';
 import { JunctionError, type Logger, type Metrics } from '@junction/observability';
 import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
 import type { z } from 'zod';
+import { checkApi, mountedRoutes, openApiOf, refuseUndeclaredMethods, type ServiceApi } from './api.ts';
 
 /**
  * The header the gateway names the authenticated caller in (its OAuth client id). The gateway
@@ -36,10 +38,11 @@ export function requireCaller(): RequestHandler {
 
 /**
  * A request's body (or query) of the right shape, or a 400 problem naming every field that is not
- * (`(query).limit`, `lines.0.quantity`; the whole value when it is not an object at all).
+ * (`(query).limit`, `lines.0.quantity`; the whole value when it is not an object at all). No body
+ * at all reads as `{}`; a JSON `null` does not.
  */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' = 'body'): T {
-  const parsed = schema.safeParse(value ?? {});
+  const parsed = schema.safeParse(value === undefined ? {} : value);
   if (parsed.success) return parsed.data;
   const fields = parsed.error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
@@ -52,6 +55,10 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'body
 
 /** What a service's HTTP app is made of. */
 export interface ServiceAppParts {
+  /** The service's name, for its OpenAPI document and errors. */
+  name: string;
+  /** Its routes described; served at `GET /openapi.json` once checked against the routes mounted. */
+  api?: ServiceApi;
   /** Mounts the service's own routes. */
   routes: (router: Router) => void;
   readiness: Record<string, ReadinessCheck>;
@@ -65,7 +72,9 @@ export interface ServiceAppParts {
 
 /**
  * A service's app: request metrics and ids, security headers, `/metrics`, `/healthz`,
- * `/readyz`, JSON bodies, the service's routes, and problem+json for every error and unknown path.
+ * `/readyz`, `/openapi.json` (when the service describes its API, checked against its routes),
+ * JSON bodies, the service's routes, a 405 with `Allow` for a method a path does not declare,
+ * and problem+json for every error and unknown path.
  */
 export function createServiceApp(parts: ServiceAppParts): Express {
   const app = express();
@@ -75,10 +84,21 @@ export function createServiceApp(parts: ServiceAppParts): Express {
   app.use(requestId());
   app.use(securityHeaders());
   app.get('/metrics', metricsHandler(parts.metrics));
+  refuseOtherMethods(app, '/metrics', ['GET']);
   app.use(healthRoutes({ checks: parts.readiness, accepting: parts.accepting, logger: parts.logger }));
   const router = express.Router();
   router.use(jsonBody({ limitBytes: parts.maxBodyBytes ?? 256 * 1024 }));
   parts.routes(router);
+  const routes = mountedRoutes(router);
+  if (parts.api) {
+    checkApi(parts.name, parts.api, routes);
+    const document = openApiOf(parts.name, parts.api);
+    app.get('/openapi.json', (_req, res) => {
+      res.json(document);
+    });
+    refuseOtherMethods(app, '/openapi.json', ['GET']);
+  }
+  refuseUndeclaredMethods(router, routes);
   app.use(router);
   app.use(notFound());
   app.use(problemHandler({ logger: parts.logger }));

@@ -1,5 +1,5 @@
 export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
-export { type HttpClient, type HttpClientOptions, type OutboundResponse, SAFE_ID } from '@junction/http';
+export { type HttpClient, type HttpClientOptions, IDEMPOTENCY_KEY, type OutboundResponse, SAFE_ID } from '@junction/http';
 export {
   type ConfirmedOrder,
   type FieldProblem,
@@ -10,6 +10,17 @@ export {
   orderKpis,
 } from '@junction/observability';
 export type { NextFunction, Request, Response, Router } from 'express';
+export {
+  type ApiHeader,
+  type ApiMethod,
+  type ApiOperation,
+  type ApiResponse,
+  checkApi,
+  idempotencyKeyHeader,
+  mountedRoutes,
+  openApiOf,
+  type ServiceApi,
+} from './api.ts';
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
 export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';
 export { causeOf } from './events.ts';

@@ -22,6 +22,7 @@ import { createHttpClient, type HttpClient, type HttpClientOptions, type Running
 import type { Logger, Metrics } from '@junction/observability';
 import type { Router } from 'express';
 import type { z } from 'zod';
+import type { ServiceApi } from './api.ts';
 import { readServiceConfig, type ServiceConfig } from './config.ts';
 import { migrateService, openServiceDatabase, readMigrations } from './database.ts';
 import { createServiceApp } from './http.ts';
@@ -80,6 +81,11 @@ export interface ServiceDefinition<Own extends z.ZodRawShape = z.ZodRawShape> {
   /** Runs once the schema is migrated, before HTTP and consumers start: seed data, caches. */
   prepare?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Promise<void>;
   routes?: (router: Router, service: ServiceContext<z.infer<z.ZodObject<Own>>>) => void;
+  /**
+   * The routes described (schemas, statuses, headers, an example), served at `GET /openapi.json`
+   * for the gateway's document; the kit refuses to start when it and the routes disagree.
+   */
+  api?: ServiceApi;
   subscriptions?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Subscription[];
   /** Settings of the outbound client, per upstream origin or for all (`defaults`). */
   outbound?: HttpClientOptions;
@@ -200,6 +206,8 @@ export async function startService<Own extends z.ZodRawShape>(
     undo.push(() => kafkaProbe.close());
     let server: RunningServer | undefined;
     const app = createServiceApp({
+      name: config.name,
+      ...(definition.api ? { api: definition.api } : {}),
       routes: (router) => definition.routes?.(router, context),
       readiness: {
         kafka: () => kafkaProbe.check(),

@@ -23,9 +23,17 @@ export {
   prometheusAlerts,
   queryPrometheus,
 } from './prometheus-query.ts';
+export { type SchemathesisOptions, schemathesisCommand } from './schemathesis.ts';
 export { type KafkaCredentials, readStackSecurity, type SecureKafkaConnection, type StackSecurity, stackSecurity } from './security.ts';
 export { type KafkaTools, kafkaTools, type MissingServer, type Stack, type StackNode, startStack } from './stack.ts';
 export { type ComponentLog, type ComponentState, type ComponentStatus, type StackStatus, stackLogs, stackStatus } from './status.ts';
 export { type StopOptions, stopAllStacks, stopStack } from './stop.ts';
 export { ensureLocalCa, type IssuedCertificate, type IssueOptions, issueCertificate, type LocalCa, type TlsFileOptions } from './tls.ts';
-export { APICURIO_MIN_JAVA, APICURIO_VERSION, KAFKA_MIN_JAVA, KAFKA_VERSION, POSTGRES_MIN_VERSION } from './versions.ts';
+export {
+  APICURIO_MIN_JAVA,
+  APICURIO_VERSION,
+  KAFKA_MIN_JAVA,
+  KAFKA_VERSION,
+  POSTGRES_MIN_VERSION,
+  SCHEMATHESIS_VERSION,
+} from './versions.ts';

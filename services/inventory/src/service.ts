@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@junction/service';
+import { inventoryApi } from './api.ts';
 import { stockSubscription } from './handlers.ts';
 import { inventoryRoutes } from './routes.ts';
 
@@ -9,5 +10,6 @@ export const inventoryService: ServiceDefinition = {
   defaultPort: 8102,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   routes: (router, service) => inventoryRoutes(router, service),
+  api: inventoryApi,
   subscriptions: (service) => [stockSubscription(service)],
 };

@@ -12,7 +12,7 @@ import {
   type ServiceContext,
 } from '@junction/service';
 import { z } from 'zod';
-import { checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
+import { cancelOrderBody, checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
 import { listOrders, lockOrder, moveOrder, readOrder } from './domain/store.ts';
 
 /** JSON with its keys sorted at every level: the same request hashes the same whatever its key order. */
@@ -69,8 +69,6 @@ const listQuery = z
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
-
-const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 /** `POST /orders`, `GET /orders`, `GET /orders/:id`, `POST /orders/:id/cancel`: every one for the caller the gateway names. */
 export function orderRoutes(router: Router, service: ServiceContext<unknown>): void {
@@ -154,7 +152,7 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
 
   router.post('/orders/:id/cancel', requireCaller(), async (req, res) => {
     const orderId = String(req.params.id);
-    const { reason } = parseInput(cancelBody, req.body);
+    const { reason } = parseInput(cancelOrderBody, req.body);
     const clientId = caller(req);
     await service.transaction(async (tx) => {
       const order = z.uuid().safeParse(orderId).success ? await lockOrder(tx, orderId) : undefined;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@junction/service';
+import { ordersApi } from './api.ts';
 import { sagaSubscription } from './handlers.ts';
 import { orderRoutes } from './routes.ts';
 
@@ -12,5 +13,6 @@ export const ordersService: ServiceDefinition = {
   defaultPort: 8101,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   routes: (router, service) => orderRoutes(router, service),
+  api: ordersApi,
   subscriptions: (service) => [sagaSubscription(service)],
 };

@@ -20,15 +20,17 @@ export interface ServiceUnderTest {
 /**
  * Starts `definition` in this process as `<name>-<suffix>` (its own consumer group, database
  * schema and variables) on the test stack's Kafka, registry and PostgreSQL, on private topics,
- * on a free port; `env` adds the service's own settings. Fails, saying so, without the stack's PostgreSQL.
+ * on a free port; `env` adds the service's own settings. Services that should talk to each other
+ * share `shared` topics (which then stay for their owner to delete). Fails, saying so, without the stack's PostgreSQL.
  */
 export async function serviceUnderTest<Own extends z.ZodRawShape>(
   definition: ServiceDefinition<Own>,
   env: Record<string, string> = {},
+  shared?: PrivateContracts,
 ): Promise<ServiceUnderTest> {
   if (!process.env.JUNCTION_POSTGRES_URL) throw new Error('these tests need the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
   const { brokers, schemaRegistryUrl } = stackFromEnv();
-  const contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
+  const contracts = shared ?? (await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 }));
   const name = `${definition.name}-${contracts.suffix}`;
   const service = (await startService(
     { ...definition, name },
@@ -52,7 +54,7 @@ export async function serviceUnderTest<Own extends z.ZodRawShape>(
     async close() {
       await publisher.close();
       await service.shutdown();
-      await contracts.cleanup();
+      if (!shared) await contracts.cleanup();
     },
   };
 }

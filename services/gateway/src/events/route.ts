@@ -1,5 +1,5 @@
 import { type EventContract, eventVersion, invalidEvent, JunctionError, type Publisher, uuidv7, validate } from '@junction/events';
-import { checkScope, jsonBody, SAFE_ID } from '@junction/http';
+import { checkScope, IDEMPOTENCY_KEY, jsonBody, refuseOtherMethods, SAFE_ID } from '@junction/http';
 import { type Request, type Router, Router as router } from 'express';
 import { requestFingerprint, scopedIdempotencyKey } from '../idempotency/key.ts';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/store.ts';
@@ -26,9 +26,6 @@ export interface Accepted {
   offset: string;
 }
 
-/** Idempotency keys as the IETF draft and common practice have them: printable, at most 255 characters. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 function versionOf(req: Request, contract: EventContract): number | undefined {
   const given = req.query.version;
   if (given === undefined) return undefined;
@@ -46,8 +43,8 @@ function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw new JunctionError('request.invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters', {
-      context: { fields: [{ path: '(header).Idempotency-Key', reason: 'expected 1 to 255 printable ASCII characters' }] },
+    throw new JunctionError('request.invalid', 'Idempotency-Key must be 1 to 128 letters, digits or . _ : -', {
+      context: { fields: [{ path: '(header).Idempotency-Key', reason: 'expected 1 to 128 of A-Z a-z 0-9 . _ : -' }] },
     });
   }
   return key;
@@ -166,5 +163,7 @@ export function eventRoutes(options: EventRoutesOptions): Router {
       })),
     });
   });
+  refuseOtherMethods(routes, '/events/:type', ['POST']);
+  refuseOtherMethods(routes, '/event-types', ['GET']);
   return routes;
 }

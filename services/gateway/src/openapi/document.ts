@@ -1,93 +1,102 @@
 import type { EventContract } from '@junction/events';
+import { IDEMPOTENCY_KEY, PROBLEM_SCHEMA, SAFE_ID } from '@junction/http';
 import { writeScope } from '../events/catalog.ts';
 import { avroToJsonSchema, type JsonSchema } from './json-schema.ts';
+import { GUARD_RESPONSES, problem, REQUEST_ID_HEADERS, withGatewayHeaders } from './responses.ts';
+import { type ProxyDescription, proxyPaths } from './services.ts';
 
-/** What the document describes besides the events. */
+/** What the document describes: the events, the issuer, the route table's proxies (with their backends' descriptions). */
 export interface OpenApiOptions {
   events: Map<string, EventContract>;
   /** The OAuth issuer; its token endpoint is `<issuer>/token`. */
   issuer: string;
-  /** Proxied routes: prefix and the scope of each method. */
-  proxies: ReadonlyArray<{ prefix: string; upstreamName: string; scopes: Readonly<Record<string, string>> }>;
+  /** Proxied routes: prefix, the scope of each method, and the backend's own description when it gave one. */
+  proxies: readonly ProxyDescription[];
   /** The base URL clients use, e.g. `https://127.0.0.1:8080`. */
   serverUrl: string;
 }
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
+/** The answers of the gateway's own authenticated operations that are not theirs alone, with its headers. */
+const COMMON_ERRORS = GUARD_RESPONSES;
 
-const RATE_HEADERS = {
-  RateLimit: { description: 'Requests left in the current window and seconds until it is full again', schema: { type: 'string' } },
-  'RateLimit-Policy': { description: "The client's quota and window", schema: { type: 'string' } },
+/** Every answer of an operation under `/v1` carries the request id and the rate limit's headers. */
+function rated(responses: Record<string, JsonSchema>): Record<string, JsonSchema> {
+  return Object.fromEntries(Object.entries(responses).map(([status, answer]) => [status, withGatewayHeaders(answer, true)]));
+}
+
+/** The `Idempotency-Key` header: its one rule, {@link IDEMPOTENCY_KEY}, stated. */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+  description:
+    'Retries with the same key and body get the first answer and publish nothing again (kept 24 h). 1 to 128 letters, digits or . _ : -',
 };
 
-/** Answers every authenticated operation may give. */
-const COMMON_ERRORS = {
-  '401': {
-    ...problem('No valid access token'),
-    headers: { 'WWW-Authenticate': { description: 'RFC 6750 challenge', schema: { type: 'string' } } },
-  },
-  '403': problem('The token lacks the scope this operation needs'),
-  '429': {
-    ...problem('Over the rate limit'),
-    headers: { 'Retry-After': { schema: { type: 'integer' } }, ...RATE_HEADERS },
-  },
-  '502': problem('A dependency failed'),
-  '503': { ...problem('A dependency is unavailable; retry later'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+/** What the body parser answers before the event type is looked at. */
+const BODY_ERRORS = {
+  '413': problem('The body is larger than the gateway accepts'),
+  '415': problem('The body is not JSON'),
 };
 
 function eventOperation(contract: EventContract): Record<string, unknown> {
   const latest = contract.versions.at(-1);
-  const versions = contract.versions.map((v) => v.version);
-  const bodies = Object.fromEntries(contract.versions.map((v) => [`v${v.version}`, avroToJsonSchema(v.schema)]));
+  const earlier = contract.versions.slice(0, -1).map((v) => v.version);
+  // The body is the latest version's: an OpenAPI body cannot depend on a query parameter, so
+  // `?version=N` (a body of version N, for producers not upgraded yet) is told, not described.
+  const older = earlier.length
+    ? ` A producer still on version ${earlier.join(' or ')} sends \`?version=N\` and a body of that version's schema (schemas/, or the AsyncAPI document).`
+    : '';
   return {
     post: {
       operationId: `publish${contract.name}`,
       summary: `Publish a ${contract.name} event to ${contract.topic}`,
-      description: `${String(latest?.schema.doc ?? '')} Validated against the event's Avro schema (version ${latest?.version} unless \`version\` names another), published with acks=all, and answered once Kafka has acknowledged it.`,
+      description: `${String(latest?.schema.doc ?? '')} Validated against the event's Avro schema (version ${latest?.version}), published with acks=all, and answered once Kafka has acknowledged it.${older}`,
       tags: ['events'],
       security: [{ oauth2: [writeScope(contract.topic)] }],
       parameters: [
-        { name: 'version', in: 'query', required: false, schema: { type: 'integer', enum: versions }, description: 'Schema version' },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-          description: 'Retries with the same key and body get the first answer and publish nothing again (kept 24 h)',
-        },
+        IDEMPOTENCY_KEY_PARAMETER,
         {
           name: 'X-Correlation-Id',
           in: 'header',
           required: false,
           description: "Carried as the event's correlation-id header; 1 to 128 letters, digits or . _ : -",
-          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+          schema: { type: 'string', pattern: SAFE_ID.source },
         },
       ],
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: versions.length === 1 ? bodies[`v${versions[0]}`] : { anyOf: Object.values(bodies) } } },
+        content: { 'application/json': { schema: latest ? avroToJsonSchema(latest.schema) : {} } },
       },
-      responses: {
+      responses: rated({
         '202': {
-          description: 'Kafka acknowledged the event',
-          headers: RATE_HEADERS,
+          description: 'Kafka acknowledged the event (or, with Idempotent-Replayed, did so for the first request with this key)',
+          headers: {
+            'Idempotent-Replayed': { description: 'This answer repeats an earlier one', required: false, schema: { const: 'true' } },
+          },
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
         },
-        '400': problem('The body does not match the schema; `errors` names every failing field path'),
-        '409': problem('A request with the same Idempotency-Key is still being served'),
-        '413': problem('The body is larger than the gateway accepts'),
-        '415': problem('The body is not JSON'),
+        '400': problem(
+          'The body is not JSON or does not match the schema (`errors` names every failing field path), or a bad Idempotency-Key or X-Correlation-Id',
+        ),
+        '409': problem('A request with the same Idempotency-Key is still being served', {
+          'Retry-After': { required: true, schema: { type: 'string', pattern: '^\\d+$' } },
+        }),
+        ...BODY_ERRORS,
         '422': problem('The Idempotency-Key was used for a different request'),
         ...COMMON_ERRORS,
-      },
+      }),
     },
   };
 }
 
-/** The gateway's OpenAPI 3.1 document, built from the event catalog and the route table. */
+/**
+ * The gateway's OpenAPI 3.1 document, built from the event catalog, the route table and each
+ * backend's own description: every answer with the headers it always carries (X-Request-Id;
+ * RateLimit and RateLimit-Policy under `/v1`), so a tool such as schemathesis can hold the
+ * servers to it.
+ */
 export function openApiDocument(options: OpenApiOptions): Record<string, unknown> {
   const scopes: Record<string, string> = {};
   for (const contract of options.events.values()) scopes[writeScope(contract.topic)] = `Publish events to ${contract.topic}`;
@@ -99,10 +108,17 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     post: {
       operationId: 'publishUnknownEvent',
       summary: 'Any other event type: not published through the gateway',
+      description: 'The body is read (as JSON) before the type is looked up, so a body that is not JSON is a 400, 413 or 415 first.',
       tags: ['events'],
       security: [{ oauth2: [] }],
-      parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: { '404': problem('No such event type here; GET /v1/event-types lists those there are'), ...COMMON_ERRORS },
+      parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string', not: { enum: [...options.events.keys()] } } }],
+      requestBody: { required: false, content: { 'application/json': { schema: {} } } },
+      responses: rated({
+        '400': problem('The body is not valid JSON'),
+        ...BODY_ERRORS,
+        '404': problem('No such event type here; GET /v1/event-types lists those there are'),
+        ...COMMON_ERRORS,
+      }),
     },
   };
   paths['/v1/event-types'] = {
@@ -111,33 +127,16 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       summary: 'The event types this gateway publishes, and whether the caller may',
       tags: ['events'],
       security: [{ oauth2: [] }],
-      responses: {
+      responses: rated({
         '200': { description: 'The event types', content: { 'application/json': { schema: { $ref: '#/components/schemas/EventTypes' } } } },
         ...COMMON_ERRORS,
-      },
+      }),
     },
   };
-  for (const proxy of options.proxies) {
-    const operations: Record<string, unknown> = {};
-    for (const [method, scope] of Object.entries(proxy.scopes)) {
-      operations[method.toLowerCase()] = {
-        operationId: `${method.toLowerCase()}${proxy.upstreamName.replace(/[^A-Za-z0-9]/g, '')}`,
-        summary: `Forwarded to ${proxy.upstreamName}`,
-        tags: ['services'],
-        security: [{ oauth2: [scope] }],
-        parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: {
-          default: { description: `The answer of ${proxy.upstreamName}` },
-          '504': problem('The service did not answer in time'),
-          ...COMMON_ERRORS,
-        },
-      };
-    }
-    paths[`${proxy.prefix}/{path}`] = operations;
-  }
-  for (const [path, summary] of [
-    ['/healthz', 'The gateway process is alive'],
-    ['/readyz', 'Kafka and the schema registry answer'],
+  for (const proxy of options.proxies) Object.assign(paths, proxyPaths(proxy));
+  for (const [path, summary, schema] of [
+    ['/healthz', 'The gateway process is alive', 'Alive'],
+    ['/readyz', 'Kafka and the schema registry answer', 'Readiness'],
   ] as const) {
     paths[path] = {
       get: {
@@ -145,26 +144,51 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
         summary,
         tags: ['operations'],
         security: [],
-        responses: { '200': { description: 'Yes' }, '503': { description: 'No' } },
+        responses: {
+          '200': {
+            description: 'Yes',
+            headers: REQUEST_ID_HEADERS,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+          },
+          ...(path === '/readyz'
+            ? {
+                '503': {
+                  description: 'No',
+                  headers: REQUEST_ID_HEADERS,
+                  content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } },
+                },
+              }
+            : {}),
+        },
       },
     };
   }
+  paths['/v1/openapi.json'] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document: the gateway, its events, and the services behind it as each describes itself',
+      tags: ['operations'],
+      security: [],
+      responses: {
+        '200': { description: 'OpenAPI 3.1', headers: REQUEST_ID_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } },
+      },
+    },
+  };
   const schemas: Record<string, JsonSchema> = {
-    Problem: {
+    Problem: PROBLEM_SCHEMA,
+    Alive: { type: 'object', required: ['status'], properties: { status: { const: 'alive' } } },
+    Readiness: {
       type: 'object',
-      description: 'RFC 9457 problem details, with Junction error code',
-      required: ['type', 'title', 'status', 'detail', 'code', 'retriable'],
+      required: ['status', 'checks'],
       properties: {
-        type: { type: 'string', format: 'uri' },
-        title: { type: 'string' },
-        status: { type: 'integer' },
-        detail: { type: 'string' },
-        code: { type: 'string' },
-        retriable: { type: 'boolean' },
-        instance: { type: 'string' },
-        errors: {
-          type: 'array',
-          items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+        status: { enum: ['ready', 'not ready', 'shutting down'] },
+        checks: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            required: ['ok', 'ms'],
+            properties: { ok: { type: 'boolean' }, ms: { type: 'integer', minimum: 0 } },
+          },
         },
       },
     },

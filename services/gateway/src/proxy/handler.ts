@@ -80,6 +80,25 @@ function routeRoot(route: Route, base: URL): string {
 }
 
 /**
+ * The gateway path of a backend's path, the inverse of what {@link proxyHandler} forwards
+ * (`/orders/{id}` → `/v1/orders/{id}` for prefix `/v1/orders`, stripPrefix `/v1`); undefined for
+ * a path outside the route's root, which no request through this route reaches.
+ */
+export function gatewayPathOf(route: Route, servicePath: string): string | undefined {
+  const base = new URL(route.upstream);
+  const root = routeRoot(route, base);
+  if (servicePath !== root && !servicePath.startsWith(`${root}/`)) return undefined;
+  const rest = servicePath.slice(base.pathname.replace(/\/$/, '').length);
+  return `${route.stripPrefix ?? ''}${rest}`;
+}
+
+/** Where a route's backend describes its API: `/openapi.json` under the upstream's base path, as the service kit serves it. */
+export function descriptionUrlOf(route: Route): string {
+  const base = new URL(route.upstream);
+  return `${base.origin}${base.pathname.replace(/\/$/, '')}/openapi.json`;
+}
+
+/**
  * The URL the backend is asked for, with the query as the caller sent it. Refuses (400) what could
  * step outside the route on the backend, then checks the URL as resolved: its path must still sit
  * under the route's root, whatever trick got past the first check.
@@ -201,6 +220,16 @@ function answerable(route: Route, error: unknown): unknown {
   }
 }
 
+/** The methods of an `Allow` value that the route lets through, in the backend's order. */
+export function allowedByRoute(route: Pick<Route, 'scopes'>, allow: string): string {
+  const routed = new Set(Object.keys(route.scopes).map((m) => m.toUpperCase()));
+  return allow
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter((m) => routed.has(m))
+    .join(', ');
+}
+
 /**
  * Forwards requests under a route's prefix to its backend through the resilient client, and
  * streams the answer back. Mount it under the prefix (`app.use(route.prefix, …, proxyHandler(route, client))`)
@@ -243,6 +272,9 @@ export function proxyHandler(route: Route, client: HttpClient): RequestHandler {
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !skip.has(name.toLowerCase())) res.setHeader(name, value);
       }
+      // The backend's Allow names what it serves; through the gateway only what the route also allows.
+      if (answer.status === 405 && typeof answer.headers.allow === 'string')
+        res.setHeader('allow', allowedByRoute(route, answer.headers.allow));
       try {
         await pipeline(answer.body, res);
       } catch (error) {

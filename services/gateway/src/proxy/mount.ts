@@ -2,7 +2,7 @@ import { createHttpClient, type HttpClient } from '@junction/http';
 import type { Logger } from '@junction/observability';
 import type { MountedProxy } from '../app.ts';
 import { readGatewayConfig } from '../config.ts';
-import { proxyHandler } from './handler.ts';
+import { descriptionUrlOf, gatewayPathOf, proxyHandler } from './handler.ts';
 import { clientOptionsOf, loadRouteTable } from './route-table.ts';
 
 /** The route table's proxies, ready for `createGatewayApp`, and the way to close their connections. */
@@ -39,6 +39,7 @@ export async function mountRouteTable(options: MountRouteTableOptions = {}): Pro
     name: route.name,
     scopes: route.scopes,
     handler: proxyHandler(route, client),
+    api: { url: descriptionUrlOf(route), gatewayPath: (servicePath: string) => gatewayPathOf(route, servicePath) },
   }));
   return Object.assign(proxies, { client, close: () => client.close() });
 }

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { PLACE_ORDER_EXAMPLE } from '../api.ts';
 import { fromCents, isCurrency, toCents } from './money.ts';
 import { checkOrder, nextStatus, type PlaceOrderBody } from './order.ts';
 
-const valid: PlaceOrderBody = {
-  customerId: '0193f6d2-7b1e-7c4a-9a51-2f3c8d9e4b11',
-  customerEmail: 'ada@example.com',
-  shippingAddress: { line1: '12 Analytical Row', line2: null, city: 'London', postalCode: 'EC1A 1BB', country: 'GB' },
-  lines: [
-    { sku: 'BOOK-0001', quantity: 2, unitPrice: '12.50' },
-    { sku: 'PEN-0042', quantity: 1, unitPrice: '3.20' },
-  ],
-  total: '28.20',
-  currency: 'EUR',
-};
+/** The README's order, which meets every rule. */
+const valid: PlaceOrderBody = PLACE_ORDER_EXAMPLE;
 
 describe('checkOrder', () => {
   it('accepts an order that meets every rule', () => {
