@@ -14,9 +14,12 @@ const MIGRATION_LOCK = 4_242_101;
  * Opens the service's database with its own schema first on the search path, so its tables, its
  * outbox and its inbox live apart from every other service's on a shared PostgreSQL. PostgreSQL
  * gets the schema on every pooled connection (`options=-c search_path=…`); PGlite, one connection,
- * gets it once.
+ * gets it once. `max` bounds a PostgreSQL pool (default 10 connections).
  */
-export async function openServiceDatabase(config: Pick<ServiceConfig<unknown>, 'database' | 'schema'>): Promise<Database> {
+export async function openServiceDatabase(
+  config: Pick<ServiceConfig<unknown>, 'database' | 'schema'>,
+  options: { max?: number } = {},
+): Promise<Database> {
   const { schema } = config;
   if (config.database.kind === 'pglite') {
     await mkdir(config.database.dir, { recursive: true });
@@ -27,7 +30,7 @@ export async function openServiceDatabase(config: Pick<ServiceConfig<unknown>, '
   }
   const url = new URL(config.database.url);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const db = openPostgres(url.toString());
+  const db = openPostgres(url.toString(), options);
   try {
     await db.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   } catch (error) {

@@ -98,3 +98,44 @@ describe('a service on the kit, against the real stack', { timeout: 120_000 }, (
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('a service whose handlers are slow, against the real stack', { timeout: 120_000 }, () => {
+  it('answers HTTP requests while every handler that may run holds a transaction: consumers have a pool of their own', async () => {
+    const world = await serviceUnderTest(sampleService('slow'), { SAMPLE_HANDLER_SLEEP_MS: '4000', SAMPLE_CONCURRENCY: '12' });
+    const { service, publisher } = world;
+    const sleeping = async () =>
+      Number(
+        (
+          (
+            await service.context.db.query(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'",
+            )
+          ).rows[0] as { n: string }
+        ).n,
+      );
+    try {
+      // More events than handlers may run (12, more than the HTTP side's pool of 10), each on a key of its own.
+      const keys = Array.from({ length: 20 }, () => randomUUID());
+      await Promise.all(
+        keys.map((key) => publisher.publish('com.junction.orders.OrderPlaced', sampleEvent('com.junction.orders.OrderPlaced', key))),
+      );
+      await until(async () => (await sleeping()) >= 12, 30_000, 'twelve handlers holding their transactions');
+      const placed = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`${service.url}/orders`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-junction-client': 'demo' },
+            body: JSON.stringify({ orderId: randomUUID() }),
+          }),
+        ),
+      );
+      expect(placed.map((r) => r.status)).toEqual(Array(10).fill(201));
+      // Answered while the handlers still slept: none of their transactions has committed yet.
+      const { rows } = await service.context.db.query('SELECT count(*) AS n FROM handled WHERE order_id = ANY($1::uuid[])', [keys]);
+      expect(Number((rows[0] as { n: string }).n)).toBe(0);
+      expect(await sleeping()).toBeGreaterThanOrEqual(12);
+    } finally {
+      await world.close();
+    }
+  });
+});

@@ -38,6 +38,11 @@ export interface Subscription {
   handlers: Record<string, Handler<any>>;
   /** Default `key`: different keys at once, each key in order. */
   ordering?: 'key' | 'partition';
+  /**
+   * Handlers running at once, on different keys (with `key` ordering). Each holds a connection
+   * of the consumers' pool for its transaction. Default 8.
+   */
+  concurrency?: number;
   retry?: SubscriberOptions<unknown>['retry'];
   /** How long one handler call may take. Default 30 s. */
   timeoutMs?: number;
@@ -112,6 +117,9 @@ export interface RunningService<Own = unknown> {
   shutdown(): Promise<void>;
 }
 
+/** Handlers of one subscription running at once, unless it says otherwise. */
+const DEFAULT_CONCURRENCY = 8;
+
 /** How long processed events are remembered by the inbox: well past any redelivery. */
 const INBOX_TTL_MS = 7 * 24 * 3600_000;
 
@@ -181,8 +189,15 @@ export async function startService<Own extends z.ZodRawShape>(
     undo.push(() => relay.stop());
 
     const subscribers: Subscriber[] = [];
-    const inbox = postgresInbox(db);
-    for (const subscription of definition.subscriptions?.(context) ?? []) {
+    const subscriptions = definition.subscriptions?.(context) ?? [];
+    // Consumers get a pool of their own, one connection per handler that may run (and one for
+    // the inbox's housekeeping): a burst of events then never queues HTTP requests behind its
+    // transactions. PGlite has one connection, shared by all.
+    const handlers = subscriptions.reduce((sum, s) => sum + (s.concurrency ?? DEFAULT_CONCURRENCY), 0);
+    const consumerDb = handlers === 0 || db.kind === 'pglite' ? db : await openServiceDatabase(config, { max: handlers + 1 });
+    if (consumerDb !== db) undo.push(() => consumerDb.close());
+    const inbox = postgresInbox(consumerDb);
+    for (const subscription of subscriptions) {
       const subscriber = createSubscriber({
         group: subscription.name ? `${config.name}.${subscription.name}` : config.name,
         kafka: config.kafka,
@@ -190,6 +205,7 @@ export async function startService<Own extends z.ZodRawShape>(
         catalog,
         handlers: subscription.handlers,
         ordering: subscription.ordering ?? 'key',
+        maxConcurrency: subscription.concurrency ?? DEFAULT_CONCURRENCY,
         ...(subscription.retry ? { retry: subscription.retry } : {}),
         ...(subscription.timeoutMs ? { timeoutMs: subscription.timeoutMs } : {}),
         idempotency: { store: inbox, ttlMs: INBOX_TTL_MS },

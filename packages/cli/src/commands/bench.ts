@@ -359,7 +359,7 @@ async function flow(flags: FlowFlags): Promise<void> {
       'total',
       total.toFixed(1),
       ((total * 1000) / orders).toFixed(2),
-      `${((100 * total) / measured.seconds / cpus().length).toFixed(0)} % of ${cpus().length} cores`,
+      `${((100 * total) / result.cpuWallSeconds / cpus().length).toFixed(0)} % of ${cpus().length} cores over ${result.cpuWallSeconds.toFixed(0)} s`,
     ]);
     console.log(`\nCPU during the measured run (${orders.toLocaleString('en')} orders):\n`);
     console.log(table(['PROCESS', 'CPU S', 'MS/ORDER', 'SHARE'], rows));

@@ -10,13 +10,18 @@ const MIGRATIONS = fileURLToPath(new URL('./sample-migrations', import.meta.url)
 /**
  * A service built on the kit the way a domain service is, for the kit's tests: `POST /orders`
  * stores an order and its `OrderPlaced` in one transaction; a subscription counts each
- * `OrderPlaced` it handles in the same transaction as its inbox row.
+ * `OrderPlaced` it handles in the same transaction as its inbox row (after holding that
+ * transaction `SAMPLE_HANDLER_SLEEP_MS`, when set: a slow handler), `SAMPLE_CONCURRENCY` at once.
  */
 export function sampleService(name: string): ServiceDefinition {
   return {
     name,
     defaultPort: 0,
-    config: z.object({ SAMPLE_GREETING: z.string().min(1).default('hello') }),
+    config: z.object({
+      SAMPLE_GREETING: z.string().min(1).default('hello'),
+      SAMPLE_HANDLER_SLEEP_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+      SAMPLE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    }),
     migrations: MIGRATIONS,
     routes: (router, service) => {
       router.post('/orders', requireCaller(), async (req, res) => {
@@ -41,11 +46,14 @@ export function sampleService(name: string): ServiceDefinition {
         res.json(rows[0]);
       });
     },
-    subscriptions: () => [
+    subscriptions: (service) => [
       {
+        concurrency: Number((service.own as { SAMPLE_CONCURRENCY?: number }).SAMPLE_CONCURRENCY ?? 8),
         handlers: {
           'com.junction.orders.OrderPlaced': async (ctx) => {
             const data = ctx.event?.data as { orderId: string };
+            const sleepMs = Number((service.own as { SAMPLE_HANDLER_SLEEP_MS?: number }).SAMPLE_HANDLER_SLEEP_MS ?? 0);
+            if (sleepMs > 0) await ctx.tx?.query('SELECT pg_sleep($1::float8)', [sleepMs / 1000]);
             await ctx.tx?.query('INSERT INTO handled (event_id, order_id) VALUES ($1, $2)', [ctx.event?.id, data.orderId]);
           },
         },

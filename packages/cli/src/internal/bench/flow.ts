@@ -59,6 +59,8 @@ export interface FlowBenchResult {
   measured: FlowPhase;
   /** CPU seconds each process used during the measured run (Linux); the load generator as `bench`. */
   cpu: Map<string, number>;
+  /** How long the measured run took, placing and settling: what the CPU seconds are shares of. */
+  cpuWallSeconds: number;
   search: FlowPhase[];
   /** The highest rate held: of the measured run and the search. */
   maxHeld?: number;
@@ -234,8 +236,9 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     for (const component of (await stackStatus({ stateDir: dir })).components) {
       if (component.pid !== undefined) pids.set(component.name, component.pid);
     }
-    const [cpuBefore, ownBefore] = [cpuSeconds(pids), process.cpuUsage()];
+    const [cpuBefore, ownBefore, wallBefore] = [cpuSeconds(pids), process.cpuUsage(), performance.now()];
     const measured = await phase(options.rate, options.durationMs, `${options.rate}/s`);
+    const cpuWallSeconds = (performance.now() - wallBefore) / 1000;
     const own = process.cpuUsage(ownBefore);
     const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
     cpu.set('bench', (own.user + own.system) / 1e6);
@@ -261,6 +264,7 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     return {
       measured,
       cpu,
+      cpuWallSeconds,
       search,
       ...(maxHeld !== undefined ? { maxHeld } : {}),
       ...(hop ? { kafkaHop: hop } : {}),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { loadClient } from './client.ts';
 
 /** The seeded catalogue's SKUs and prices (services/inventory/migrations/002_catalogue.sql), rare ones left out. */
 const CATALOGUE: ReadonlyArray<{ sku: string; unitPrice: string }> = [
@@ -87,19 +88,17 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
   const maxInFlight = options.maxInFlight ?? 64;
   let inFlight = 0;
   const placing: Array<Promise<void>> = [];
+  const client = loadClient(options.gatewayUrl);
 
   const place = async () => {
     const key = `load-${randomUUID()}`;
     const body = JSON.stringify(randomOrder());
     for (let attempt = 0; ; attempt += 1) {
-      const response = await fetch(`${options.gatewayUrl}/v1/orders`, {
-        method: 'POST',
-        headers: { ...headers, 'idempotency-key': key },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      }).catch((error: Error) => error);
+      const response = await client
+        .send('POST', '/v1/orders', { ...headers, 'idempotency-key': key }, body, 10_000)
+        .catch((error: Error) => error);
       if (!(response instanceof Error) && (response.status === 201 || response.status === 200)) {
-        const { orderId } = (await response.json()) as { orderId: string };
+        const { orderId } = JSON.parse(response.body) as { orderId: string };
         stats.placed += 1;
         pending.add(orderId);
         return;
@@ -107,10 +106,10 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
       const transient = response instanceof Error || [429, 502, 503].includes(response.status);
       if (!transient || attempt >= 3) {
         stats.refused += 1;
-        stats.firstRefusal ??= response instanceof Error ? response.message : `${response.status} ${await response.text()}`;
+        stats.firstRefusal ??= response instanceof Error ? response.message : `${response.status} ${response.body}`;
         return;
       }
-      const retryAfter = response instanceof Error ? 0 : Number(response.headers.get('retry-after') ?? 0) * 1000;
+      const retryAfter = response instanceof Error ? 0 : Number(response.headers['retry-after'] ?? 0) * 1000;
       await sleep(Math.min(2000, Math.max(retryAfter, 200 * 2 ** attempt)));
     }
   };
@@ -125,11 +124,9 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
     await Promise.all(
       batches.map(async (batch) => {
         const query = batch.map((id) => `id=${id}`).join('&');
-        const response = await fetch(`${options.gatewayUrl}/v1/orders?${query}`, { headers, signal: AbortSignal.timeout(5000) }).catch(
-          () => undefined,
-        );
-        if (!response?.ok) return;
-        const { orders } = (await response.json()) as {
+        const response = await client.send('GET', `/v1/orders?${query}`, headers, undefined, 5000).catch(() => undefined);
+        if (response?.status !== 200) return;
+        const { orders } = JSON.parse(response.body) as {
           orders: Array<{ orderId: string; status: string; placedAt: string; updatedAt: string }>;
         };
         for (const order of orders) {
@@ -185,6 +182,7 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
     if (pending.size > 0) await sleep(500, options.signal);
   }
   tick();
+  client.close();
   return { ...stats, pending: pending.size };
 }
 
