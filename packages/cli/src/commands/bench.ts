@@ -467,7 +467,7 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
     )
     .option('--rate <n>', 'orders per second of the measured run', positive(2000), 100)
     .option('--duration <seconds>', 'how long the measured run places orders', positive(600), 30)
-    .option('--warmup <seconds>', 'orders at half the rate first, not counted', positive(120), 10)
+    .option('--warmup <seconds>', "orders at half the rate first, not counted (Kafka's JIT, pools, fetch sessions)", positive(300), 30)
     .option('--search <rates>', 'rates tried after, in order, until one is not held (none: --search "")', rateList, [150, 200, 300, 400])
     .option('--search-duration <seconds>', 'how long each rate of the search places orders', positive(600), 20)
     .option('--provider-latency <ms>', "the payment stand-in's answer time", integer(0, 10_000), 20)

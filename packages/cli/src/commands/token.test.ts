@@ -46,7 +46,7 @@ describe('junction token', () => {
   it('lists the configured clients for an unknown one', async () => {
     const { code, stderr } = await token('--client', 'nobody');
     expect(code).toBe(1);
-    expect(stderr).toMatch(/no client "nobody" in .*clients\.yaml → configured: demo, shop, ops/);
+    expect(stderr).toMatch(/no client "nobody" in .*clients\.yaml → configured: demo, shop, warehouse, ops/);
   });
 
   it('says when the server refuses the secret', async () => {

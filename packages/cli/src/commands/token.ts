@@ -111,7 +111,7 @@ async function token(flags: TokenFlags): Promise<void> {
 export function tokenCommand(): Command {
   return new Command('token')
     .description('print an access token for a configured client (OAuth 2.0 client credentials), only the token on stdout')
-    .requiredOption('--client <id>', 'the client, as configured in services/auth/clients.yaml (demo, shop, ops)')
+    .requiredOption('--client <id>', 'the client, as configured in services/auth/clients.yaml (demo, shop, warehouse, ops)')
     .option('--scope <scope...>', "scopes to ask for (default: all the client's configured scopes)")
     .option('--auth-url <url>', `the auth server (default JUNCTION_AUTH_URL or ${DEFAULT_AUTH_URL})`)
     .option('--state-dir <dir>', "the stack's state directory; the client secrets are in its auth/ (default .junction)")
