@@ -329,7 +329,7 @@ async function flow(flags: FlowFlags): Promise<void> {
     rate: flags.rate,
     durationMs: flags.duration * 1000,
     warmupMs: flags.warmup * 1000,
-    searchRates: flags.search.filter((rate) => rate > flags.rate),
+    searchRates: flags.search,
     searchMs: flags.searchDuration * 1000,
     providerLatencyMs: flags.providerLatency,
     onProgress: progress,
@@ -378,7 +378,11 @@ async function flow(flags: FlowFlags): Promise<void> {
   } else console.log(style('yellow', `\nNo Kafka baseline: ${result.kafkaHopError ?? 'EndToEndLatency did not run'}`));
   console.log(
     `Highest rate held (p99 < 1 s): ${result.maxHeld === undefined ? style('red', 'none') : style('bold', `${result.maxHeld} orders/s`)}${
-      result.search.length > 0 && result.search.every((p) => p.held) ? ' (every rate tried; try higher with --search)' : ''
+      result.search.length > 0 && result.search.every((p) => p.held === result.measured.held)
+        ? result.measured.held
+          ? ' (every higher rate tried held; try higher with --search)'
+          : ' (no lower rate tried held; try lower with --search)'
+        : ''
     }`,
   );
   const met = measured.held && measured.p99Ms !== undefined && measured.p99Ms <= flags.targetP99;
@@ -463,12 +467,17 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
   bench
     .command('flow')
     .description(
-      "the order flow on a throwaway stack, every service its own process: orders through the gateway at a random (Poisson) rate, placed→confirmed p50/p99, then higher rates until p99 passes 1 s; Kafka's EndToEndLatency as the baseline (exit 1 when the target is missed)",
+      "the order flow on a throwaway stack, every service its own process: orders through the gateway at a random (Poisson) rate, placed→confirmed p50/p99, then a search for the highest rate held with p99 under 1 s; Kafka's EndToEndLatency as the baseline (exit 1 when the target is missed)",
     )
     .option('--rate <n>', 'orders per second of the measured run', positive(2000), 100)
     .option('--duration <seconds>', 'how long the measured run places orders', positive(600), 30)
     .option('--warmup <seconds>', "orders at half the rate first, not counted (Kafka's JIT, pools, fetch sessions)", positive(300), 30)
-    .option('--search <rates>', 'rates tried after, in order, until one is not held (none: --search "")', rateList, [150, 200, 300, 400])
+    .option(
+      '--search <rates>',
+      'rates the search may try: above the measured one when it held (until one is not), below when not (until one is); none: --search ""',
+      rateList,
+      [25, 50, 75, 150, 200, 300, 400],
+    )
     .option('--search-duration <seconds>', 'how long each rate of the search places orders', positive(600), 20)
     .option('--provider-latency <ms>', "the payment stand-in's answer time", integer(0, 10_000), 20)
     .option('--target-p99 <ms>', 'the p99 placed→confirmed the measured run must stay under', positive(60_000), 250)
@@ -483,6 +492,8 @@ request, and takes placed→confirmed from the orders' own timestamps. Stock is 
 so every order can be confirmed.
 
 A rate is held when p99 stays under 1 s, every order settles and none is refused or dropped.
+When the measured rate holds, the search tries the --search rates above it until one does not;
+when it does not, those below it until one does.
 The baseline is Kafka's own EndToEndLatency (acks=all, 1 KiB) on the same broker: an order's
 confirmation crosses Kafka three times (OrderPlaced, StockReserved, PaymentCaptured) and the
 provider once, so 3 × its p99 + the provider's latency is the floor no client gets under.`,

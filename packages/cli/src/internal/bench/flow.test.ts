@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadStats } from '../load/order-load.ts';
-import { judgePhase, parseEndToEndLatency } from './flow.ts';
+import { judgePhase, parseEndToEndLatency, searchOrder } from './flow.ts';
 
 const stats = (over: Partial<LoadStats>): LoadStats => ({
   placed: 1000,
@@ -31,5 +31,14 @@ describe('the flow bench', () => {
     const output = '0\t12.3\n1000\t1.1\nAvg latency: 1.9810 ms\nPercentiles: 50th = 2, 99th = 7, 99.9th = 31\n';
     expect(parseEndToEndLatency(output)).toEqual({ p50Ms: 2, p99Ms: 7 });
     expect(parseEndToEndLatency('Exception in thread "main"')).toBeUndefined();
+  });
+});
+
+describe("the flow bench's search", () => {
+  it('goes up from a rate that held, lowest first, and down from one that did not, highest first', () => {
+    const rates = [25, 50, 75, 150, 200, 75];
+    expect(searchOrder(100, true, rates)).toEqual([150, 200]);
+    expect(searchOrder(100, false, rates)).toEqual([75, 50, 25]);
+    expect(searchOrder(100, true, [])).toEqual([]);
   });
 });

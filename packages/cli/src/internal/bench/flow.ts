@@ -26,7 +26,11 @@ export interface FlowBenchOptions {
   durationMs: number;
   /** Orders at half the rate first, not counted: JIT, connection pools, consumer fetch sessions. */
   warmupMs: number;
-  /** Rates tried after the measured run, in order, until one is not held; empty for none. */
+  /**
+   * Rates the search may try after the measured run: when that run held, those above it, lowest
+   * first, until one is not held; when it did not, those below it, highest first, until one is.
+   * Empty for no search.
+   */
   searchRates: readonly number[];
   /** How long each rate of the search places orders. */
   searchMs: number;
@@ -97,6 +101,12 @@ export function judgePhase(rate: number, seconds: number, stats: LoadStats): Pic
     ...(p50Ms !== undefined ? { p50Ms } : {}),
     ...(p99Ms !== undefined ? { p99Ms } : {}),
   };
+}
+
+/** The rates a search tries after a run at `rate`: up from it when it held, down when not. */
+export function searchOrder(rate: number, held: boolean, rates: readonly number[]): number[] {
+  const unique = [...new Set(rates)];
+  return held ? unique.filter((r) => r > rate).sort((a, b) => a - b) : unique.filter((r) => r < rate).sort((a, b) => b - a);
 }
 
 /** Parses EndToEndLatency's closing line: `Percentiles: 50th = 2, 99th = 5, 99.9th = 11`. */
@@ -243,11 +253,11 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
     cpu.set('bench', (own.user + own.system) / 1e6);
     const search: FlowPhase[] = [];
-    for (const rate of options.searchRates) {
-      progress(`searching: ${rate} orders/s for ${options.searchMs / 1000} s`);
+    for (const rate of searchOrder(options.rate, measured.held, options.searchRates)) {
+      progress(`searching ${measured.held ? 'up' : 'down'}: ${rate} orders/s for ${options.searchMs / 1000} s`);
       const result = await phase(rate, options.searchMs, `${rate}/s`);
       search.push(result);
-      if (!result.held) break;
+      if (result.held !== measured.held) break;
     }
     const maxHeld = [measured, ...search]
       .filter((p) => p.held)
