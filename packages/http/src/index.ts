@@ -31,6 +31,6 @@ export { type RateLimitOptions, rateLimit } from './rate-limit/middleware.ts';
 export { type RedisRateLimitStoreOptions, redisRateLimitStore } from './rate-limit/redis.ts';
 export type { RateLimitStore } from './rate-limit/store.ts';
 export { type RedisClientOptions, redisClient } from './redis.ts';
-export { IDEMPOTENCY_KEY, REQUEST_ID_HEADER, requestId, SAFE_ID } from './request-id.ts';
+export { IDEMPOTENCY_KEY, idempotencyKeyOf, REQUEST_ID_HEADER, requestId, SAFE_ID } from './request-id.ts';
 export { type JsonBodyOptions, jsonBody, securityHeaders } from './security.ts';
 export { onShutdownSignal, type RunningServer, type ServeOptions, serveHttp } from './serve.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { withLogFields } from '@junction/observability';
+import { JunctionError, withLogFields } from '@junction/observability';
 import type { RequestHandler } from 'express';
 
 /** The request id header, in and out. */
@@ -14,6 +14,27 @@ export const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * every OpenAPI document from this constant.
  */
 export const IDEMPOTENCY_KEY = SAFE_ID;
+
+/** What {@link idempotencyKeyOf} reads: an express or node request. */
+type WithHeaders = { headers: Record<string, string | string[] | undefined> };
+
+/**
+ * The request's `Idempotency-Key` ({@link IDEMPOTENCY_KEY}), or undefined when it sent none and
+ * none is `required`; a 400 `request.invalid` naming the header otherwise.
+ */
+export function idempotencyKeyOf(req: WithHeaders, options: { required: string }): string;
+export function idempotencyKeyOf(req: WithHeaders, options?: { required?: string }): string | undefined;
+export function idempotencyKeyOf(req: WithHeaders, options: { required?: string } = {}): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined && options.required === undefined) return undefined;
+  if (typeof key === 'string' && IDEMPOTENCY_KEY.test(key)) return key;
+  const reason = key === undefined ? `required: ${options.required}` : 'expected 1 to 128 of A-Z a-z 0-9 . _ : -';
+  throw new JunctionError(
+    'request.invalid',
+    key === undefined ? `Idempotency-Key is ${reason}` : 'Idempotency-Key must be 1 to 128 letters, digits or . _ : -',
+    { context: { fields: [{ path: '(header).Idempotency-Key', reason }] } },
+  );
+}
 
 /**
  * Gives every request an id: the caller's `X-Request-Id` when it is a plain token, else a new

@@ -4,6 +4,7 @@ export { followFile, tailFile } from './internal/logs.ts';
 export { isPortFree } from './internal/ports.ts';
 export { processesMentioning } from './internal/processes.ts';
 export { installCommand, type SystemPackage, systemPackages } from './internal/system-packages.ts';
+export type { ToolResult } from './internal/tools.ts';
 export {
   COMPATIBILITY_LEVELS,
   type Compatibility,

@@ -51,6 +51,7 @@ import {
   writeRecord,
 } from './internal/state.ts';
 import { installCommand, packageProviding } from './internal/system-packages.ts';
+import { runTool, type ToolResult } from './internal/tools.ts';
 import { type ResolvedOptions, resolveOptions, type ScrapeTarget, type StackOptions } from './options.ts';
 import { setPrometheusTargets } from './prometheus.ts';
 import { type StackSecurity, stackSecurity } from './security.ts';
@@ -248,6 +249,8 @@ export interface KafkaTools {
   java: string;
   /** `<libs>/*`, for `-cp`. */
   classpath: string;
+  /** Runs `mainClass` with `args` to its end, killed past `timeoutMs`, and collects what it printed. */
+  run(mainClass: string, args: string[], timeoutMs: number): Promise<ToolResult>;
 }
 
 /**
@@ -259,7 +262,12 @@ export async function kafkaTools(options: Pick<StackOptions, 'cacheDir' | 'env' 
   const resolved = resolveOptions(options);
   const java = requireJava(resolved, KAFKA_MIN_JAVA, `Apache Kafka ${KAFKA_VERSION}'s tools`);
   const libs = await kafkaLibs({ cacheDir: resolved.cacheDir, env: resolved.env, progress: resolved.progress });
-  return { java: java.bin, classpath: `${libs}/*` };
+  const classpath = `${libs}/*`;
+  return {
+    java: java.bin,
+    classpath,
+    run: (mainClass, args, timeoutMs) => runTool(java.bin, ['-cp', classpath, mainClass, ...args], { timeoutMs }),
+  };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {

@@ -46,14 +46,19 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
     const stock = new Map((rows as Array<{ sku: string; available: number }>).map((r) => [r.sku, Number(r.available)]));
     const short = shortages(wanted, stock);
     const now = new Date();
-    const reservationId = randomUUID();
     const cause = { causedBy: causeOf(ctx) };
-    if (short.length > 0) {
-      await tx.query("INSERT INTO reservations (order_id, reservation_id, status, lines) VALUES ($1, $2, 'rejected', $3)", [
+    const record = async (status: 'held' | 'rejected') => {
+      const reservationId = randomUUID();
+      await tx.query('INSERT INTO reservations (order_id, reservation_id, status, lines) VALUES ($1, $2, $3, $4)', [
         orderId,
         reservationId,
+        status,
         JSON.stringify(wanted),
       ]);
+      return reservationId;
+    };
+    if (short.length > 0) {
+      await record('rejected');
       await service.outbox.add(tx, {
         type: 'com.junction.inventory.StockRejected',
         data: { orderId, reason: 'not enough stock', shortages: short, rejectedAt: now },
@@ -61,11 +66,7 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
       });
       return;
     }
-    await tx.query("INSERT INTO reservations (order_id, reservation_id, status, lines) VALUES ($1, $2, 'held', $3)", [
-      orderId,
-      reservationId,
-      JSON.stringify(wanted),
-    ]);
+    const reservationId = await record('held');
     await service.outbox.add(tx, {
       type: 'com.junction.inventory.StockReserved',
       data: {

@@ -8,6 +8,13 @@ interface ItemRow {
   reserved: number;
 }
 
+/** The request's `:sku`, or a 404 for one that cannot name an item (a NUL would fail the query: PostgreSQL text cannot hold one). */
+function skuOf(params: Record<string, unknown>): string {
+  const sku = String(params.sku);
+  if (!SKU.test(sku)) throw new JunctionError('route.unknown', `no item ${sku}`);
+  return sku;
+}
+
 const view = (row: ItemRow) => ({ sku: row.sku, name: row.name, available: Number(row.available), reserved: Number(row.reserved) });
 
 /**
@@ -20,19 +27,15 @@ export function inventoryRoutes(router: Router, service: ServiceContext<unknown>
     res.json({ items: (rows as ItemRow[]).map(view) });
   });
   router.get('/inventory/items/:sku', async (req, res) => {
-    const sku = String(req.params.sku);
-    // A NUL would fail the query (PostgreSQL text cannot hold one): a SKU that cannot exist is asked of nobody.
-    const { rows } = SKU.test(sku)
-      ? await service.db.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1', [sku])
-      : { rows: [] };
+    const sku = skuOf(req.params);
+    const { rows } = await service.db.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1', [sku]);
     const row = rows[0] as ItemRow | undefined;
     if (!row) throw new JunctionError('route.unknown', `no item ${sku}`);
     res.json(view(row));
   });
   router.post('/inventory/items/:sku/restock', async (req, res) => {
     const { quantity } = parseInput(restockBody, req.body);
-    const sku = String(req.params.sku);
-    if (!SKU.test(sku)) throw new JunctionError('route.unknown', `no item ${sku}`);
+    const sku = skuOf(req.params);
     const row = await service.transaction(async (tx) => {
       const { rows } = await tx.query('SELECT sku, name, available, reserved FROM items WHERE sku = $1 FOR UPDATE', [sku]);
       const item = rows[0] as ItemRow | undefined;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   callerOf,
+  idempotencyKeyOf,
   JunctionError,
   orderKpis,
   parseInput,
@@ -8,7 +9,6 @@ import {
   type Response,
   type Router,
   requireCaller,
-  SAFE_ID,
   type ServiceContext,
 } from '@junction/service';
 import { z } from 'zod';
@@ -25,23 +25,6 @@ function canonical(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-/** The caller's Idempotency-Key: required on POST /orders, a safe id. */
-function idempotencyKey(req: Request): string {
-  const key = req.get('idempotency-key');
-  const reason =
-    key === undefined
-      ? 'required: a retry with the same key returns the same order'
-      : SAFE_ID.test(key)
-        ? undefined
-        : 'letters, digits and . _ : - only, at most 128';
-  if (reason || key === undefined) {
-    throw new JunctionError('request.invalid', `Idempotency-Key is ${reason}`, {
-      context: { fields: [{ path: '(header).Idempotency-Key', reason }] },
-    });
-  }
-  return key;
 }
 
 /** The OrderPlaced event of a new order, as the contract (v2) has it. */
@@ -80,7 +63,7 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
   };
 
   router.post('/orders', requireCaller(), async (req, res) => {
-    const key = idempotencyKey(req);
+    const key = idempotencyKeyOf(req, { required: 'a retry with the same key returns the same order' });
     const body = parseInput(placeOrderBody, req.body);
     const problems = checkOrder(body);
     if (problems.length > 0) {

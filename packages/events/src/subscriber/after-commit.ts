@@ -14,9 +14,11 @@ export interface AfterCommitOptions {
  */
 export function afterCommit(options: AfterCommitOptions = {}): Middleware {
   return (next) => async (ctx) => {
-    const effects: Array<() => void> = [];
+    // Most handlers ask for none: no list until one is asked for, on this per-record path.
+    let effects: Array<() => void> | undefined;
     const outer = ctx.afterCommit;
     ctx.afterCommit = (effect) => {
+      effects ??= [];
       effects.push(effect);
     };
     try {
@@ -24,7 +26,7 @@ export function afterCommit(options: AfterCommitOptions = {}): Middleware {
     } finally {
       ctx.afterCommit = outer;
     }
-    for (const effect of effects) {
+    for (const effect of effects ?? []) {
       try {
         effect();
       } catch (error) {

@@ -1,5 +1,5 @@
 import { type EventContract, eventVersion, invalidEvent, JunctionError, type Publisher, uuidv7, validate } from '@junction/events';
-import { checkScope, IDEMPOTENCY_KEY, jsonBody, refuseOtherMethods, SAFE_ID } from '@junction/http';
+import { checkScope, idempotencyKeyOf, jsonBody, refuseOtherMethods, SAFE_ID } from '@junction/http';
 import { type Request, type Router, Router as router } from 'express';
 import { requestFingerprint, scopedIdempotencyKey } from '../idempotency/key.ts';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/store.ts';
@@ -37,17 +37,6 @@ function versionOf(req: Request, contract: EventContract): number | undefined {
     });
   }
   return version;
-}
-
-function idempotencyKeyOf(req: Request): string | undefined {
-  const key = req.headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw new JunctionError('request.invalid', 'Idempotency-Key must be 1 to 128 letters, digits or . _ : -', {
-      context: { fields: [{ path: '(header).Idempotency-Key', reason: 'expected 1 to 128 of A-Z a-z 0-9 . _ : -' }] },
-    });
-  }
-  return key;
 }
 
 /** The caller's `X-Correlation-Id`, which goes into a Kafka header and consumers' logs: plain, like a request id. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,27 +122,16 @@ async function kafkaHop(brokers: string[], messages: number, progress: (m: strin
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        tools.java,
-        ['-cp', tools.classpath, 'org.apache.kafka.tools.EndToEndLatency', brokers.join(','), topic, String(messages), 'all', '1024'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let text = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        if (code === 0) resolve(text);
-        else reject(new Error(`EndToEndLatency exited with ${code}: ${text.trim().split('\n').slice(-3).join(' ')}`));
-      });
-    });
+    const result = await tools.run(
+      'org.apache.kafka.tools.EndToEndLatency',
+      [brokers.join(','), topic, String(messages), 'all', '1024'],
+      120_000,
+    );
+    const output = `${result.stdout}${result.stderr}`;
+    if (result.code !== 0) {
+      const why = result.timedOut ? 'ran past 120 s' : `exited with ${result.code}`;
+      throw new Error(`EndToEndLatency ${why}: ${output.trim().split('\n').slice(-3).join(' ')}`);
+    }
     const parsed = parseEndToEndLatency(output);
     if (!parsed) throw new Error(`EndToEndLatency printed no percentiles: ${output.trim().split('\n').slice(-3).join(' ')}`);
     return { ...parsed, messages };
