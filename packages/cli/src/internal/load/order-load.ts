@@ -86,8 +86,8 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
   const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' };
   const pending = new Set<string>();
   const maxInFlight = options.maxInFlight ?? 64;
-  let inFlight = 0;
-  const placing: Array<Promise<void>> = [];
+  // Placements on their way: at most maxInFlight, each removed once settled.
+  const placing = new Set<Promise<void>>();
   const client = loadClient(options.gatewayUrl);
 
   const place = async () => {
@@ -154,10 +154,10 @@ export async function runOrderLoad(options: OrderLoadOptions): Promise<LoadStats
     const now = Date.now();
     if (now >= nextArrival) {
       sent += 1;
-      if (inFlight >= maxInFlight) stats.dropped += 1;
+      if (placing.size >= maxInFlight) stats.dropped += 1;
       else {
-        inFlight += 1;
-        placing.push(place().finally(() => (inFlight -= 1)));
+        const placed: Promise<void> = place().finally(() => placing.delete(placed));
+        placing.add(placed);
       }
       // Exponential gaps: a Poisson process of `rate` arrivals a second.
       nextArrival += (-Math.log(1 - Math.random()) / options.rate) * 1000;
