@@ -9,6 +9,7 @@ import {
   type Catalog,
   createPublisher,
   createSubscriber,
+  createTopicsReady,
   type EventContext,
   groupDenied,
   JunctionError,
@@ -113,13 +114,10 @@ beforeAll(async () => {
   if (!security) throw new Error('startStack({ secure: true }) returned no security');
   admin = kafkaClientFor(security.connection('admin'), { clientId: 'security-test-admin', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      ...catalog.topics.map((t) => ({ topic: t.name, numPartitions: 1 })),
-      { topic: 'billing.orders.order.retry.1', numPartitions: 1 },
-    ],
-  });
+  await createTopicsReady(admin, [
+    ...catalog.topics.map((t) => ({ topic: t.name, numPartitions: 1 })),
+    { topic: 'billing.orders.order.retry.1', numPartitions: 1 },
+  ]);
   // A grant left over from before (inventory writing orders.order) is stale: applying removes it.
   await admin.createAcls({
     acl: [

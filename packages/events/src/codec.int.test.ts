@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudEventHeaders, headersToStrings } from './cloudevents.ts';
 import { createAvroCodec } from './codec.ts';
 import { subjectName } from './contracts/catalog.ts';
+import { createTopicsReady } from './contracts/topics.ts';
 
 // Against the real broker and the real registry (Apicurio through its Confluent-compatible API).
 
@@ -36,7 +37,7 @@ describe('Avro through the schema registry and Kafka', () => {
 
   beforeAll(async () => {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsReady(admin, [{ topic, numPartitions: 3 }]);
   });
 
   afterAll(async () => {

@@ -37,8 +37,15 @@ describe('a three-node cluster', () => {
     });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }], waitForLeaders: true });
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics;
+    // Not kafkajs's waitForLeaders: it gives up when the node it asks has not yet heard of the new
+    // topic (UNKNOWN_TOPIC_OR_PARTITION, a moment's lag between KRaft nodes). Ask until all have.
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }] });
+    const led = async () => {
+      const [topic] = (await admin.fetchTopicMetadata({ topics: [TOPIC] }).catch(() => ({ topics: [] }))).topics;
+      return topic?.partitions.length === 3 && topic.partitions.every((p) => p.leader >= 0) ? topic : undefined;
+    };
+    await expect.poll(led, { timeout: 30_000, interval: 200 }).toBeDefined();
+    const metadata = await led();
     expect(metadata?.partitions.every((p) => p.replicas.length === 3)).toBe(true);
     const victimId = metadata?.partitions.find((p) => p.partitionId === 0)?.leader;
     const victim = stack.nodes.find((n) => n.nodeId === victimId);

@@ -86,7 +86,16 @@ describe('a running stack', () => {
     const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'survives-a-crash', numPartitions: 2 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic: 'survives-a-crash', numPartitions: 2 }] });
+    await expect
+      .poll(
+        async () => {
+          const [topic] = (await admin.fetchTopicMetadata({ topics: ['survives-a-crash'] }).catch(() => ({ topics: [] }))).topics;
+          return topic?.partitions.filter((p) => p.leader >= 0).length;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe(2);
     await admin.disconnect();
 
     expect(stack.kill('kafka-1', 'SIGKILL')).toBe(true);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createAvroCodec, DLQ_HEADERS, frame, headersToStrings, REPLAY_COUNT_HEADER, uuidv7 } from '@junction/events';
+import { createAvroCodec, createTopicsReady, DLQ_HEADERS, frame, headersToStrings, REPLAY_COUNT_HEADER, uuidv7 } from '@junction/events';
 import { isPortFree, stackFromEnv } from '@junction/stack';
 import { type IHeaders, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,15 +129,12 @@ describe('junction dlq (real stack)', () => {
     // The records carry failure times months old (their timestamps), which the broker's time-based
     // retention (7 days by default) may delete at its next check: these topics keep everything.
     const keep = [{ name: 'retention.ms', value: '-1' }];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic: original, numPartitions: 3, configEntries: keep },
-        { topic: redirected, numPartitions: 1, configEntries: keep },
-        { topic: paced, numPartitions: 1, configEntries: keep },
-        { topic: dlq, numPartitions: 2, configEntries: keep },
-      ],
-    });
+    await createTopicsReady(admin, [
+      { topic: original, numPartitions: 3, configEntries: keep },
+      { topic: redirected, numPartitions: 1, configEntries: keep },
+      { topic: paced, numPartitions: 1, configEntries: keep },
+      { topic: dlq, numPartitions: 2, configEntries: keep },
+    ]);
     const id = await codec.register(subject, PROBE_SCHEMA);
     const event = (name: string, quantity: number) => codec.encode(id, { name, quantity });
     written.push(

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRegistryAdmin, loadCatalog } from '@junction/events';
+import { createRegistryAdmin, createTopicsReady, loadCatalog } from '@junction/events';
 import { kafkaTools, type Stack, stackStatus, startStack, stopStack } from '@junction/stack';
 import { registerSubjects, registerTopics, schemasDir } from '../../commands/schemas.ts';
 import { fetchToken } from '../../commands/token.ts';
@@ -121,7 +121,7 @@ async function kafkaHop(brokers: string[], messages: number, progress: (m: strin
   const admin = cliKafka(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await createTopicsReady(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
     const result = await tools.run(
       'org.apache.kafka.tools.EndToEndLatency',
       [brokers.join(','), topic, String(messages), 'all', '1024'],
