@@ -1,4 +1,5 @@
 export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
+export { uuidv7 } from '@junction/events';
 export { type HttpClient, type HttpClientOptions, IDEMPOTENCY_KEY, idempotencyKeyOf, type OutboundResponse, SAFE_ID } from '@junction/http';
 export {
   type ConfirmedOrder,

@@ -39,6 +39,16 @@ export interface Outbox<Events = Record<string, Record<string, unknown>>> {
   add(tx: Queryable, event: OutboxEvent<Events>): Promise<{ id: string }>;
 }
 
+/**
+ * One statement, one round trip. Two transactions adding events for one key queue on the lock
+ * until the first commits, so the order of `seq` within a key is the order of commit: the relay
+ * never sees a later event of a key while an earlier one is still invisible. The row is built from
+ * the lock's result, so PostgreSQL takes the lock before it draws the `seq`.
+ */
+const INSERT_EVENT = `WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($2::text || '/' || $3::text, 0)))
+  INSERT INTO junction_outbox (event_id, topic, key, event_type, event_version, headers, body, event_time)
+  SELECT $1::uuid, $2::text, $3::text, $4::text, $5::integer, $6::jsonb, $7::bytea, $8::timestamptz FROM locked`;
+
 /** Creates an {@link Outbox}; the table comes from `migrateOutbox` (the relay runs it on start). */
 export function createOutbox<Events = Record<string, Record<string, unknown>>>(options: OutboxOptions): Outbox<Events> {
   const source = `/junction/${options.service}`;
@@ -56,24 +66,16 @@ export function createOutbox<Events = Record<string, Record<string, unknown>>>(o
           context: { type: prepared.type, bytes, maxEventBytes },
         });
       }
-      // Two transactions adding events for one key queue here until the first commits, so the
-      // order of `seq` within a key is the order of commit: the relay never sees a later event
-      // of a key while an earlier one is still invisible.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${prepared.topic}/${prepared.key}`]);
-      await tx.query(
-        `INSERT INTO junction_outbox (event_id, topic, key, event_type, event_version, headers, body, event_time)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-        [
-          prepared.id,
-          prepared.topic,
-          prepared.key,
-          prepared.type,
-          prepared.version,
-          JSON.stringify(prepared.headers),
-          prepared.body,
-          new Date(prepared.timestamp),
-        ],
-      );
+      await tx.query(INSERT_EVENT, [
+        prepared.id,
+        prepared.topic,
+        prepared.key,
+        prepared.type,
+        prepared.version,
+        JSON.stringify(prepared.headers),
+        prepared.body,
+        new Date(prepared.timestamp),
+      ]);
       return { id: prepared.id };
     },
   };

@@ -3,7 +3,7 @@ import type { AvroCodec } from '../codec.ts';
 import { type Catalog, eventVersion } from '../contracts/catalog.ts';
 import { decryptEventPii } from '../pii/event.ts';
 import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
-import type { Middleware } from './types.ts';
+import type { EventContext, Middleware } from './types.ts';
 
 /** Options of {@link decode}. */
 export interface DecodeOptions {
@@ -28,14 +28,30 @@ const CE_TYPE = /^(.+)\.v(\d+)$/;
  * a writer schema the reader cannot resolve fail at once and for good (non-retriable: they go to
  * the dead-letter topic); a registry that does not answer fails retriably. With a PII keyring,
  * personal fields are decrypted; a ciphertext under a key the ring lacks, or one that does not
- * authenticate, is undecodable too.
+ * authenticate, is undecodable too. The two stages of {@link decodeStages} in one.
  */
 export function decode(options: DecodeOptions): Middleware {
+  const stages = decodeStages(options);
+  return (next) => stages.identify(stages.decode(next));
+}
+
+/**
+ * Decoding in two stages, so that work may run between them:
+ * - `identify` checks the framing and names the record's type from its writer schema (one
+ *   registry lookup per schema id, ever); a record of a type the subscriber does not handle is
+ *   skipped here (`ctx.outcome = 'skipped'`), before the inbox takes a transaction and a row
+ *   for an event nobody will handle;
+ * - `decode` reads the value into `ctx.event` (see {@link decode}).
+ */
+export function decodeStages(options: DecodeOptions): { identify: Middleware; decode: Middleware } {
   const readers = new Map(options.catalog.events.map((event) => [event.type, eventVersion(event).schema]));
   const pii = options.pii === undefined ? piiKeyringFromEnv() : options.pii || undefined;
   /** The record fullname of each writer schema id seen; ids never change meaning. */
   const types = new Map<number, string>();
-  return (next) => async (ctx) => {
+  /** What `identify` found, for `decode` further down the chain. */
+  const identified = new WeakMap<EventContext, string>();
+
+  const identify: Middleware = (next) => async (ctx) => {
     const { record } = ctx;
     if (!record.value) throw new JunctionError('event.undecodable', 'record has no value', { context: at(ctx.record) });
     if (record.value.length < 5 || record.value[0] !== 0) {
@@ -44,7 +60,7 @@ export function decode(options: DecodeOptions): Middleware {
       });
     }
     const schemaId = record.value.readInt32BE(1);
-    // Once a schema is known, a record decodes without waiting on a promise: this runs per record.
+    // Once a schema is known, a record is named without waiting on a promise: this runs per record.
     let type = types.get(schemaId);
     if (type === undefined) {
       type = fullname(options.codec.schemaNow(schemaId) ?? (await options.codec.schema(schemaId)));
@@ -54,10 +70,19 @@ export function decode(options: DecodeOptions): Middleware {
       ctx.outcome = 'skipped';
       return;
     }
+    identified.set(ctx, type);
+    await next(ctx);
+  };
+
+  const decodeValue: Middleware = (next) => async (ctx) => {
+    const { record } = ctx;
+    const type = identified.get(ctx);
+    if (type === undefined || !record.value) throw new JunctionError('internal', 'decode ran without identify before it');
     const reader = readers.get(type);
     if (!reader)
       throw new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } });
     const decoded = options.codec.decodeNow(record.value, reader) ?? (await options.codec.decode(record.value, reader));
+    const schemaId = record.value.readInt32BE(1);
     const version = Number(CE_TYPE.exec(record.headers.ce_type ?? '')?.[2] ?? 0);
     const id = record.headers.ce_id ?? '';
     let data = decoded.value;
@@ -72,6 +97,7 @@ export function decode(options: DecodeOptions): Middleware {
     ctx.event = { id, type, version, schemaId, data };
     await next(ctx);
   };
+  return { identify, decode: decodeValue };
 }
 
 /** `namespace.name` of a record schema as the registry holds it. */

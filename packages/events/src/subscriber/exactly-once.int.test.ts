@@ -173,4 +173,36 @@ describe('exactly-once effects with the PostgreSQL inbox', () => {
     expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(ids);
     await store.pool.end();
   });
+
+  it('takes no inbox transaction and leaves no row for an event type it does not handle', { timeout: 120_000 }, async () => {
+    const store = await effectsDatabase();
+    const PLACED = 'com.junction.orders.OrderPlaced';
+    // The same topic carries both types; this subscriber handles only the cancellations.
+    const placed = await Promise.all(Array.from({ length: 30 }, () => publisher.publish(PLACED, sampleEvent(PLACED, randomUUID()))));
+    const cancelled = await publishMany(20);
+    const subscriber = createSubscriber({
+      group: `skip-${randomBytes(4).toString('hex')}`,
+      kafka: { brokers },
+      registry: { url: schemaRegistryUrl },
+      catalog: contracts.catalog,
+      commitIntervalMs: 200,
+      idempotency: { store: postgresInbox(store.db), ttlMs: 3_600_000 },
+      handlers: {
+        [CANCELLED]: async (ctx: EventContext) => {
+          await ctx.tx?.query('INSERT INTO effects (event_id) VALUES ($1)', [ctx.event?.id]);
+        },
+      },
+    });
+    await subscriber.start();
+    try {
+      await until(async () => subscriber.stats.outcomes.ok + subscriber.stats.outcomes.skipped >= 50, 60_000, '50 records');
+    } finally {
+      await subscriber.stop({ deadlineMs: 5000 });
+    }
+    expect(subscriber.stats.outcomes).toMatchObject({ ok: 20, skipped: 30 });
+    const { rows } = await store.db.query('SELECT event_id FROM junction_inbox');
+    expect(new Set((rows as Array<{ event_id: string }>).map((r) => r.event_id))).toEqual(cancelled);
+    expect(placed.map((p) => p.id).filter((id) => cancelled.has(id))).toEqual([]);
+    await store.pool.end();
+  });
 });

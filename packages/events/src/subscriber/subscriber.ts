@@ -7,7 +7,7 @@ import { groupDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { afterCommit } from './after-commit.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { deadLetter } from './dead-letter.ts';
-import { decode } from './decode.ts';
+import { decodeStages } from './decode.ts';
 import { idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
 import { PartitionOffsets } from './offsets.ts';
@@ -109,6 +109,7 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       })
     : undefined;
   const inPlace = options.retry?.inPlace ?? { retries: 2 };
+  const decoding = decodeStages({ codec, catalog, handled, ...(options.pii !== undefined ? { pii: options.pii } : {}) });
   const pipeline = chain(
     [
       deadLetter({ ...options.deadLetter, sink }),
@@ -120,8 +121,10 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
       ...(options.middlewares ?? []),
       // Outside idempotency, so that a handler's effects beyond the database run after its inbox transaction commits.
       afterCommit({ onError: (error) => options.logger?.error('an after-commit effect of a handler failed', { error: String(error) }) }),
+      // Before the inbox: a type nobody here handles costs no transaction and leaves no inbox row.
+      decoding.identify,
       ...(options.idempotency ? [idempotency(options.idempotency)] : []),
-      decode({ codec, catalog, handled, ...(options.pii !== undefined ? { pii: options.pii } : {}) }),
+      decoding.decode,
     ],
     dispatch,
   );
