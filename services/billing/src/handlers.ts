@@ -6,6 +6,8 @@ interface OrderRow {
   total: string;
   currency: string;
   cancelled: boolean;
+  /** A payment of it exists, captured or failed. */
+  paid: boolean;
 }
 
 interface PaymentRow {
@@ -34,25 +36,26 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
     const tx = ctx.tx as Queryable;
     const { orderId, total, currency } = ctx.event?.data ?? { orderId: '', total: '0', currency: 'EUR' };
     await lockOrder(tx, orderId);
-    await tx.query('INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING', [
-      orderId,
-      total,
-      currency,
-    ]);
+    // A statement of its own after the lock, so that it sees what the lock's last holder committed.
+    const waiting = await tx.query(
+      `WITH known AS (INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING)
+       DELETE FROM waiting_reservations WHERE order_id = $1 RETURNING order_id`,
+      [orderId, total, currency],
+    );
     // Its StockReserved came first and waits: charge now.
-    const waiting = await tx.query('DELETE FROM waiting_reservations WHERE order_id = $1 RETURNING order_id', [orderId]);
     if (waiting.rows.length > 0) await chargeOrder(ctx, tx, orderId);
   };
 
-  /** Charges an order billing knows, once: nothing for a cancelled or already paid one. */
-  const chargeOrder = async (ctx: EventContext, tx: Queryable, orderId: string) => {
-    const { rows } = await tx.query('SELECT total::text AS total, currency, cancelled FROM orders WHERE order_id = $1 FOR UPDATE', [
-      orderId,
-    ]);
+  /** Charges an order billing knows, once: nothing for a cancelled or already paid one. False when billing does not know it (yet). */
+  const chargeOrder = async (ctx: EventContext, tx: Queryable, orderId: string): Promise<boolean> => {
+    const { rows } = await tx.query(
+      `SELECT total::text AS total, currency, cancelled, EXISTS (SELECT 1 FROM payments WHERE payments.order_id = orders.order_id) AS paid
+         FROM orders WHERE order_id = $1 FOR UPDATE OF orders`,
+      [orderId],
+    );
     const order = rows[0] as OrderRow | undefined;
-    if (!order || order.cancelled) return;
-    const paid = await tx.query('SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
-    if (paid.rows.length > 0) return;
+    if (!order) return false;
+    if (order.cancelled || order.paid) return true;
     const currency = order.currency.trim();
     const result = await provider.charge(orderId, order.total, currency);
     const paymentId = randomUUID();
@@ -68,7 +71,7 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
         data: { paymentId, orderId, amount: order.total, currency, method: 'card', providerReference: result.chargeId, capturedAt: now },
         options,
       });
-      return;
+      return true;
     }
     await tx.query(
       "INSERT INTO payments (payment_id, order_id, status, amount, currency, failure_code) VALUES ($1, $2, 'failed', $3, $4, $5)",
@@ -88,19 +91,17 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
       },
       options,
     });
+    return true;
   };
 
   const charge = async (ctx: EventContext<{ orderId: string }>) => {
     const tx = ctx.tx as Queryable;
     const orderId = ctx.event?.data.orderId ?? '';
     await lockOrder(tx, orderId);
-    const known = await tx.query('SELECT 1 FROM orders WHERE order_id = $1', [orderId]);
     // StockReserved overtook OrderPlaced (another topic): it waits for it, however long that takes.
-    if (known.rows.length === 0) {
+    if (!(await chargeOrder(ctx, tx, orderId))) {
       await tx.query('INSERT INTO waiting_reservations (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING', [orderId]);
-      return;
     }
-    await chargeOrder(ctx, tx, orderId);
   };
 
   const cancel = async (ctx: EventContext<{ orderId: string; reason: string }>) => {

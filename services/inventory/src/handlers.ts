@@ -37,13 +37,17 @@ export function stockSubscription(service: ServiceContext<unknown>): Subscriptio
   const reserve = async (ctx: EventContext<{ orderId: string; lines: WantedLine[] }>) => {
     const tx = ctx.tx as Queryable;
     const { orderId, lines } = ctx.event?.data ?? { orderId: '', lines: [] };
-    const seen = await tx.query('SELECT 1 FROM reservations WHERE order_id = $1', [orderId]);
-    if (seen.rows.length > 0) return;
     const wanted = totalsBySku(lines);
     // Read without locking: every order wants the same few rows, and a lock taken here would be
     // held over every statement below and the commit. The stock is taken last, in one statement.
-    const { rows } = await tx.query('SELECT sku, available FROM items WHERE sku = ANY($1::text[])', [wanted.map((l) => l.sku)]);
-    const stock = new Map((rows as Array<{ sku: string; available: number }>).map((r) => [r.sku, Number(r.available)]));
+    const { rows } = await tx.query(
+      `SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1) AS seen,
+              (SELECT COALESCE(json_agg(json_build_array(sku, available)), '[]') FROM items WHERE sku = ANY($2::text[])) AS stock`,
+      [orderId, wanted.map((l) => l.sku)],
+    );
+    const read = rows[0] as { seen: boolean; stock: Array<[string, number]> };
+    if (read.seen) return;
+    const stock = new Map(read.stock.map(([sku, available]) => [sku, Number(available)]));
     const short = shortages(wanted, stock);
     const now = new Date();
     const cause = { causedBy: causeOf(ctx) };

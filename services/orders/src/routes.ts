@@ -10,10 +10,11 @@ import {
   type Router,
   requireCaller,
   type ServiceContext,
+  uuidv7,
 } from '@junction/service';
 import { z } from 'zod';
 import { cancelOrderBody, checkOrder, nextStatus, type PlaceOrderBody, placeOrderBody } from './domain/order.ts';
-import { listOrders, lockOrder, moveOrder, readOrder } from './domain/store.ts';
+import { insertOrder, listOrders, lockOrder, moveOrder, readOrder } from './domain/store.ts';
 
 /** JSON with its keys sorted at every level: the same request hashes the same whatever its key order. */
 function canonical(value: unknown): string {
@@ -79,12 +80,23 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
     const hash = createHash('sha256').update(canonical(body)).digest('hex');
     const outcome = await service.transaction(async (tx) => {
       const orderId = randomUUID();
-      const claim = await tx.query(
-        `INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING order_id`,
-        [clientId, key, hash, orderId],
-      );
-      if (claim.rows.length === 0) {
+      const placedAt = new Date();
+      // The event's id is chosen first, so the order, its history and its key go in one statement.
+      const eventId = uuidv7();
+      const order = await insertOrder(tx, {
+        orderId,
+        clientId,
+        idempotencyKey: key,
+        requestHash: hash,
+        customerId: body.customerId,
+        total: body.total,
+        currency: body.currency,
+        lines: body.lines,
+        body,
+        placedAt,
+        eventId,
+      });
+      if (!order) {
         const { rows } = await tx.query(
           'SELECT request_hash, order_id FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2',
           [clientId, key],
@@ -96,28 +108,25 @@ export function orderRoutes(router: Router, service: ServiceContext<unknown>): v
             `Idempotency-Key ${key} was used for another order; use a new key for a new order`,
           );
         }
-        return { orderId: earlier.order_id, replayed: true };
+        return { orderId: earlier.order_id, replayed: true as const };
       }
-      const placedAt = new Date();
-      await tx.query(
-        `INSERT INTO orders (order_id, client_id, customer_id, status, total, currency, body, placed_at, updated_at)
-           VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $7)`,
-        [orderId, clientId, body.customerId, body.total, body.currency, JSON.stringify(body), placedAt],
-      );
-      const event = await service.outbox.add(tx, { type: 'com.junction.orders.OrderPlaced', data: orderPlaced(orderId, body, placedAt) });
-      await tx.query('INSERT INTO order_history (order_id, event, event_id, status) VALUES ($1, $2, $3, $4)', [
-        orderId,
-        'OrderPlaced',
-        event.id,
-        'placed',
-      ]);
-      return { orderId, replayed: false };
+      await service.outbox.add(tx, {
+        type: 'com.junction.orders.OrderPlaced',
+        data: orderPlaced(orderId, body, placedAt),
+        options: { id: eventId },
+      });
+      return { orderId, replayed: false as const, order };
     });
-    // Committed by now; a replay of the key took no new order.
-    if (!outcome.replayed) kpis.placed();
     res.setHeader('location', `/orders/${outcome.orderId}`);
-    if (outcome.replayed) res.setHeader('idempotent-replayed', 'true');
-    await show(res, outcome.orderId, clientId, outcome.replayed ? 200 : 201);
+    if (outcome.replayed) {
+      // A replay of the key took no new order: it shows the order as it is now.
+      res.setHeader('idempotent-replayed', 'true');
+      await show(res, outcome.orderId, clientId, 200);
+      return;
+    }
+    // Committed by now: the order is exactly as stored, so it is not read back.
+    kpis.placed();
+    res.status(201).json(outcome.order);
   });
 
   router.get('/orders', requireCaller(), async (req, res) => {

@@ -51,6 +51,63 @@ export async function readOrder(db: Queryable, orderId: string, clientId: string
   };
 }
 
+/** A new order as `POST /orders` stores it. */
+export interface NewOrder {
+  orderId: string;
+  clientId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  customerId: string;
+  total: string;
+  currency: string;
+  lines: OrderView['lines'];
+  /** The request as received, kept with the order. */
+  body: unknown;
+  placedAt: Date;
+  /** `ce_id` of its OrderPlaced, the first entry of its history. */
+  eventId: string;
+}
+
+/**
+ * Claims the caller's Idempotency-Key and stores the order with the first entry of its history,
+ * in one statement. Returns the order as `GET /orders/:id` would show it, or undefined when the
+ * key was claimed before (and nothing is stored).
+ */
+export async function insertOrder(tx: Queryable, order: NewOrder): Promise<OrderView | undefined> {
+  const { rows } = await tx.query(
+    `WITH claim AS (
+       INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING order_id),
+     stored AS (
+       INSERT INTO orders (order_id, client_id, customer_id, status, total, currency, body, placed_at, updated_at)
+       SELECT order_id, $1, $5, 'placed', $6, $7, $8, $9, $9 FROM claim
+       RETURNING order_id, status, customer_id, total::text AS total, currency, cancel_reason, placed_at, updated_at),
+     history AS (
+       INSERT INTO order_history (order_id, event, event_id, status)
+       SELECT order_id, 'OrderPlaced', $10, 'placed' FROM claim RETURNING at)
+     SELECT stored.*, history.at FROM stored, history`,
+    [
+      order.clientId,
+      order.idempotencyKey,
+      order.requestHash,
+      order.orderId,
+      order.customerId,
+      order.total,
+      order.currency,
+      JSON.stringify(order.body),
+      order.placedAt,
+      order.eventId,
+    ],
+  );
+  const row = rows[0] as (Omit<OrderRow, 'body'> & { at: Date | string }) | undefined;
+  if (!row) return undefined;
+  return {
+    ...summary(row),
+    lines: order.lines,
+    history: [{ event: 'OrderPlaced', eventId: order.eventId, status: 'placed', detail: null, at: iso(row.at) }],
+  };
+}
+
 /** An order as `GET /orders` lists it: its state, without lines or history. */
 export type OrderSummary = Pick<
   OrderView,
@@ -110,21 +167,16 @@ export async function lockOrder(tx: Queryable, orderId: string): Promise<LockedO
     : undefined;
 }
 
-/** Moves an order to `status` and records the event that moved it. */
+/** Moves an order to `status` and records the event that moved it, in one statement. */
 export async function moveOrder(
   tx: Queryable,
   change: { orderId: string; status: OrderStatus; event: string; eventId: string; detail?: string; cancelReason?: string },
 ): Promise<void> {
-  await tx.query('UPDATE orders SET status = $2, updated_at = now(), cancel_reason = COALESCE($3, cancel_reason) WHERE order_id = $1', [
-    change.orderId,
-    change.status,
-    change.cancelReason ?? null,
-  ]);
-  await tx.query('INSERT INTO order_history (order_id, event, event_id, status, detail) VALUES ($1, $2, $3, $4, $5)', [
-    change.orderId,
-    change.event,
-    change.eventId,
-    change.status,
-    change.detail ?? null,
-  ]);
+  await tx.query(
+    `WITH moved AS (
+       UPDATE orders SET status = $2, updated_at = now(), cancel_reason = COALESCE($3, cancel_reason) WHERE order_id = $1
+       RETURNING order_id)
+     INSERT INTO order_history (order_id, event, event_id, status, detail) SELECT order_id, $4, $5, $2, $6 FROM moved`,
+    [change.orderId, change.status, change.cancelReason ?? null, change.event, change.eventId, change.detail ?? null],
+  );
 }
