@@ -471,7 +471,12 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
     )
     .option('--rate <n>', 'orders per second of the measured run', positive(2000), 100)
     .option('--duration <seconds>', 'how long the measured run places orders', positive(600), 30)
-    .option('--warmup <seconds>', "orders at half the rate first, not counted (Kafka's JIT, pools, fetch sessions)", positive(300), 30)
+    .option(
+      '--warmup <seconds>',
+      "orders at half the rate first, not counted: the JIT of Kafka and of Node, pools, plans (at 30 s Kafka's JIT still compiled)",
+      positive(300),
+      60,
+    )
     .option(
       '--search <rates>',
       'rates the search may try: above the measured one when it held (until one is not), below when not (until one is); none: --search ""',
