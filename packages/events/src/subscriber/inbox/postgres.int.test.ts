@@ -153,6 +153,17 @@ describe.each([
     expect((left.rows[0] as { n: number }).n).toBe(2);
   });
 
+  it('keeps ids and groups with quotes and backslashes exactly as given (they reach the claim as literals)', async () => {
+    const store = postgresInbox(db);
+    const eventId = `it's \\'; DROP TABLE payments; -- ${randomUUID()}`;
+    const group = "billing's \\ group";
+    expect(await store.run({ group, eventId, ttlMs: 60_000 }, async () => {})).toBe('processed');
+    expect(await store.run({ group, eventId, ttlMs: 60_000 }, async () => {})).toBe('duplicate');
+    const { rows: stored } = await db.query('SELECT group_name, event_id FROM junction_inbox WHERE event_id = $1', [eventId]);
+    expect(stored).toEqual([{ group_name: group, event_id: eventId }]);
+    expect((await db.query('SELECT count(*)::int AS n FROM payments')).rows).toHaveLength(1);
+  });
+
   it('fails retriably with inbox.unavailable when its table is missing', async () => {
     const other = await makeDatabase();
     try {
