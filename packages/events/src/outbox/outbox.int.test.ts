@@ -160,6 +160,45 @@ describe.each([
     expect(records.map((r) => r.key)).toEqual([kept]);
   });
 
+  it('reads again after a round that took every pending row only when woken, not at once to find nothing', async () => {
+    let reads = 0;
+    const counting: Database = {
+      kind: db.kind,
+      query: (text, params) => db.query(text, params),
+      transaction: (work) => db.transaction(work),
+      async session() {
+        const session = await db.session();
+        return {
+          query: (text: string, params?: unknown[]) => {
+            if (text.startsWith('SELECT seq, event_id')) reads += 1;
+            return session.query(text, params);
+          },
+          release: () => session.release(),
+        };
+      },
+      close: async () => {},
+    };
+    const relay = createOutboxRelay({ db: counting, publisher, pollIntervalMs: 2000 });
+    const sendOne = async () => {
+      const before = reads;
+      const key = randomUUID();
+      await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, key) }));
+      relay.wake();
+      await expect.poll(async () => (await relay.backlog()).pending, { timeout: 1500, interval: 20 }).toBe(0);
+      await new Promise((settle) => setTimeout(settle, 300));
+      return reads - before;
+    };
+    await relay.start();
+    try {
+      await expect.poll(() => reads).toBeGreaterThan(0); // its first look, at start
+      // One read each: the one that found the event. Well before the 2 s poll, so the wake sent it.
+      expect(await sendOne()).toBe(1);
+      expect(await sendOne()).toBe(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('refuses an invalid event before storing anything, naming the field', async () => {
     const before = await db.query('SELECT count(*)::int AS n FROM junction_outbox');
     const error = await db

@@ -135,8 +135,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wakeUp = done;
     });
 
-  /** One round on `conn`: read pending rows in order, send them as one unit, mark them sent. */
-  const round = async (conn: Queryable): Promise<number> => {
+  /**
+   * One round on `conn`: read pending rows in order, send them as one unit, mark them sent.
+   * `more`: rows were left for the next round (the batch was full, in rows or bytes).
+   */
+  const round = async (conn: Queryable): Promise<{ sent: number; more: boolean }> => {
     const { rows } = (await conn.query(SELECT_PENDING, [batchSize])) as { rows: Row[] };
     const events: PreparedEvent[] = [];
     let bytes = 0;
@@ -146,7 +149,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (events.length && bytes > maxBatchBytes) break;
       events.push(event);
     }
-    if (!events.length) return 0;
+    if (!events.length) return { sent: 0, more: false };
     const seqs = rows.slice(0, events.length).map((row) => String(row.seq));
     let results: PublishResult[];
     try {
@@ -173,7 +176,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         [new Date(Date.now() - retainSentMs)],
       );
     }
-    return events.length;
+    return { sent: events.length, more: events.length < rows.length || rows.length === batchSize };
   };
 
   const report = (error: unknown, attempt: number, delayMs: number) => {
@@ -212,9 +215,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await session.query('SET plan_cache_mode = force_custom_plan');
         }
         while (!stopping) {
-          const sent = await round(session);
+          const { more } = await round(session);
           failures = 0;
-          if (sent === 0) await sleep(pollIntervalMs);
+          // A round that took every pending row sleeps: rows committed since its read woke the
+          // relay (sleep returns at once then), so looking again would only find nothing.
+          if (!more) await sleep(pollIntervalMs);
         }
       } catch (error) {
         const delay = backoffDelay(failures, backoff);
@@ -252,7 +257,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async runOnce() {
       await migrateOutbox(db);
-      return round(db);
+      return (await round(db)).sent;
     },
     wake() {
       if (wakeUp) wakeUp();
