@@ -9,8 +9,8 @@ import {
   type Subscription,
 } from '@junction/service';
 import { toCents } from './domain/money.ts';
-import { nextStatus } from './domain/order.ts';
-import { lockOrder, moveOrder } from './domain/store.ts';
+import { sagaMove } from './domain/order.ts';
+import { advanceOrder, lockOrder, orderExists } from './domain/store.ts';
 
 type Step = 'reserved' | 'rejected' | 'captured' | 'failed';
 
@@ -39,42 +39,43 @@ function cancellation(step: Step, data: Data): { text: string; kpi: OrderCancelR
  */
 export function sagaSubscription(service: ServiceContext<unknown>): Subscription {
   const kpis = orderKpis(service.metrics);
-  const step =
-    (kind: Step, event: string, by: string) =>
-    async (ctx: EventContext<Data>): Promise<void> => {
+  const step = (kind: Step, event: string, by: string) => {
+    const move = sagaMove(kind);
+    return async (ctx: EventContext<Data>): Promise<void> => {
       const tx = ctx.tx as Queryable;
       const data = ctx.event?.data as Data;
-      const order = await lockOrder(tx, data.orderId);
-      // An event about an order this service never took is a bug upstream: a person must look.
-      if (!order)
-        throw new JunctionError('event.invalid', `${event} ${ctx.event?.id} names order ${data.orderId}, which orders does not know`, {
-          retriable: false,
-        });
-      const next = nextStatus(order.status, kind);
-      if (!next) return;
       const reason = cancellation(kind, data);
-      if (next === 'cancelled' && reason) {
+      const order = await advanceOrder(tx, {
+        orderId: data.orderId,
+        ...move,
+        event,
+        eventId: ctx.event?.id ?? '',
+        ...(reason ? { detail: reason.text } : {}),
+      });
+      if (!order) {
+        // An event about an order this service never took is a bug upstream: a person must look.
+        if (!(await orderExists(tx, data.orderId)))
+          throw new JunctionError('event.invalid', `${event} ${ctx.event?.id} names order ${data.orderId}, which orders does not know`, {
+            retriable: false,
+          });
+        return; // past this step: a late or repeated event changes nothing
+      }
+      if (move.to === 'cancelled' && reason) {
         await service.outbox.add(tx, {
           type: 'com.junction.orders.OrderCancelled',
           data: { orderId: data.orderId, reason: reason.text, cancelledBy: by, cancelledAt: new Date() },
           options: { causedBy: causeOf(ctx) },
         });
       }
-      await moveOrder(tx, {
-        orderId: data.orderId,
-        status: next,
-        event,
-        eventId: ctx.event?.id ?? '',
-        ...(reason ? { detail: reason.text, cancelReason: reason.text } : {}),
-      });
       // Counted once the move is committed with the inbox row: a redelivery finds the order moved already.
-      if (next === 'confirmed') {
+      if (move.to === 'confirmed') {
         const totalCents = toCents(order.total) ?? 0n;
         ctx.afterCommit?.(() => kpis.confirmed({ totalCents, currency: order.currency, placedAt: order.placedAt }));
-      } else if (next === 'cancelled' && reason) {
+      } else if (move.to === 'cancelled' && reason) {
         ctx.afterCommit?.(() => kpis.cancelled(reason.kpi));
       }
     };
+  };
   /** A refund changes no status (the order was cancelled already); it joins the order's history. */
   const refunded = async (ctx: EventContext<{ orderId: string; amount: string; currency: string }>): Promise<void> => {
     const tx = ctx.tx as Queryable;

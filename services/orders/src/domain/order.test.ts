@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PLACE_ORDER_EXAMPLE } from '../api.ts';
 import { fromCents, isCurrency, toCents } from './money.ts';
-import { checkOrder, nextStatus, type PlaceOrderBody } from './order.ts';
+import { checkOrder, nextStatus, type PlaceOrderBody, sagaMove } from './order.ts';
 
 /** The README's order, which meets every rule. */
 const valid: PlaceOrderBody = PLACE_ORDER_EXAMPLE;
@@ -75,5 +75,12 @@ describe('nextStatus', () => {
     expect(nextStatus('placed', 'cancel')).toBe('cancelled');
     expect(nextStatus('confirmed', 'cancel')).toBe('cancelled');
     expect(nextStatus('cancelled', 'cancel')).toBeUndefined();
+  });
+
+  it('reads each saga step off those rules as one move: the statuses it takes orders from, and the one it takes them to', () => {
+    expect(sagaMove('reserved')).toEqual({ from: ['placed'], to: 'reserved' });
+    expect(sagaMove('rejected')).toEqual({ from: ['placed'], to: 'cancelled' });
+    expect(sagaMove('captured')).toEqual({ from: ['placed', 'reserved'], to: 'confirmed' });
+    expect(sagaMove('failed')).toEqual({ from: ['placed', 'reserved'], to: 'cancelled' });
   });
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { fromCents, isCurrency, toCents } from './money.ts';
 
 /** Where an order is in its life. `placed` → `reserved` → `confirmed`; any but `cancelled` → `cancelled`. */
-export type OrderStatus = 'placed' | 'reserved' | 'confirmed' | 'cancelled';
+export const ORDER_STATUSES = ['placed', 'reserved', 'confirmed', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** One reason a request breaks a rule, at a field path (`lines.0.quantity`). */
 export interface RuleProblem {
@@ -108,4 +109,16 @@ export function nextStatus(
     case 'cancel':
       return current === 'cancelled' ? undefined : 'cancelled';
   }
+}
+
+/**
+ * A step of the saga as one move: the statuses it moves an order from, and the one it moves it to
+ * (the same for each of them). Read off {@link nextStatus}, so that stays the one place the rules live.
+ */
+export function sagaMove(event: 'reserved' | 'rejected' | 'captured' | 'failed'): { from: OrderStatus[]; to: OrderStatus } {
+  const from = ORDER_STATUSES.filter((status) => nextStatus(status, event) !== undefined);
+  const targets = new Set(from.map((status) => nextStatus(status, event)));
+  const [to] = targets;
+  if (!to || targets.size !== 1) throw new Error(`the saga step ${event} does not move every order to one status`);
+  return { from, to };
 }

@@ -180,3 +180,32 @@ export async function moveOrder(
     [change.orderId, change.status, change.cancelReason ?? null, change.event, change.eventId, change.detail ?? null],
   );
 }
+
+/**
+ * Moves an order to `to` if its status is one of `from`, and records the event that moved it, in
+ * one statement: the update waits for a concurrent change of the order and checks its status
+ * again afterwards. Returns what a change needs of the order, or undefined when it did not move
+ * (past that step, or unknown: see {@link orderExists}).
+ */
+export async function advanceOrder(
+  tx: Queryable,
+  change: { orderId: string; from: readonly OrderStatus[]; to: OrderStatus; event: string; eventId: string; detail?: string },
+): Promise<Omit<LockedOrder, 'status'> | undefined> {
+  const { rows } = await tx.query(
+    `WITH moved AS (
+       UPDATE orders SET status = $2, updated_at = now(), cancel_reason = COALESCE($6, cancel_reason)
+        WHERE order_id = $1 AND status = ANY($3::text[])
+       RETURNING order_id, client_id, total::text AS total, currency, placed_at),
+     history AS (
+       INSERT INTO order_history (order_id, event, event_id, status, detail) SELECT order_id, $4, $5, $2, $6 FROM moved)
+     SELECT client_id, total, currency, placed_at FROM moved`,
+    [change.orderId, change.to, change.from, change.event, change.eventId, change.detail ?? null],
+  );
+  const row = rows[0] as { client_id: string; total: string; currency: string; placed_at: Date | string } | undefined;
+  return row ? { clientId: row.client_id, total: row.total, currency: row.currency.trim(), placedAt: new Date(row.placed_at) } : undefined;
+}
+
+/** Whether orders knows the order at all. */
+export async function orderExists(db: Queryable, orderId: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).rows.length > 0;
+}
