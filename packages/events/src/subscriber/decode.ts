@@ -21,6 +21,8 @@ export interface DecodeOptions {
 }
 
 const CE_TYPE = /^(.+)\.v(\d+)$/;
+/** Where `identify` leaves the record's type for `decode`. */
+const IDENTIFIED = Symbol('junction.identified-type');
 
 /**
  * Reads the record's Avro value with the writer's schema from the registry and resolves it to the
@@ -49,34 +51,42 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
   /** The record fullname of each writer schema id seen; ids never change meaning. */
   const types = new Map<number, string>();
   /** What `identify` found, for `decode` further down the chain. */
-  const identified = new WeakMap<EventContext, string>();
+  type Identified = EventContext & { [IDENTIFIED]?: string };
 
-  const identify: Middleware = (next) => async (ctx) => {
+  /** Per record: no promise of its own once the schema id is known. */
+  const identify: Middleware = (next) => (ctx) => {
     const { record } = ctx;
-    if (!record.value) throw new JunctionError('event.undecodable', 'record has no value', { context: at(ctx.record) });
+    if (!record.value) return Promise.reject(new JunctionError('event.undecodable', 'record has no value', { context: at(ctx.record) }));
     if (record.value.length < 5 || record.value[0] !== 0) {
-      throw new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
-        context: { ...at(record), bytes: record.value.length },
-      });
+      return Promise.reject(
+        new JunctionError('event.undecodable', 'record is not in Confluent framing (magic byte 0 and a schema id)', {
+          context: { ...at(record), bytes: record.value.length },
+        }),
+      );
     }
     const schemaId = record.value.readInt32BE(1);
-    // Once a schema is known, a record is named without waiting on a promise: this runs per record.
-    let type = types.get(schemaId);
-    if (type === undefined) {
-      type = fullname(options.codec.schemaNow(schemaId) ?? (await options.codec.schema(schemaId)));
+    const known = types.get(schemaId);
+    const go = (type: string): Promise<void> => {
+      if (!options.handled.has(type)) {
+        ctx.outcome = 'skipped';
+        return Promise.resolve();
+      }
+      (ctx as Identified)[IDENTIFIED] = type;
+      return next(ctx);
+    };
+    if (known !== undefined) return go(known);
+    // A schema id seen for the first time: one registry lookup, ever.
+    const now = options.codec.schemaNow(schemaId);
+    const named = now ? Promise.resolve(fullname(now)) : options.codec.schema(schemaId).then(fullname);
+    return named.then((type) => {
       types.set(schemaId, type);
-    }
-    if (!options.handled.has(type)) {
-      ctx.outcome = 'skipped';
-      return;
-    }
-    identified.set(ctx, type);
-    await next(ctx);
+      return go(type);
+    });
   };
 
   const decodeValue: Middleware = (next) => async (ctx) => {
     const { record } = ctx;
-    const type = identified.get(ctx);
+    const type = (ctx as Identified)[IDENTIFIED];
     if (type === undefined || !record.value) throw new JunctionError('internal', 'decode ran without identify before it');
     const reader = readers.get(type);
     if (!reader)
