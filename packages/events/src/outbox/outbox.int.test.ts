@@ -199,6 +199,61 @@ describe.each([
     }
   });
 
+  it("marks a round's rows sent with the next round's read when that comes at once, else alone within 50 ms", async () => {
+    const kinds: string[] = [];
+    const kindOf = (text: string) =>
+      text.startsWith('WITH marked')
+        ? 'mark+read'
+        : text.startsWith('SELECT seq')
+          ? 'read'
+          : text.startsWith('UPDATE junction_outbox SET sent_at')
+            ? 'mark'
+            : undefined;
+    const counting: Database = {
+      kind: db.kind,
+      query: (text, params) => db.query(text, params),
+      transaction: (work) => db.transaction(work),
+      async session() {
+        const session = await db.session();
+        return {
+          query: (text: string, params?: unknown[]) => {
+            const kind = kindOf(text);
+            if (kind) kinds.push(kind);
+            return session.query(text, params);
+          },
+          release: () => session.release(),
+        };
+      },
+      close: async () => {},
+    };
+    const [first, second] = [randomUUID(), randomUUID()];
+    let added = false;
+    const relay = createOutboxRelay({
+      db: counting,
+      publisher,
+      pollIntervalMs: 2000,
+      // While the first round sends, the second event commits and wakes the relay.
+      afterSend: async () => {
+        if (added) return;
+        added = true;
+        await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, second) }));
+        relay.wake();
+      },
+    });
+    await relay.start();
+    try {
+      await expect.poll(() => kinds.length).toBe(1); // its first look, at start
+      await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, first) }));
+      relay.wake();
+      await expect.poll(async () => (await relay.backlog()).pending, { timeout: 1500, interval: 20 }).toBe(0);
+      expect(kinds).toEqual(['read', 'read', 'mark+read', 'mark']);
+    } finally {
+      await relay.stop();
+    }
+    const keys = (await readAll(contracts, topic)).map((r) => r.key);
+    expect(keys).toEqual(expect.arrayContaining([first, second]));
+  });
+
   it('refuses an invalid event before storing anything, naming the field', async () => {
     const before = await db.query('SELECT count(*)::int AS n FROM junction_outbox');
     const error = await db
@@ -475,8 +530,9 @@ describe('two services sharing one PostgreSQL database, each with its own schema
       for (const relay of relays) relay.wake();
       const records = await readRecords(contracts.kafka, [topic], 2);
       expect(records.map((r) => r.key).sort()).toEqual([a, b].sort());
-      expect((await relays[0]?.backlog())?.pending).toBe(0);
-      expect((await relays[1]?.backlog())?.pending).toBe(0);
+      // Each marks its own rows sent, with its next read or alone 50 ms after the send.
+      await expect.poll(async () => (await relays[0]?.backlog())?.pending, { timeout: 1000, interval: 20 }).toBe(0);
+      await expect.poll(async () => (await relays[1]?.backlog())?.pending, { timeout: 1000, interval: 20 }).toBe(0);
     } finally {
       for (const relay of relays) await relay.stop();
       await publisher.close();

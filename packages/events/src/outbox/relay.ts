@@ -48,6 +48,7 @@ export interface OutboxRelay {
   runOnce(): Promise<number>;
   /** Looks for new rows now instead of at the next poll: call it after a commit that added events. */
   wake(): void;
+  /** Rows not marked sent yet; a row sent in the last 50 ms may still count (it is marked with the next read). */
   backlog(): Promise<OutboxBacklog>;
 }
 
@@ -77,14 +78,31 @@ interface Row {
   event_time: Date;
 }
 
-const SELECT_PENDING = `SELECT seq, event_id, topic, key, event_type, event_version, headers, body, event_time
-  FROM junction_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`;
+const COLUMNS = 'seq, event_id, topic, key, event_type, event_version, headers, body, event_time';
+const SELECT_PENDING = `SELECT ${COLUMNS} FROM junction_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`;
 
 /** Marks a round's rows sent, found by their key (the primary key's index), with where each went. */
 const MARK_SENT = `UPDATE junction_outbox SET sent_at = now(), attempts = attempts + 1,
     sent_partition = ($2::integer[])[array_position($1::bigint[], seq)],
     sent_offset = ($3::bigint[])[array_position($1::bigint[], seq)]
   WHERE seq = ANY($1::bigint[])`;
+
+/**
+ * The last round's rows marked sent and the next round's read, in one round trip. The read sees
+ * the table as it was before the mark, so it leaves those rows out by their key.
+ */
+const MARK_AND_SELECT = `WITH marked AS (${MARK_SENT})
+  SELECT ${COLUMNS} FROM junction_outbox WHERE sent_at IS NULL AND seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $4`;
+
+/** How long sent rows may wait to be marked with the next round's read before they are marked alone. */
+const MARK_DELAY_MS = 50;
+
+/** Rows Kafka took and the outbox does not show as sent yet, with where each went. */
+interface Unmarked {
+  seqs: string[];
+  partitions: number[];
+  offsets: string[];
+}
 
 function toPrepared(row: Row): PreparedEvent {
   return {
@@ -119,28 +137,44 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let woken = false;
   let lastCleanup = 0;
 
+  /** Waits `ms`, or less when woken (then resolves true) or stopped. */
   const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
+    new Promise<boolean>((resolve) => {
       if (woken || stopping) {
         woken = false;
-        resolve();
+        resolve(true);
         return;
       }
-      const timer = setTimeout(done, ms);
-      function done() {
+      const timer = setTimeout(() => done(false), ms);
+      function done(early: boolean) {
         clearTimeout(timer);
         wakeUp = undefined;
-        resolve();
+        resolve(early);
       }
-      wakeUp = done;
+      wakeUp = () => done(true);
     });
+
+  // Sent, not marked yet: the next round's read marks them, or markSent within MARK_DELAY_MS. A
+  // crash before then sends them again (with the same ce_id), as a crash between send and mark always could.
+  let unmarked: Unmarked = { seqs: [], partitions: [], offsets: [] };
+  const markSent = async (conn: Queryable): Promise<void> => {
+    if (!unmarked.seqs.length) return;
+    await conn.query(MARK_SENT, [unmarked.seqs, unmarked.partitions, unmarked.offsets]);
+    unmarked = { seqs: [], partitions: [], offsets: [] };
+  };
 
   /**
    * One round on `conn`: read pending rows in order, send them as one unit, mark them sent.
    * `more`: rows were left for the next round (the batch was full, in rows or bytes).
    */
   const round = async (conn: Queryable): Promise<{ sent: number; more: boolean }> => {
-    const { rows } = (await conn.query(SELECT_PENDING, [batchSize])) as { rows: Row[] };
+    const marking = unmarked;
+    const { rows } = (
+      marking.seqs.length
+        ? await conn.query(MARK_AND_SELECT, [marking.seqs, marking.partitions, marking.offsets, batchSize])
+        : await conn.query(SELECT_PENDING, [batchSize])
+    ) as { rows: Row[] };
+    if (marking.seqs.length) unmarked = { seqs: [], partitions: [], offsets: [] };
     const events: PreparedEvent[] = [];
     let bytes = 0;
     for (const row of rows) {
@@ -167,7 +201,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       throw error;
     }
     await options.afterSend?.(events.map((event) => event.id));
-    await conn.query(MARK_SENT, [seqs, results.map((r) => r.partition), results.map((r) => r.offset)]);
+    unmarked = {
+      seqs: [...unmarked.seqs, ...seqs],
+      partitions: [...unmarked.partitions, ...results.map((r) => r.partition)],
+      offsets: [...unmarked.offsets, ...results.map((r) => r.offset)],
+    };
     if (Date.now() - lastCleanup > CLEANUP_EVERY_MS) {
       lastCleanup = Date.now();
       // In chunks, so that a large backlog of sent rows never runs into the statement timeout.
@@ -217,9 +255,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         while (!stopping) {
           const { more } = await round(session);
           failures = 0;
+          if (more) continue;
           // A round that took every pending row sleeps: rows committed since its read woke the
-          // relay (sleep returns at once then), so looking again would only find nothing.
-          if (!more) await sleep(pollIntervalMs);
+          // relay (sleep returns at once then), so looking again would only find nothing. Its
+          // rows are marked with the next read when that comes soon, else alone.
+          if (unmarked.seqs.length) {
+            if (await sleep(MARK_DELAY_MS)) continue;
+            await markSent(session);
+          }
+          await sleep(pollIntervalMs);
         }
       } catch (error) {
         const delay = backoffDelay(failures, backoff);
@@ -228,6 +272,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(delay);
       } finally {
         if (session) {
+          // Marked now, or sent again by whoever relays next.
+          await markSent(session).catch(() => {});
           if (db.kind === 'postgres') {
             await session.query('SELECT pg_advisory_unlock($1, hashtext(current_schema()))', [RELAY_LOCK]).catch(() => {});
             await session.query('RESET statement_timeout').catch(() => {});
@@ -257,7 +303,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async runOnce() {
       await migrateOutbox(db);
-      return (await round(db)).sent;
+      const { sent } = await round(db);
+      await markSent(db);
+      return sent;
     },
     wake() {
       if (wakeUp) wakeUp();
