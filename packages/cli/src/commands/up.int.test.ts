@@ -23,6 +23,22 @@ async function servicePorts(): Promise<{ flags: string[]; orders: number; provid
   return { flags, orders: orders ?? 0, provider: provider ?? 0 };
 }
 
+/** The environment of the business service `name` that `up` started for `stateDir` (its data directory is there). */
+async function serviceEnvironment(stateDir: string, name: string): Promise<Record<string, string>> {
+  const marker = `JUNCTION_${name.toUpperCase()}_DATA_DIR=${join(stateDir, 'services', name)}\0`;
+  for (const pid of processesMentioning(`services/${name}/`)) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (!environ.includes(marker)) continue;
+    return Object.fromEntries(
+      environ
+        .split('\0')
+        .filter((entry) => entry.includes('='))
+        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    );
+  }
+  throw new Error(`no ${name} process of the stack in ${stateDir}`);
+}
+
 describe('junction up', () => {
   let stateDir: string;
 
@@ -109,6 +125,13 @@ describe('junction up', () => {
       };
     await expect.poll(async () => (await order()).status, { timeout: 30_000 }).toBe('confirmed');
     expect((await order()).history.map((h) => h.event)).toEqual(['OrderPlaced', 'StockReserved', 'PaymentCaptured']);
+    // Least privilege for personal data: orders encrypts OrderPlaced's personal fields with the
+    // local key file; inventory and billing read other fields only and get no key.
+    // (This run's environment has a key, JUNCTION_PII_KEYS from the test setup, which orders inherits.)
+    const piiVariables = (env: Record<string, string>) => Object.keys(env).filter((name) => name.startsWith('JUNCTION_PII_'));
+    expect(piiVariables(await serviceEnvironment(stateDir, 'orders'))).not.toEqual([]);
+    expect(piiVariables(await serviceEnvironment(stateDir, 'inventory'))).toEqual([]);
+    expect(piiVariables(await serviceEnvironment(stateDir, 'billing'))).toEqual([]);
 
     // demo load keeps orders flowing: a short run, every order followed to its end.
     const load = await runCli(

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureLocalCa, issueCertificate, type Stack } from '@junction/stack';
 import { repositoryRoot } from './paths.ts';
-import { localPiiEnv } from './pii.ts';
+import { localPiiEnv, PII_KEY_VARIABLES } from './pii.ts';
 import { type ServiceProcess, startService } from './services.ts';
 
 /** Where each process of the order flow listens. */
@@ -21,6 +21,13 @@ export const DEFAULT_FLOW_PORTS: FlowPorts = { gateway: 8080, auth: 8090, orders
 
 /** The business services, each with its port in {@link FlowPorts} (the committed route table names the defaults). */
 const BUSINESS = ['orders', 'inventory', 'billing'] as const;
+
+/**
+ * The business services that hold the PII keys: orders encrypts OrderPlaced's personal fields.
+ * Inventory and billing read other fields of it only, so they get no key and decrypt nothing (a
+ * consumer that does not need personal data never holds the key).
+ */
+export const HOLDS_PERSONAL_DATA: ReadonlySet<(typeof BUSINESS)[number]> = new Set(['orders']);
 
 /** Options of {@link startFlow}. */
 export interface FlowOptions {
@@ -96,8 +103,10 @@ async function startBusiness(stack: Stack, options: FlowOptions, logs: string): 
           ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
           ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
           ...(name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
-          ...pii,
+          ...(HOLDS_PERSONAL_DATA.has(name) ? pii : {}),
         },
+        // Nor the keys this CLI's own environment may carry.
+        ...(HOLDS_PERSONAL_DATA.has(name) ? {} : { withhold: PII_KEY_VARIABLES }),
       });
     }),
   );

@@ -9,6 +9,9 @@ export function localPiiKeysPath(dir: string = stateDir()): string {
 }
 
 /** Whether the environment configures PII keys itself (then it, not the local file, is used). */
+/** The variables that give a process the PII keys. */
+export const PII_KEY_VARIABLES = ['JUNCTION_PII_KEYS', 'JUNCTION_PII_ACTIVE_KEY', 'JUNCTION_PII_KEYS_FILE'] as const;
+
 export function envHasPiiKeys(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.JUNCTION_PII_KEYS?.trim() || env.JUNCTION_PII_KEYS_FILE?.trim());
 }

@@ -29,6 +29,8 @@ export interface StartServiceOptions {
   /** The path answered with 200 once it is ready, e.g. `/readyz`. */
   readyPath: string;
   env: Record<string, string>;
+  /** Variables of this CLI's environment the service must not inherit (keys it has no use for). */
+  withhold?: readonly string[];
   /** Its output goes here, one JSON log line after another. */
   logFile: string;
   /** How long it may take to be ready. Default 60 s. */
@@ -63,6 +65,14 @@ function answers(url: string, ca?: Buffer): Promise<boolean> {
   });
 }
 
+/** `env` without `names`. */
+function withheld(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {
+  if (!names.length) return env;
+  const kept = { ...env };
+  for (const name of names) delete kept[name];
+  return kept;
+}
+
 /** The last lines of a log, for an error that says why a service did not start. */
 async function tail(file: string, lines = 8): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
@@ -78,7 +88,11 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, entry(options.name), {
     cwd: repositoryRoot(),
-    env: { ...process.env, ...options.env, ...(options.caFile ? { NODE_EXTRA_CA_CERTS: options.caFile } : {}) },
+    env: {
+      ...withheld(process.env, options.withhold ?? []),
+      ...options.env,
+      ...(options.caFile ? { NODE_EXTRA_CA_CERTS: options.caFile } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });
