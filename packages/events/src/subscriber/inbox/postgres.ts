@@ -16,23 +16,21 @@ export interface PostgresInboxOptions {
 // An expired row counts as absent: the upsert takes it over. On PostgreSQL a second copy of an
 // event blocks on the first one's row until that transaction ends, then sees it (duplicate) or,
 // after a rollback, inserts it itself: concurrent duplicates run the handler once.
-const CLAIM = `INSERT INTO junction_inbox (group_name, event_id, expires_at)
-  VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond')
+const claim = (group: string, eventId: string, ttlMs: string) => `INSERT INTO junction_inbox (group_name, event_id, expires_at)
+  VALUES (${group}, ${eventId}, now() + ${ttlMs}::float8 * interval '1 millisecond')
   ON CONFLICT (group_name, event_id) DO UPDATE
     SET processed_at = now(), expires_at = excluded.expires_at
     WHERE junction_inbox.expires_at <= now()
   RETURNING event_id`;
 
-/** {@link CLAIM} with the key's values written in, for the simple protocol. */
+/** The claim with parameters. */
+const CLAIM = claim('$1', '$2', '$3');
+
+/** The claim with the key's values written in, for the simple protocol. */
 function claimLiteral(key: InboxKey): string {
   const ttlMs = Number(key.ttlMs);
   if (!Number.isFinite(ttlMs)) throw new JunctionError('config.invalid', `inbox: ttlMs must be a number, got ${key.ttlMs}`);
-  return `INSERT INTO junction_inbox (group_name, event_id, expires_at)
-  VALUES (${escapeLiteral(key.group)}, ${escapeLiteral(key.eventId)}, now() + ${ttlMs}::float8 * interval '1 millisecond')
-  ON CONFLICT (group_name, event_id) DO UPDATE
-    SET processed_at = now(), expires_at = excluded.expires_at
-    WHERE junction_inbox.expires_at <= now()
-  RETURNING event_id`;
+  return claim(escapeLiteral(key.group), escapeLiteral(key.eventId), String(ttlMs));
 }
 
 type Work = (tx: Queryable | undefined) => Promise<void>;
