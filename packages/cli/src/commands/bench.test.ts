@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { benchCommand } from './bench.ts';
+import { benchCommand, saturationNote } from './bench.ts';
 
 /** `junction bench` with every subcommand throwing instead of exiting, and what it would have printed. */
 function bench(): { command: Command; out: string[]; err: string[] } {
@@ -77,5 +77,12 @@ describe('junction bench flow', () => {
       code: 'commander.invalidArgument',
     });
     expect(err.join('')).toContain(`option '${flag} <`);
+  });
+});
+
+describe('bench flow on a saturated machine', () => {
+  it('says that runs vary widely once the processes keep 90 % of the cores busy, and nothing below', () => {
+    expect(saturationNote(0.89)).toBeUndefined();
+    expect(saturationNote(0.93)).toMatch(/^The machine was 93 % busy: at this rate the flow is saturated, and its p99 varies widely/);
   });
 });

@@ -309,6 +309,15 @@ interface FlowFlags {
 
 const ms = (value: number | undefined): string => (value === undefined ? '-' : `${Math.round(value)}`);
 
+/**
+ * What a reader should know about a flow run that kept the machine this busy (a share of all its
+ * cores, 0–1), or undefined when it left room.
+ */
+export function saturationNote(busy: number): string | undefined {
+  if (busy < 0.9) return undefined;
+  return `The machine was ${Math.round(100 * busy)} % busy: at this rate the flow is saturated, and its p99 varies widely from run to run (any burst leaves a queue that does not drain). Compare runs at rates that leave room, or by CPU per order.`;
+}
+
 function phaseRow(phase: FlowPhase): string[] {
   const s = phase.stats;
   return [
@@ -363,6 +372,8 @@ async function flow(flags: FlowFlags): Promise<void> {
     ]);
     console.log(`\nCPU during the measured run (${orders.toLocaleString('en')} orders):\n`);
     console.log(table(['PROCESS', 'CPU S', 'MS/ORDER', 'SHARE'], rows));
+    const note = saturationNote(total / result.cpuWallSeconds / cpus().length);
+    if (note) console.log(style('yellow', `\n${note}`));
   }
   const hop = result.kafkaHop;
   if (hop) {
