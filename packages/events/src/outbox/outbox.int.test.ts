@@ -84,6 +84,37 @@ function relayProcess(env: Record<string, string>): Promise<{ code: number | nul
   });
 }
 
+/** `db` for a relay, noting each of its reads and marks, in order, as its session runs them. */
+function relayStatements(db: Database): { db: Database; kinds: Array<'read' | 'mark+read' | 'mark'> } {
+  const kinds: Array<'read' | 'mark+read' | 'mark'> = [];
+  const kindOf = (text: string) =>
+    text.startsWith('WITH marked')
+      ? 'mark+read'
+      : text.startsWith('SELECT seq')
+        ? 'read'
+        : text.startsWith('UPDATE junction_outbox SET sent_at')
+          ? 'mark'
+          : undefined;
+  const watched: Database = {
+    kind: db.kind,
+    query: (text, params) => db.query(text, params),
+    transaction: (work) => db.transaction(work),
+    async session() {
+      const session = await db.session();
+      return {
+        query: (text: string, params?: unknown[]) => {
+          const kind = kindOf(text);
+          if (kind) kinds.push(kind);
+          return session.query(text, params);
+        },
+        release: () => session.release(),
+      };
+    },
+    close: async () => {},
+  };
+  return { db: watched, kinds };
+}
+
 /** Every record of `topic` so far. */
 async function readAll(contracts: PrivateContracts, topic: string): Promise<ReadRecord[]> {
   return readRecords(contracts.kafka, [topic], await countRecords(contracts.admin, [topic]));
@@ -161,36 +192,21 @@ describe.each([
   });
 
   it('reads again after a round that took every pending row only when woken, not at once to find nothing', async () => {
-    let reads = 0;
-    const counting: Database = {
-      kind: db.kind,
-      query: (text, params) => db.query(text, params),
-      transaction: (work) => db.transaction(work),
-      async session() {
-        const session = await db.session();
-        return {
-          query: (text: string, params?: unknown[]) => {
-            if (text.startsWith('SELECT seq, event_id')) reads += 1;
-            return session.query(text, params);
-          },
-          release: () => session.release(),
-        };
-      },
-      close: async () => {},
-    };
+    const { db: counting, kinds } = relayStatements(db);
+    const reads = () => kinds.filter((kind) => kind !== 'mark').length;
     const relay = createOutboxRelay({ db: counting, publisher, pollIntervalMs: 2000 });
     const sendOne = async () => {
-      const before = reads;
+      const before = reads();
       const key = randomUUID();
       await db.transaction((tx) => outbox.add(tx, { type: ORDER, data: sampleEvent(ORDER, key) }));
       relay.wake();
       await expect.poll(async () => (await relay.backlog()).pending, { timeout: 1500, interval: 20 }).toBe(0);
       await new Promise((settle) => setTimeout(settle, 300));
-      return reads - before;
+      return reads() - before;
     };
     await relay.start();
     try {
-      await expect.poll(() => reads).toBeGreaterThan(0); // its first look, at start
+      await expect.poll(reads).toBeGreaterThan(0); // its first look, at start
       // One read each: the one that found the event. Well before the 2 s poll, so the wake sent it.
       expect(await sendOne()).toBe(1);
       expect(await sendOne()).toBe(1);
@@ -200,32 +216,7 @@ describe.each([
   });
 
   it("marks a round's rows sent with the next round's read when that comes at once, else alone within 50 ms", async () => {
-    const kinds: string[] = [];
-    const kindOf = (text: string) =>
-      text.startsWith('WITH marked')
-        ? 'mark+read'
-        : text.startsWith('SELECT seq')
-          ? 'read'
-          : text.startsWith('UPDATE junction_outbox SET sent_at')
-            ? 'mark'
-            : undefined;
-    const counting: Database = {
-      kind: db.kind,
-      query: (text, params) => db.query(text, params),
-      transaction: (work) => db.transaction(work),
-      async session() {
-        const session = await db.session();
-        return {
-          query: (text: string, params?: unknown[]) => {
-            const kind = kindOf(text);
-            if (kind) kinds.push(kind);
-            return session.query(text, params);
-          },
-          release: () => session.release(),
-        };
-      },
-      close: async () => {},
-    };
+    const { db: counting, kinds } = relayStatements(db);
     const [first, second] = [randomUUID(), randomUUID()];
     let added = false;
     const relay = createOutboxRelay({
