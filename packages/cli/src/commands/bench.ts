@@ -375,6 +375,20 @@ async function flow(flags: FlowFlags): Promise<void> {
     const note = saturationNote(total / result.cpuWallSeconds / cpus().length);
     if (note) console.log(style('yellow', `\n${note}`));
   }
+  if (result.stages) {
+    console.log(
+      `\nWhere the time went (${result.stages.orders.toLocaleString('en')} confirmed orders of the measured run, from the services' outbox and inbox tables):\n`,
+    );
+    console.log(
+      table(
+        ['STAGE', 'P50 MS', 'P99 MS', 'MEAN MS'],
+        result.stages.stages.map((stage) => [stage.label, ms(stage.p50Ms), ms(stage.p99Ms), stage.meanMs.toFixed(1)]),
+      ),
+    );
+    console.log(
+      'The means add up to the mean placed→confirmed time, less the request before its transaction and the confirming transaction.',
+    );
+  }
   const hop = result.kafkaHop;
   if (hop) {
     const floor = 3 * hop.p99Ms + flags.providerLatency;
@@ -484,7 +498,7 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
     .option('--duration <seconds>', 'how long the measured run places orders', positive(600), 30)
     .option(
       '--warmup <seconds>',
-      "orders at half the rate first, not counted: the JIT of Kafka and of Node, pools, plans (at 30 s Kafka's JIT still compiled)",
+      "orders first, not counted: half of it at half the rate (the JIT of Kafka and of Node, plans; at 30 s Kafka's JIT still compiled), half at the measured rate (pools grow to what it needs)",
       positive(300),
       60,
     )

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRegistryAdmin, createTopicsReady, loadCatalog } from '@junction/events';
+import { createRegistryAdmin, createTopicsReady, loadCatalog, openPostgres } from '@junction/events';
 import { kafkaTools, type Stack, stackStatus, startStack, stopStack } from '@junction/stack';
 import { registerSubjects, registerTopics, schemasDir } from '../../commands/schemas.ts';
 import { fetchToken } from '../../commands/token.ts';
@@ -9,6 +9,7 @@ import { type Flow, type FlowPorts, startFlow } from '../flow.ts';
 import { cliKafka } from '../kafka.ts';
 import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts';
 import { cpuBetween, cpuSeconds } from './cpu.ts';
+import { type FlowStage, flowStages } from './flow-stages.ts';
 import { freePort } from './gateway-rig.ts';
 
 /** A rate is held when the orders placed at it are confirmed with p99 under this. */
@@ -23,7 +24,11 @@ export interface FlowBenchOptions {
   rate: number;
   /** How long the measured run places orders. */
   durationMs: number;
-  /** Orders at half the rate first, not counted: JIT, connection pools, consumer fetch sessions. */
+  /**
+   * Orders first, not counted: the first half at half the rate (JIT, plans, caches), the second at
+   * the measured rate, so that connection pools and queues have grown to what that rate needs and
+   * the measured run starts in its steady state, not in the step from one rate to another.
+   */
   warmupMs: number;
   /**
    * Rates the search may try after the measured run: when that run held, those above it, lowest
@@ -64,6 +69,8 @@ export interface FlowBenchResult {
   cpu: Map<string, number>;
   /** How long the measured run took, placing and settling: what the CPU seconds are shares of. */
   cpuWallSeconds: number;
+  /** Where the measured run's confirmed orders spent their time, from the services' outbox and inbox tables (PostgreSQL only). */
+  stages?: { orders: number; stages: FlowStage[] };
   search: FlowPhase[];
   /** The highest rate held: of the measured run and the search. */
   maxHeld?: number;
@@ -162,6 +169,23 @@ async function restock(flow: Flow, stateDir: string): Promise<void> {
   }
 }
 
+/** {@link flowStages} of the measured window on the throwaway stack's PostgreSQL; undefined (and said) when it cannot be read. */
+async function measuredStages(
+  url: string,
+  window: { from: Date; to: Date },
+  progress: (message: string) => void,
+): Promise<{ orders: number; stages: FlowStage[] } | undefined> {
+  const db = openPostgres(url, { max: 1 });
+  try {
+    return await flowStages(db, window);
+  } catch (error) {
+    progress(`the stages of the measured run could not be read: ${(error as Error).message}`);
+    return undefined;
+  } finally {
+    await db.close();
+  }
+}
+
 /**
  * The order-flow benchmark: a throwaway stack (Kafka, registry, PostgreSQL, Redis) with the auth
  * server, the gateway, orders, inventory, billing and the payment stand-in, each its own process
@@ -227,19 +251,22 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
       return { rate, seconds: ms / 1000, stats, ...judgePhase(rate, ms / 1000, stats) };
     };
 
-    progress(`warming up: ${Math.max(1, Math.round(options.rate / 2))} orders/s for ${options.warmupMs / 1000} s`);
-    await phase(Math.max(1, options.rate / 2), options.warmupMs, 'warm-up');
+    const half = Math.max(1, options.rate / 2);
+    progress(`warming up: ${Math.round(half)} orders/s, then ${options.rate}/s, for ${options.warmupMs / 1000} s`);
+    await phase(half, options.warmupMs / 2, 'warm-up');
+    await phase(options.rate, options.warmupMs / 2, 'warm-up');
     progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s`);
     const pids = new Map<string, number>(running.services.map((service) => [service.name, service.pid]));
     for (const component of (await stackStatus({ stateDir: dir })).components) {
       if (component.pid !== undefined) pids.set(component.name, component.pid);
     }
-    const [cpuBefore, ownBefore, wallBefore] = [cpuSeconds(pids), process.cpuUsage(), performance.now()];
+    const [cpuBefore, ownBefore, wallBefore, from] = [cpuSeconds(pids), process.cpuUsage(), performance.now(), new Date()];
     const measured = await phase(options.rate, options.durationMs, `${options.rate}/s`);
     const cpuWallSeconds = (performance.now() - wallBefore) / 1000;
     const own = process.cpuUsage(ownBefore);
     const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
     cpu.set('bench', (own.user + own.system) / 1e6);
+    const stages = stack.postgresUrl ? await measuredStages(stack.postgresUrl, { from, to: new Date() }, progress) : undefined;
     const search: FlowPhase[] = [];
     for (const rate of searchOrder(options.rate, measured.held, options.searchRates)) {
       progress(`searching ${measured.held ? 'up' : 'down'}: ${rate} orders/s for ${options.searchMs / 1000} s`);
@@ -263,6 +290,7 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
       measured,
       cpu,
       cpuWallSeconds,
+      ...(stages ? { stages } : {}),
       search,
       ...(maxHeld !== undefined ? { maxHeld } : {}),
       ...(hop ? { kafkaHop: hop } : {}),
