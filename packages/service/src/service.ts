@@ -26,6 +26,7 @@ import type { ServiceApi } from './api.ts';
 import { readServiceConfig, type ServiceConfig } from './config.ts';
 import { migrateService, openServiceDatabase, readMigrations } from './database.ts';
 import { createServiceApp } from './http.ts';
+import { relayWaking } from './relay-wake.ts';
 
 /** One consumer of a service: a handler per event type it reads, in one consumer group. */
 export interface Subscription {
@@ -161,7 +162,7 @@ export async function startService<Own extends z.ZodRawShape>(
     });
     undo.push(() => publisher.close());
     const relay: OutboxRelay = createOutboxRelay({ db, publisher, logger });
-    const outbox = createOutbox({ service: config.name, catalog });
+    const { outbox, handler: waking } = relayWaking(createOutbox({ service: config.name, catalog }), () => relay.wake());
     const http = createHttpClient({
       ...definition.outbound,
       onCircuitChange: (upstream, state, previous) =>
@@ -203,14 +204,12 @@ export async function startService<Own extends z.ZodRawShape>(
         kafka: config.kafka,
         registry: { url: config.registryUrl },
         catalog,
-        handlers: subscription.handlers,
+        handlers: Object.fromEntries(Object.entries(subscription.handlers).map(([type, handler]) => [type, waking(handler)])),
         ordering: subscription.ordering ?? 'key',
         maxConcurrency: subscription.concurrency ?? DEFAULT_CONCURRENCY,
         ...(subscription.retry ? { retry: subscription.retry } : {}),
         ...(subscription.timeoutMs ? { timeoutMs: subscription.timeoutMs } : {}),
         idempotency: { store: inbox, ttlMs: INBOX_TTL_MS },
-        // A handler's events commit with the inbox row after it returns: the relay looks then.
-        onOutcome: () => relay.wake(),
         logger,
       });
       await subscriber.start();
