@@ -54,6 +54,20 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX junction_inbox_expires ON junction_inbox (expires_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'outbox-vacuum',
+    sql: [
+      // A queue table: every row is updated once (marked sent), leaving a dead row and a dead entry
+      // in the pending index, which the relay's every read steps over until VACUUM removes them.
+      // By default that waits for 20 % of the table to be dead: with 8,000 dead rows a read of
+      // the pending rows touched 131 blocks instead of 2. Vacuumed after every 1,000, whatever the
+      // table's size, the read stays small.
+      `ALTER TABLE junction_outbox SET (
+        autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 5000)`,
+    ],
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock that keeps two processes from migrating at once. */

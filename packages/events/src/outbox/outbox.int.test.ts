@@ -16,6 +16,7 @@ import {
   privateContracts,
   type ReadRecord,
   readRecords,
+  until,
 } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
 import { type Database, fromPgPool, openPGlite } from './database.ts';
@@ -143,7 +144,7 @@ describe.each([
     outbox = createOutbox({ service: 'orders', catalog: contracts.catalog });
     database = await makeDatabase();
     db = await database.open();
-    expect(await migrateOutbox(db)).toEqual([1, 2]);
+    expect(await migrateOutbox(db)).toEqual([1, 2, 3]);
     expect(await migrateOutbox(db)).toEqual([]);
     await db.query('CREATE TABLE orders (id uuid PRIMARY KEY, status text NOT NULL)');
   });
@@ -365,6 +366,32 @@ describe.each([
     expect((await createOutboxRelay({ db, publisher }).backlog()).pending).toBe(1);
     expect(await drain()).toBe(1);
     expect((await readAll(contracts, topic)).filter((r) => r.key === key)).toHaveLength(1);
+  });
+});
+
+describe("the outbox's own autovacuum settings, on PostgreSQL", { timeout: 120_000 }, () => {
+  it('vacuums a large outbox after 1,000 rows were marked sent, not after a fifth of it', async () => {
+    const database = await postgresDatabase();
+    try {
+      const db = await database.open();
+      await migrateOutbox(db);
+      // 20,000 rows: by PostgreSQL's defaults, 4,050 would have to be dead before a vacuum.
+      await db.query(`INSERT INTO junction_outbox (event_id, topic, key, event_type, event_version, headers, body, event_time)
+        SELECT gen_random_uuid(), 'orders.order', 'k' || i, 'x', 1, '{}', '\\x00', now() FROM generate_series(1, 20000) i`);
+      await db.query('ANALYZE junction_outbox');
+      await db.query(`UPDATE junction_outbox SET sent_at = now() WHERE seq IN (SELECT seq FROM junction_outbox ORDER BY seq LIMIT 1500)`);
+      const vacuumed = async () => {
+        const { rows } = await db.query(
+          "SELECT autovacuum_count::int AS count, n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE relname = 'junction_outbox'",
+        );
+        return rows[0] as { count: number; dead: number };
+      };
+      // The stack's autovacuum looks every 10 s (its naptime); a cycle or two, then the dead rows are gone.
+      await until(async () => (await vacuumed()).count > 0, 90_000, 'autovacuum to vacuum the outbox');
+      expect((await vacuumed()).dead).toBeLessThan(1500);
+    } finally {
+      await database.cleanup();
+    }
   });
 });
 
