@@ -40,6 +40,12 @@ export interface Subscription {
   /** Default `key`: different keys at once, each key in order. */
   ordering?: 'key' | 'partition';
   /**
+   * Handlers of one record key take turns across topics and processes, each seeing what the last
+   * one committed: a transaction lock on the key, taken with the inbox's claim (no round trip of
+   * its own). For handlers about one thing (an order) that come from several topics. Default off.
+   */
+  lockKey?: boolean;
+  /**
    * Handlers running at once, on different keys (with `key` ordering). Each holds a connection
    * of the consumers' pool for its transaction. Default 8.
    */
@@ -209,7 +215,7 @@ export async function startService<Own extends z.ZodRawShape>(
         maxConcurrency: subscription.concurrency ?? DEFAULT_CONCURRENCY,
         ...(subscription.retry ? { retry: subscription.retry } : {}),
         ...(subscription.timeoutMs ? { timeoutMs: subscription.timeoutMs } : {}),
-        idempotency: { store: inbox, ttlMs: INBOX_TTL_MS },
+        idempotency: { store: inbox, ttlMs: INBOX_TTL_MS, ...(subscription.lockKey ? { lockKey: true } : {}) },
         logger,
       });
       await subscriber.start();

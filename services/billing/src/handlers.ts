@@ -24,19 +24,15 @@ interface PaymentRow {
  * PaymentCaptured or PaymentFailed; a StockReserved that overtook its OrderPlaced waits in a table
  * until it comes (no retry timing decides). On OrderCancelled after a capture it refunds and
  * answers PaymentRefunded. A cancelled order is never charged. Each effect commits with its inbox
- * row; one order's handlers take turns (a transaction lock on its id).
+ * row; one order's handlers take turns (the subscription's `lockKey`: a transaction lock on the
+ * order id, the record key, taken with the inbox's claim).
  */
 export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_PROVIDER_URL: string }>): Subscription {
   const provider = paymentProvider(service, service.own.JUNCTION_BILLING_PROVIDER_URL);
 
-  /** Serialises the handlers of one order: they come from two topics, so in any order and at once. */
-  const lockOrder = (tx: Queryable, orderId: string) => tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [orderId]);
-
   const remember = async (ctx: EventContext<{ orderId: string; total: string; currency: string }>) => {
     const tx = ctx.tx as Queryable;
     const { orderId, total, currency } = ctx.event?.data ?? { orderId: '', total: '0', currency: 'EUR' };
-    await lockOrder(tx, orderId);
-    // A statement of its own after the lock, so that it sees what the lock's last holder committed.
     const waiting = await tx.query(
       `WITH known AS (INSERT INTO orders (order_id, total, currency) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING)
        DELETE FROM waiting_reservations WHERE order_id = $1 RETURNING order_id`,
@@ -97,7 +93,6 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
   const charge = async (ctx: EventContext<{ orderId: string }>) => {
     const tx = ctx.tx as Queryable;
     const orderId = ctx.event?.data.orderId ?? '';
-    await lockOrder(tx, orderId);
     // StockReserved overtook OrderPlaced (another topic): it waits for it, however long that takes.
     if (!(await chargeOrder(ctx, tx, orderId))) {
       await tx.query('INSERT INTO waiting_reservations (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING', [orderId]);
@@ -107,7 +102,6 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
   const cancel = async (ctx: EventContext<{ orderId: string; reason: string }>) => {
     const tx = ctx.tx as Queryable;
     const { orderId, reason } = ctx.event?.data ?? { orderId: '', reason: '' };
-    await lockOrder(tx, orderId);
     await tx.query('UPDATE orders SET cancelled = true, cancel_reason = $2 WHERE order_id = $1', [orderId, reason]);
     const { rows } = await tx.query(
       "SELECT payment_id, status, amount::text AS amount, currency, provider_charge FROM payments WHERE order_id = $1 AND status = 'captured' FOR UPDATE",
@@ -143,6 +137,9 @@ export function paymentSubscription(service: ServiceContext<{ JUNCTION_BILLING_P
     },
     // Provider outages are retried in place a few times, then through the retry topics for a minute and more.
     retry: { inPlace: { retries: 2 }, delaysMs: [1000, 10_000, 60_000] },
+    // One order's handlers take turns (its events come from two topics, so in any order and at
+    // once), each seeing what the last committed: every event here is keyed by its order id.
+    lockKey: true,
     // A charge holds its slot for the provider's answer (20 ms locally, more in the world): by
     // Little's law 100 orders/s keep 3–4 charges running on average, and bursts of Poisson
     // arrivals many more. With the kit's 8 slots, StockReserved queued behind them for up to 200 ms

@@ -7,6 +7,12 @@ export interface IdempotencyOptions {
   store: InboxStore;
   /** How long a processed event is remembered; duplicates arriving later run again. */
   ttlMs: number;
+  /**
+   * Handlers of one record key take turns across topics and processes: the store takes a
+   * transaction lock on the group and the key before it claims the event (database stores). For
+   * a group whose events about one thing (an order) come from several topics.
+   */
+  lockKey?: boolean;
   /** Told what became of each record that had an event id (metrics subscribe here). */
   onOutcome?: (outcome: InboxVerdict, ctx: EventContext) => void;
 }
@@ -31,7 +37,9 @@ export function idempotency(options: IdempotencyOptions): Middleware {
     const eventId = eventIdOf(ctx);
     if (eventId === undefined) return next(ctx);
     const outer = ctx.tx;
-    const verdict = await store.run({ group: ctx.group, eventId, ttlMs }, async (tx) => {
+    const key = ctx.record.key;
+    const lock = options.lockKey && key !== null ? { lock: `${ctx.group}/${key}` } : {};
+    const verdict = await store.run({ group: ctx.group, eventId, ttlMs, ...lock }, async (tx) => {
       if (tx) ctx.tx = tx;
       try {
         await next(ctx);

@@ -52,10 +52,10 @@ async function postgresDatabase(): Promise<TestDatabase> {
   };
 }
 
-function context(eventId: string): EventContext {
+function context(eventId: string, key = 'o-1'): EventContext {
   return {
     group: 'billing',
-    record: { topic: 'orders.order', partition: 0, offset: '1', key: 'o-1', value: null, headers: { ce_id: eventId }, timestamp: 0 },
+    record: { topic: 'orders.order', partition: 0, offset: '1', key, value: null, headers: { ce_id: eventId }, timestamp: 0 },
     attempt: 1,
     signal: new AbortController().signal,
   };
@@ -73,6 +73,7 @@ describe.each([
     db = database.db;
     await migrateOutbox(db);
     await db.query('CREATE TABLE payments (event_id text PRIMARY KEY, amount integer NOT NULL)');
+    await db.query('CREATE TABLE ledger (key text NOT NULL, seq integer NOT NULL, PRIMARY KEY (key, seq))');
   });
 
   afterAll(async () => {
@@ -134,6 +135,34 @@ describe.each([
     expect(handler.calls).toBe(1);
     expect([first.outcome, second.outcome].sort()).toEqual(['deduplicated', undefined].sort());
     expect(await rows('payments', id)).toBe(1);
+  });
+
+  it('with lockKey, runs the handlers of one key in turn, each seeing what the last committed; other keys at once', async () => {
+    const key = `o-${randomUUID()}`;
+    const other = `o-${randomUUID()}`;
+    const spans: Record<string, [number, number]> = {};
+    // Reads, waits, then writes what it read plus one: two at once on one key would both write 1.
+    const next = async (ctx: EventContext) => {
+      const tx = ctx.tx as NonNullable<EventContext['tx']>;
+      const started = performance.now();
+      const { rows: read } = await tx.query('SELECT count(*)::int AS n FROM ledger WHERE key = $1', [ctx.record.key]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await tx.query('INSERT INTO ledger (key, seq) VALUES ($1, $2)', [ctx.record.key, (read[0] as { n: number }).n + 1]);
+      spans[ctx.record.headers.ce_id as string] = [started, performance.now()];
+    };
+    const handle = idempotency({ store: postgresInbox(db), ttlMs: 60_000, lockKey: true })(next);
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await Promise.all([handle(context(a, key)), handle(context(b, key)), handle(context(c, other))]);
+    const { rows: written } = await db.query('SELECT key, seq FROM ledger WHERE key IN ($1, $2) ORDER BY key = $2, seq', [key, other]);
+    expect(written).toEqual([
+      { key, seq: 1 },
+      { key, seq: 2 },
+      { key: other, seq: 1 },
+    ]);
+    const [first, second] = [spans[a], spans[b]].sort((x, y) => (x?.[0] ?? 0) - (y?.[0] ?? 0));
+    expect(second?.[0]).toBeGreaterThanOrEqual(first?.[1] ?? Number.POSITIVE_INFINITY);
+    // PGlite has one connection and runs one transaction at a time; PostgreSQL runs the other key alongside.
+    if (kind === 'PostgreSQL') expect(spans[c]?.[0]).toBeLessThan(Math.max(first?.[1] ?? 0, second?.[1] ?? 0));
   });
 
   it('takes over an expired row, and deletes expired rows in bounded chunks', async () => {

@@ -26,11 +26,20 @@ const claim = (group: string, eventId: string, ttlMs: string) => `INSERT INTO ju
 /** The claim with parameters. */
 const CLAIM = claim('$1', '$2', '$3');
 
-/** The claim with the key's values written in, for the simple protocol. */
+/**
+ * The key's transaction lock: 64 bits of its hash, under a prefix of the inbox's own, since
+ * advisory locks are one space for the whole database.
+ */
+const lock = (name: string) => `SELECT pg_advisory_xact_lock(hashtextextended('junction-inbox/' || ${name}, 0))`;
+
+/** The claim with the key's values written in, for the simple protocol; after the key's lock when it has one. */
 function claimLiteral(key: InboxKey): string {
   const ttlMs = Number(key.ttlMs);
   if (!Number.isFinite(ttlMs)) throw new JunctionError('config.invalid', `inbox: ttlMs must be a number, got ${key.ttlMs}`);
-  return claim(escapeLiteral(key.group), escapeLiteral(key.eventId), String(ttlMs));
+  const claimed = claim(escapeLiteral(key.group), escapeLiteral(key.eventId), String(ttlMs));
+  // Statements of one simple query each take their own snapshot: the claim, after the lock, sees
+  // what the lock's last holder committed.
+  return key.lock === undefined ? claimed : `${lock(escapeLiteral(key.lock))}; ${claimed}`;
 }
 
 type Work = (tx: Queryable | undefined) => Promise<void>;
@@ -61,6 +70,7 @@ export function postgresInbox(db: Database, options: PostgresInboxOptions = {}):
   /** PGlite: one connection, its own transactions; the claim is a statement of its own. */
   const embedded = (key: InboxKey, work: Work, failed: () => void): Promise<InboxVerdict> =>
     db.transaction(async (tx) => {
+      if (key.lock !== undefined) await tx.query(lock('$1::text'), [key.lock]);
       const claimed = await tx.query(CLAIM, [key.group, key.eventId, key.ttlMs]);
       if (claimed.rows.length === 0) return 'duplicate';
       try {
@@ -73,9 +83,10 @@ export function postgresInbox(db: Database, options: PostgresInboxOptions = {}):
     });
 
   /**
-   * PostgreSQL: BEGIN and the claim go in one round trip, as one simple query with the key's
-   * values as escaped literals (the simple protocol takes no parameters, and runs several
-   * statements). An event costs the handler's statements and two round trips more, not three.
+   * PostgreSQL: BEGIN, the key's lock and the claim go in one round trip, as one simple query
+   * with the key's values as escaped literals (the simple protocol takes no parameters, and runs
+   * several statements). An event costs the handler's statements and two round trips more, not
+   * three or four.
    */
   const server = async (key: InboxKey, work: Work, failed: () => void): Promise<InboxVerdict> => {
     const session = await db.session();

@@ -9,6 +9,12 @@ export interface InboxKey {
   eventId: string;
   /** How long the event is remembered once processed. */
   ttlMs: number;
+  /**
+   * A database store takes this transaction lock before it claims the event: the handlers of
+   * events with the same lock take turns, in any process, and each sees what the last one
+   * committed. Other stores, which give no transaction, ignore it.
+   */
+  lock?: string;
 }
 
 /** `processed`: the work ran and succeeded now; `duplicate`: it had already, and did not run. */
