@@ -8,6 +8,22 @@ import pg, { type Pool, type PoolClient } from 'pg';
  */
 export interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+  /**
+   * A transaction on PostgreSQL may run a write whose result nobody reads (the outbox's insert)
+   * with its COMMIT, in the same round trip, instead of on its own: `statement` is complete SQL,
+   * its values written in as escaped literals. Runs in the order given, before the commit; when
+   * it fails, the transaction fails. Absent where there is no such commit (PGlite, a session).
+   */
+  defer?(statement: string): void;
+}
+
+/**
+ * A transaction's COMMIT and the statements deferred to it: one simple query, one round trip.
+ * (Statements of one simple query run in one implicit block here: inside BEGIN … COMMIT, they
+ * are the transaction's own.)
+ */
+export function commitWith(deferred: readonly string[]): string {
+  return deferred.length === 0 ? 'COMMIT' : `${deferred.join(';\n')};\nCOMMIT`;
 }
 
 /** A PostgreSQL database the outbox relay can use: queries, transactions and a session of its own. */
@@ -75,8 +91,9 @@ export function fromPgPool(pool: Pool): Database {
       const { client, release } = await checkOut(pool);
       try {
         await client.query('BEGIN');
-        const result = await work({ query: (text, params) => client.query(statement(text, params)) });
-        await client.query('COMMIT');
+        const deferred: string[] = [];
+        const result = await work({ query: (text, params) => client.query(statement(text, params)), defer: (sql) => deferred.push(sql) });
+        await client.query(commitWith(deferred));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

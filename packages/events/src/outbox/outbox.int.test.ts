@@ -7,6 +7,7 @@ import type { JunctionError } from '@junction/observability';
 import { postgresFromEnv, stackFromEnv } from '@junction/stack';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAvroCodec } from '../codec.ts';
 import { eventContract } from '../contracts/catalog.ts';
 import { createPublisher, type Publisher } from '../publisher/publisher.ts';
 import {
@@ -19,7 +20,7 @@ import {
   until,
 } from '../testing/contracts.ts';
 import { sampleEvent } from '../testing/samples.ts';
-import { type Database, fromPgPool, openPGlite } from './database.ts';
+import { type Database, fromPgPool, openPGlite, type Queryable } from './database.ts';
 import { migrateOutbox } from './migrations.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 import { createOutboxRelay } from './relay.ts';
@@ -190,6 +191,35 @@ describe.each([
     }
     const records = await readAll(contracts, topic);
     expect(records.map((r) => r.key)).toEqual([kept]);
+  });
+
+  it('on PostgreSQL adds the event with the COMMIT, no round trip of its own; key, headers and bytes as they were made', async () => {
+    // The deferred insert carries its values as literals: quotes, backslashes and $-signs in a
+    // field and in a header must arrive as they were.
+    const odd = `it's a \\ "coupon" $1 $& ${randomUUID()}`;
+    const key = randomUUID();
+    const base = sampleEvent(ORDER, key);
+    const data = { ...base, couponCode: odd };
+    let statements = 0;
+    const { id } = await db.transaction((tx) => {
+      const counted: Queryable = {
+        query: (text, params) => {
+          statements += 1;
+          return tx.query(text, params);
+        },
+        ...(tx.defer ? { defer: tx.defer } : {}),
+      };
+      return outbox.add(counted, { type: ORDER, data, options: { causedBy: { id: randomUUID(), correlationId: odd } } });
+    });
+    expect(statements).toBe(db.kind === 'postgres' ? 0 : 1);
+    const { rows } = await db.query('SELECT key, headers FROM junction_outbox WHERE event_id = $1', [id]);
+    expect(rows).toEqual([{ key, headers: expect.objectContaining({ ce_id: id, 'correlation-id': odd }) }]);
+    await drain();
+    const [record] = (await readAll(contracts, topic)).filter((r) => r.headers.ce_id === id);
+    expect(record?.key).toBe(key);
+    expect(record?.headers['correlation-id']).toBe(odd);
+    const decoded = await createAvroCodec({ registryUrl: schemaRegistryUrl }).decode<Record<string, unknown>>(record?.value as Buffer);
+    expect(decoded.value).toMatchObject({ orderId: key, couponCode: odd, total: base.total, customerId: base.customerId });
   });
 
   it('reads again after a round that took every pending row only when woken, not at once to find nothing', async () => {

@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import pg from 'pg';
-import type { Database, Queryable } from '../../outbox/database.ts';
+import { commitWith, type Database, type Queryable } from '../../outbox/database.ts';
 import type { InboxKey, InboxStore, InboxVerdict } from './store.ts';
 
 const { escapeLiteral } = pg;
@@ -97,13 +97,14 @@ export function postgresInbox(db: Database, options: PostgresInboxOptions = {}):
         await session.query('ROLLBACK');
         return 'duplicate';
       }
+      const deferred: string[] = [];
       try {
-        await work({ query: (text, params) => session.query(text, params) });
+        await work({ query: (text, params) => session.query(text, params), defer: (sql) => deferred.push(sql) });
       } catch (error) {
         failed();
         throw error;
       }
-      await session.query('COMMIT');
+      await session.query(commitWith(deferred));
       return 'processed';
     } catch (error) {
       await session.query('ROLLBACK').catch(() => {});
