@@ -74,30 +74,39 @@ export async function runDemo(connection: KafkaConnection, registryUrl: string):
     await consumer.connect();
     await consumer.subscribe({ topics: [DEMO_TOPIC] });
     const received = Promise.withResolvers<DemoResult>();
+    // Seeking needs the group joined. On a fresh broker the first group waits for Kafka to make
+    // its offsets topic, and kafkajs retries the join in the background after run() returns.
+    const joined = new Promise<void>((resolve) => {
+      const stop = consumer.on(consumer.events.GROUP_JOIN, () => {
+        stop();
+        resolve();
+      });
+    });
     const timer = setTimeout(
       () => received.reject(new Error(`the demo event did not come back within ${CONSUME_TIMEOUT_MS / 1000} s`)),
       CONSUME_TIMEOUT_MS,
     );
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const got = headersToStrings(message.headers);
-        if (got.ce_id !== headers.ce_id || !message.value) return;
-        const decoded = await codec.decode(message.value, GREETING_SCHEMA);
-        received.resolve({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? '',
-          subject,
-          schemaId: decoded.schemaId,
-          headers: got,
-          value: decoded.value,
-        });
-      },
-    });
-    // Straight to the record just sent, whatever the group committed before.
-    consumer.seek({ topic: DEMO_TOPIC, partition: sent.partition, offset: sent.baseOffset ?? '0' });
     try {
+      await consumer.run({
+        eachMessage: async ({ topic, partition, message }) => {
+          const got = headersToStrings(message.headers);
+          if (got.ce_id !== headers.ce_id || !message.value) return;
+          const decoded = await codec.decode(message.value, GREETING_SCHEMA);
+          received.resolve({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key?.toString() ?? '',
+            subject,
+            schemaId: decoded.schemaId,
+            headers: got,
+            value: decoded.value,
+          });
+        },
+      });
+      await Promise.race([joined, received.promise]);
+      // Straight to the record just sent, whatever the group committed before.
+      consumer.seek({ topic: DEMO_TOPIC, partition: sent.partition, offset: sent.baseOffset ?? '0' });
       return await received.promise;
     } finally {
       clearTimeout(timer);
