@@ -526,7 +526,10 @@ When the measured rate holds, the search tries the --search rates above it until
 when it does not, those below it until one does.
 The baseline is Kafka's own EndToEndLatency (acks=all, 1 KiB) on the same broker: an order's
 confirmation crosses Kafka three times (OrderPlaced, StockReserved, PaymentCaptured) and the
-provider once, so 3 × its p99 + the provider's latency is the floor no client gets under.`,
+provider once, so 3 × its p99 + the provider's latency is the floor no client gets under.
+Where the time went: for the measured run's confirmed orders, each stage of the confirmation path
+(a service's work until its event, then the way to the next service: relay, Kafka, fetch, queue),
+read from the services' own outbox and inbox tables (PostgreSQL only).`,
     )
     .action(flow);
   return bench;
