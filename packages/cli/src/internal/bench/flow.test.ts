@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadStats } from '../load/order-load.ts';
-import { judgePhase, parseEndToEndLatency, searchOrder } from './flow.ts';
+import { type FlowPhase, judgePhase, medianRun, parseEndToEndLatency, searchOrder } from './flow.ts';
 
 const stats = (over: Partial<LoadStats>): LoadStats => ({
   placed: 1000,
@@ -40,5 +40,23 @@ describe("the flow bench's search", () => {
     expect(searchOrder(100, true, rates)).toEqual([150, 200]);
     expect(searchOrder(100, false, rates)).toEqual([75, 50, 25]);
     expect(searchOrder(100, true, [])).toEqual([]);
+  });
+});
+
+describe("the flow bench's runs of one rate", () => {
+  const run = (p99Ms: number | undefined): FlowPhase => ({
+    rate: 100,
+    seconds: 30,
+    stats: stats({}),
+    held: p99Ms !== undefined && p99Ms < 1000,
+    ...(p99Ms === undefined ? {} : { p99Ms }),
+  });
+
+  it('are judged by the run with the median p99, the upper of two middles, a run with none the slowest', () => {
+    expect(medianRun([run(300), run(200), run(700)]).p99Ms).toBe(300);
+    expect(medianRun([run(202), run(702)]).p99Ms).toBe(702);
+    expect(medianRun([run(undefined), run(200), run(250)]).p99Ms).toBe(250);
+    expect(medianRun([run(120)]).p99Ms).toBe(120);
+    expect(() => medianRun([])).toThrow('no measured run');
   });
 });
