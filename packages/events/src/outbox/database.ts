@@ -18,12 +18,16 @@ export interface Queryable {
 }
 
 /**
- * A transaction's COMMIT and the statements deferred to it: one simple query, one round trip.
- * (Statements of one simple query run in one implicit block here: inside BEGIN … COMMIT, they
- * are the transaction's own.)
+ * A transaction running its statements with `query` that takes deferred writes, and the COMMIT
+ * that carries them: one simple query, one round trip. (Statements of one simple query run in
+ * one implicit block here: inside BEGIN … COMMIT, they are the transaction's own.)
  */
-export function commitWith(deferred: readonly string[]): string {
-  return deferred.length === 0 ? 'COMMIT' : `${deferred.join(';\n')};\nCOMMIT`;
+export function deferringTransaction(query: Queryable['query']): { tx: Queryable; commit(): string } {
+  const deferred: string[] = [];
+  return {
+    tx: { query, defer: (statement) => deferred.push(statement) },
+    commit: () => (deferred.length === 0 ? 'COMMIT' : `${deferred.join(';\n')};\nCOMMIT`),
+  };
 }
 
 /** A PostgreSQL database the outbox relay can use: queries, transactions and a session of its own. */
@@ -91,9 +95,9 @@ export function fromPgPool(pool: Pool): Database {
       const { client, release } = await checkOut(pool);
       try {
         await client.query('BEGIN');
-        const deferred: string[] = [];
-        const result = await work({ query: (text, params) => client.query(statement(text, params)), defer: (sql) => deferred.push(sql) });
-        await client.query(commitWith(deferred));
+        const { tx, commit } = deferringTransaction((text, params) => client.query(statement(text, params)));
+        const result = await work(tx);
+        await client.query(commit());
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

@@ -45,10 +45,11 @@ export interface Outbox<Events = Record<string, Record<string, unknown>>> {
 }
 
 /**
- * One statement, one round trip (or none of its own, with the commit). Two transactions adding events for one key queue on the lock
- * until the first commits, so the order of `seq` within a key is the order of commit: the relay
- * never sees a later event of a key while an earlier one is still invisible. The row is built from
- * the lock's result, so PostgreSQL takes the lock before it draws the `seq`.
+ * One statement, one round trip (or none of its own, with the commit). Two transactions adding
+ * events for one key queue on the lock until the first commits, so the order of `seq` within a key
+ * is the order of commit: the relay never sees a later event of a key while an earlier one is
+ * still invisible. The row is built from the lock's result, so PostgreSQL takes the lock before it
+ * draws the `seq`.
  */
 const insertEvent = (id: string, topic: string, key: string, type: string, version: string, headers: string, body: string, time: string) =>
   `WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(${topic}::text || '/' || ${key}::text, 0)))

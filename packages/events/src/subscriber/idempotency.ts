@@ -1,5 +1,5 @@
 import { JunctionError } from '@junction/observability';
-import type { InboxStore, InboxVerdict } from './inbox/store.ts';
+import type { InboxKey, InboxStore, InboxVerdict } from './inbox/store.ts';
 import type { EventContext, Middleware } from './types.ts';
 
 /** Options of {@link idempotency}. */
@@ -38,8 +38,11 @@ export function idempotency(options: IdempotencyOptions): Middleware {
     if (eventId === undefined) return next(ctx);
     const outer = ctx.tx;
     const key = ctx.record.key;
-    const lock = options.lockKey && key !== null ? { lock: `${ctx.group}/${key}` } : {};
-    const verdict = await store.run({ group: ctx.group, eventId, ttlMs, ...lock }, async (tx) => {
+    const inboxKey: InboxKey =
+      options.lockKey && key !== null
+        ? { group: ctx.group, eventId, ttlMs, lock: `${ctx.group}/${key}` }
+        : { group: ctx.group, eventId, ttlMs };
+    const verdict = await store.run(inboxKey, async (tx) => {
       if (tx) ctx.tx = tx;
       try {
         await next(ctx);

@@ -33,6 +33,11 @@ const ident = (name: string) => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a schema name: ${name}`);
   return name;
 };
+/** An event type as an SQL literal; a record fullname has no quote to escape. */
+const typeLiteral = (type: string) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(type)) throw new Error(`not an event type: ${type}`);
+  return `'${type}'`;
+};
 
 /**
  * The SQL that follows every order placed in [$1, $2) along `path` through the services' own
@@ -48,14 +53,14 @@ export function stagesQuery(path: readonly FlowStep[], confirmedBy: string): str
   if (!first) throw new Error('a flow path has at least one step');
   const ctes = [
     `s0 AS (SELECT event_id AS e0, created_at AS start0, event_time AS out0 FROM ${ident(first.service)}.junction_outbox
-              WHERE event_type = '${first.emits}' AND created_at >= $1 AND created_at < $2)`,
+              WHERE event_type = ${typeLiteral(first.emits)} AND created_at >= $1 AND created_at < $2)`,
   ];
   rest.forEach((step, i) => {
     const [n, p] = [i + 1, i];
     const schema = ident(step.service);
     ctes.push(`s${n} AS (SELECT s${p}.*, i.processed_at AS start${n}, o.event_time AS out${n}, o.event_id AS e${n}
       FROM s${p} JOIN ${schema}.junction_inbox i ON i.event_id = s${p}.e${p}::text
-      JOIN ${schema}.junction_outbox o ON o.headers->>'causation-id' = s${p}.e${p}::text AND o.event_type = '${step.emits}')`);
+      JOIN ${schema}.junction_outbox o ON o.headers->>'causation-id' = s${p}.e${p}::text AND o.event_type = ${typeLiteral(step.emits)})`);
   });
   const last = path.length - 1;
   const end = path.length;

@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import pg from 'pg';
-import { commitWith, type Database, type Queryable } from '../../outbox/database.ts';
+import { type Database, deferringTransaction, type Queryable } from '../../outbox/database.ts';
 import type { InboxKey, InboxStore, InboxVerdict } from './store.ts';
 
 const { escapeLiteral } = pg;
@@ -97,14 +97,14 @@ export function postgresInbox(db: Database, options: PostgresInboxOptions = {}):
         await session.query('ROLLBACK');
         return 'duplicate';
       }
-      const deferred: string[] = [];
+      const { tx, commit } = deferringTransaction((text, params) => session.query(text, params));
       try {
-        await work({ query: (text, params) => session.query(text, params), defer: (sql) => deferred.push(sql) });
+        await work(tx);
       } catch (error) {
         failed();
         throw error;
       }
-      await session.query(commitWith(deferred));
+      await session.query(commit());
       return 'processed';
     } catch (error) {
       await session.query('ROLLBACK').catch(() => {});
