@@ -510,7 +510,7 @@ information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidrati
       '--runs <n>',
       'how many times the measured rate is run, back to back, judged by the run with the median p99 (near saturation one run says little)',
       positive(20),
-      1,
+      3,
     )
     .option(
       '--warmup <seconds>',
@@ -543,7 +543,7 @@ when it does not, those below it until one does.
 The baseline is Kafka's own EndToEndLatency (acks=all, 1 KiB) on the same broker: an order's
 confirmation crosses Kafka three times (OrderPlaced, StockReserved, PaymentCaptured) and the
 provider once, so 3 × its p99 + the provider's latency is the floor no client gets under.
-Where the time went: for the measured run's confirmed orders, each stage of the confirmation path
+Where the time went: for the measured runs' confirmed orders, each stage of the confirmation path
 (a service's work until its event, then the way to the next service: relay, Kafka, fetch, queue),
 read from the services' own outbox and inbox tables (PostgreSQL only).`,
     )

@@ -24,7 +24,7 @@ export interface FlowBenchOptions {
   rate: number;
   /** How long the measured run places orders. */
   durationMs: number;
-  /** How many times the measured rate is run, back to back; judged by the run with the median p99. Default 1. */
+  /** How many times the measured rate is run, back to back; judged by the run with the median p99. Default 3. */
   runs?: number;
   /**
    * Orders first, not counted: the first half at half the rate (JIT, plans, caches), the second at
@@ -272,7 +272,7 @@ export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBench
     progress(`warming up: ${Math.round(half)} orders/s, then ${options.rate}/s, for ${options.warmupMs / 1000} s`);
     await phase(half, options.warmupMs / 2, 'warm-up');
     await phase(options.rate, options.warmupMs / 2, 'warm-up');
-    const count = Math.max(1, options.runs ?? 1);
+    const count = Math.max(1, options.runs ?? 3);
     progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s${count > 1 ? `, ${count} times` : ''}`);
     const pids = new Map<string, number>(running.services.map((service) => [service.name, service.pid]));
     for (const component of (await stackStatus({ stateDir: dir })).components) {
