@@ -73,7 +73,7 @@ export {
   type PiiBinding,
   piiKeyIdOf,
 } from './pii/cipher.ts';
-export { decryptEventPii, encryptEventPii, type PiiEvent } from './pii/event.ts';
+export { decryptEventPii, encryptEventPii, maskEventPii, PII_MASK, type PiiEvent } from './pii/event.ts';
 export {
   createPiiKeyring,
   generatePiiKey,

@@ -1,8 +1,11 @@
-export type { Cause, DecodedEvent, EventContext, Handler, Outbox, Queryable } from '@junction/events';
-export { uuidv7 } from '@junction/events';
+export type { Catalog, Cause, DecodedEvent, EventContext, Handler, InboundRecord, Outbox, Queryable } from '@junction/events';
+export { type BackoffOptions, backoffDelay, maskEventPii, PII_MASK, uuidv7 } from '@junction/events';
 export { type HttpClient, type HttpClientOptions, IDEMPOTENCY_KEY, idempotencyKeyOf, type OutboundResponse, SAFE_ID } from '@junction/http';
 export {
+  type Circuit,
+  type CircuitPass,
   type ConfirmedOrder,
+  createCircuit,
   type FieldProblem,
   JunctionError,
   type Logger,
@@ -34,4 +37,5 @@ export {
   type StartServiceOptions,
   type Subscription,
   startService,
+  type Worker,
 } from './service.ts';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { openPostgres } from '@junction/events';
 import { sampleEvent, until } from '@junction/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from './service.ts';
@@ -8,9 +9,11 @@ import { sampleService } from './testing/sample-service.ts';
 describe('a service on the kit, against the real stack', { timeout: 120_000 }, () => {
   let world: ServiceUnderTest;
   let service: RunningService;
+  /** The order the sample's worker places as it stops. */
+  const stopOrder = randomUUID();
 
   beforeAll(async () => {
-    world = await serviceUnderTest(sampleService('sample'), { SAMPLE_GREETING: 'ahoy' });
+    world = await serviceUnderTest(sampleService('sample'), { SAMPLE_GREETING: 'ahoy', SAMPLE_STOP_ORDER: stopOrder });
     service = world.service;
   }, 120_000);
 
@@ -92,10 +95,22 @@ describe('a service on the kit, against the real stack', { timeout: 120_000 }, (
     expect(await unknown.json()).toMatchObject({ code: 'route.unknown' });
   });
 
-  it('stops: HTTP first, then its consumers, relay and publisher, and it no longer listens', async () => {
+  it('stops: HTTP first, then its workers, consumers, relay and publisher, and it no longer listens', async () => {
     const url = service.url;
+    const schema = service.context.config.schema;
     await service.shutdown();
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    // The worker's last transaction committed, and the relay published its event before it stopped.
+    const db = openPostgres(String(process.env.JUNCTION_POSTGRES_URL));
+    try {
+      const { rows } = await db.query(
+        `SELECT p.placed_by, o.sent_at IS NOT NULL AS sent FROM ${schema}.placed p JOIN ${schema}.junction_outbox o ON o.key = p.order_id::text WHERE p.order_id = $1`,
+        [stopOrder],
+      );
+      expect(rows).toEqual([{ placed_by: 'worker', sent: true }]);
+    } finally {
+      await db.close();
+    }
   });
 });
 

@@ -50,6 +50,13 @@ export interface Subscription {
    * of the consumers' pool for its transaction. Default 8.
    */
   concurrency?: number;
+  /**
+   * Default true: each record's handler runs in an inbox transaction (`ctx.tx`), its effects
+   * exactly once. false for handlers idempotent by their own writes (one statement whose unique
+   * keys absorb a redelivery): no transaction, no inbox row, one round trip less per record.
+   * `ctx.tx` is then unset; such a handler writes with the service's `db`.
+   */
+  inbox?: boolean;
   retry?: SubscriberOptions<unknown>['retry'];
   /** How long one handler call may take. Default 30 s. */
   timeoutMs?: number;
@@ -101,6 +108,21 @@ export interface ServiceDefinition<Own extends z.ZodRawShape = z.ZodRawShape> {
   subscriptions?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Subscription[];
   /** Settings of the outbound client, per upstream origin or for all (`defaults`). */
   outbound?: HttpClientOptions;
+  /**
+   * The service's own long-running loops (a dispatcher of webhooks): started once the consumers
+   * run, before HTTP; stopped after HTTP drained and before the consumers, the relay and the
+   * database, so what a worker finishes while stopping is still committed and published.
+   */
+  workers?: (service: ServiceContext<z.infer<z.ZodObject<Own>>>) => Worker[];
+}
+
+/** A long-running loop of a service, started and stopped by the kit. */
+export interface Worker {
+  /** For logs: `dispatcher`. */
+  readonly name: string;
+  start(): Promise<void>;
+  /** Finishes or abandons (to be resumed later) what it is doing; resolves when it has stopped. */
+  stop(): Promise<void>;
 }
 
 /** Options of {@link startService}: what `main` or a test hands in. */
@@ -200,7 +222,7 @@ export async function startService<Own extends z.ZodRawShape>(
     // Consumers get a pool of their own, one connection per handler that may run (and one for
     // the inbox's housekeeping): a burst of events then never queues HTTP requests behind its
     // transactions. PGlite has one connection, shared by all.
-    const handlers = subscriptions.reduce((sum, s) => sum + (s.concurrency ?? DEFAULT_CONCURRENCY), 0);
+    const handlers = subscriptions.reduce((sum, s) => sum + (s.inbox === false ? 0 : (s.concurrency ?? DEFAULT_CONCURRENCY)), 0);
     const consumerDb = handlers === 0 || db.kind === 'pglite' ? db : await openServiceDatabase(config, { max: handlers + 1 });
     if (consumerDb !== db) undo.push(() => consumerDb.close());
     const inbox = postgresInbox(consumerDb);
@@ -215,12 +237,19 @@ export async function startService<Own extends z.ZodRawShape>(
         maxConcurrency: subscription.concurrency ?? DEFAULT_CONCURRENCY,
         ...(subscription.retry ? { retry: subscription.retry } : {}),
         ...(subscription.timeoutMs ? { timeoutMs: subscription.timeoutMs } : {}),
-        idempotency: { store: inbox, ttlMs: INBOX_TTL_MS, ...(subscription.lockKey ? { lockKey: true } : {}) },
+        ...(subscription.inbox === false
+          ? {}
+          : { idempotency: { store: inbox, ttlMs: INBOX_TTL_MS, ...(subscription.lockKey ? { lockKey: true } : {}) } }),
         logger,
       });
       await subscriber.start();
       subscribers.push(subscriber);
       undo.push(() => subscriber.stop());
+    }
+
+    for (const worker of definition.workers?.(context) ?? []) {
+      await worker.start();
+      undo.push(() => worker.stop());
     }
 
     const kafkaProbe = kafkaReadiness(config.kafka, `junction-${config.name}-readiness`);

@@ -45,3 +45,15 @@ export function decryptEventPii(schema: AvroSchema, event: PiiEvent, data: unkno
     isPiiCiphertext(text) ? decryptPii(ring, { type: event.type, id: event.id, path }, text) : text,
   );
 }
+
+/** What a masked personal string reads as. */
+export const PII_MASK = '[redacted]';
+
+/**
+ * `data` with every personal string (clear or encrypted) replaced by {@link PII_MASK}: for a
+ * reader that may see the event but not the person in it (a webhook whose owner holds no PII scope).
+ */
+export function maskEventPii(schema: AvroSchema, data: unknown): unknown {
+  const plan = piiPlan(schema);
+  return plan ? mapPii(plan.root, data, () => PII_MASK) : data;
+}

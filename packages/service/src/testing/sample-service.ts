@@ -12,6 +12,8 @@ const MIGRATIONS = fileURLToPath(new URL('./sample-migrations', import.meta.url)
  * stores an order and its `OrderPlaced` in one transaction; a subscription counts each
  * `OrderPlaced` it handles in the same transaction as its inbox row (after holding that
  * transaction `SAMPLE_HANDLER_SLEEP_MS`, when set: a slow handler), `SAMPLE_CONCURRENCY` at once.
+ * With `SAMPLE_STOP_ORDER`, a worker places that order as it stops: what a worker commits while
+ * stopping must still be stored and published.
  */
 export function sampleService(name: string): ServiceDefinition {
   return {
@@ -21,6 +23,7 @@ export function sampleService(name: string): ServiceDefinition {
       SAMPLE_GREETING: z.string().min(1).default('hello'),
       SAMPLE_HANDLER_SLEEP_MS: z.coerce.number().int().min(0).max(60_000).default(0),
       SAMPLE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+      SAMPLE_STOP_ORDER: z.uuid().optional(),
     }),
     migrations: MIGRATIONS,
     routes: (router, service) => {
@@ -45,6 +48,29 @@ export function sampleService(name: string): ServiceDefinition {
         if (rows.length === 0) throw new JunctionError('route.unknown', `no order ${req.params.id}`);
         res.json(rows[0]);
       });
+    },
+    workers: (service) => {
+      const stopOrder = (service.own as { SAMPLE_STOP_ORDER?: string }).SAMPLE_STOP_ORDER;
+      if (!stopOrder) return [];
+      let started = false;
+      return [
+        {
+          name: 'stopper',
+          async start() {
+            started = true;
+          },
+          async stop() {
+            if (!started) return;
+            await service.transaction(async (tx) => {
+              await tx.query('INSERT INTO placed (order_id, placed_by) VALUES ($1, $2)', [stopOrder, 'worker']);
+              await service.outbox.add(tx, {
+                type: 'com.junction.orders.OrderPlaced',
+                data: sampleEvent('com.junction.orders.OrderPlaced', stopOrder),
+              });
+            });
+          },
+        },
+      ];
     },
     subscriptions: (service) => [
       {
