@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEndpointGate, type EndpointGate } from './endpoint-gate.ts';
+
+describe('the endpoint gate', () => {
+  let clock = 0;
+  let gate: EndpointGate | undefined;
+  const make = (over: Partial<Parameters<typeof createEndpointGate>[0]> = {}) => {
+    clock = 1_000_000;
+    gate = createEndpointGate({ concurrency: 2, ratePerSecond: 100, breakerFailures: 3, breakerOpenMs: 1000, now: () => clock, ...over });
+    return gate;
+  };
+  afterEach(() => gate?.close());
+
+  it('bounds requests in flight per endpoint, and one full endpoint leaves the others alone', () => {
+    const g = make();
+    expect(g.slots('a')).toBe(2);
+    expect(g.start('a')).toBe(true);
+    expect(g.start('a')).toBe(true);
+    expect(g.slots('a')).toBe(0);
+    expect(g.start('a')).toBe(false);
+    expect(g.slots('b')).toBe(2);
+    expect(g.inFlight()).toBe(2);
+    g.finished('a', true);
+    expect(g.slots('a')).toBe(1);
+    g.cancel('a');
+    expect(g.slots('a')).toBe(2);
+    expect(g.inFlight()).toBe(0);
+  });
+
+  it('limits the rate per endpoint with a bucket of one second, refilled with time', () => {
+    const g = make({ concurrency: 100, ratePerSecond: 3 });
+    for (let i = 0; i < 3; i += 1) {
+      expect(g.start('a')).toBe(true);
+      g.finished('a', true);
+    }
+    expect(g.slots('a')).toBe(0);
+    expect(g.start('a')).toBe(false);
+    clock += 340;
+    expect(g.slots('a')).toBe(1);
+    clock += 1000;
+    expect(g.slots('a')).toBe(3);
+  });
+
+  it('opens after failures in a row, lets one probe through after the open time, and closes on its success', () => {
+    const g = make();
+    for (let i = 0; i < 3; i += 1) {
+      expect(g.start('a')).toBe(true);
+      g.finished('a', false);
+    }
+    expect(g.slots('a')).toBe(0);
+    expect(g.slots('b')).toBe(2);
+    clock += 1001;
+    // The circuit's own timer half-opens it; the test clock decides what it admits.
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        expect(g.slots('a')).toBe(1);
+        expect(g.start('a')).toBe(true);
+        expect(g.slots('a')).toBe(0);
+        g.finished('a', true);
+        expect(g.slots('a')).toBe(2);
+        resolve();
+      }, 1100),
+    );
+  });
+
+  it('forgets an endpoint’s failures when it is reset', () => {
+    const g = make();
+    for (let i = 0; i < 3; i += 1) {
+      g.start('a');
+      g.finished('a', false);
+    }
+    expect(g.slots('a')).toBe(0);
+    g.reset('a');
+    expect(g.slots('a')).toBe(2);
+  });
+});
