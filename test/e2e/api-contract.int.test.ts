@@ -9,6 +9,7 @@ import type { AuthServer } from '@junction/auth';
 import { billingService } from '@junction/billing';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { inventoryService } from '@junction/inventory';
+import { notificationsService } from '@junction/notifications';
 import { createLogger } from '@junction/observability';
 import { ordersService } from '@junction/orders';
 import { createStandin } from '@junction/payment-provider-standin';
@@ -54,19 +55,29 @@ describe('the gateway’s OpenAPI document, against the running servers', { time
     services.push(await serviceUnderTest(ordersService, {}, contracts));
     services.push(await serviceUnderTest(inventoryService, {}, contracts));
     services.push(await serviceUnderTest(billingService, { JUNCTION_BILLING_PROVIDER_URL: providerUrl }, contracts));
-    const [orders, inventory, billing] = services.map((s) => s.service.url);
+    services.push(
+      await serviceUnderTest(
+        notificationsService,
+        { JUNCTION_NOTIFICATIONS_ALLOW_HTTP: 'true', JUNCTION_NOTIFICATIONS_ALLOW_ADDRESSES: '127.0.0.1' },
+        contracts,
+      ),
+    );
+    const [orders, inventory, billing, notifications] = services.map((s) => s.service.url);
 
-    // The real route table, each upstream pointed at the service under test (notifications has none yet).
+    // The real route table, each upstream pointed at the service under test.
     const table = parse(await readFile(join(ROOT, 'services/gateway/routes.yaml'), 'utf8')) as {
       routes: Array<{ name: string; upstream: string }>;
     };
-    const upstreams: Record<string, string | undefined> = { orders, inventory, billing };
+    const upstreams: Record<string, string | undefined> = { orders, inventory, billing, notifications };
     table.routes = table.routes.filter((route) => upstreams[route.name]);
     for (const route of table.routes) route.upstream = upstreams[route.name] as string;
     const routes = join(scratch, 'routes.yaml');
     await writeFile(routes, stringify(table));
 
-    const scopes = [`events:${ordersTopic}:write`, ...['orders', 'inventory', 'billing'].flatMap((s) => [`${s}:read`, `${s}:write`])];
+    const scopes = [
+      `events:${ordersTopic}:write`,
+      ...['orders', 'inventory', 'billing', 'notifications'].flatMap((s) => [`${s}:read`, `${s}:write`]),
+    ];
     auth = await testAuthServer(scratch, [{ id: 'contract', scopes }]);
     gateway = await startGateway({
       env: {
@@ -107,6 +118,9 @@ describe('the gateway’s OpenAPI document, against the running servers', { time
       '/v1/inventory/items',
       '/v1/inventory/items/{sku}',
       '/v1/billing/payments/{orderId}',
+      '/v1/notifications/subscriptions',
+      '/v1/notifications/subscriptions/{id}',
+      '/v1/notifications/subscriptions/{id}/attempts',
     ])
       expect(paths).toContain(path);
     expect(paths.filter((path) => path.endsWith('/{path}'))).toEqual([]);
@@ -158,13 +172,15 @@ describe('the gateway’s OpenAPI document, against the running servers', { time
     const st = await schemathesisCommand({ progress: (line) => process.stderr.write(`${line}\n`) });
     // A schema-valid request may still be a documented 422 where a key is taken: generated
     // Idempotency-Keys repeat ("0") with other bodies (idempotency.conflict). And an order's total
-    // must be the sum of its lines, which no JSON Schema can say (request.unprocessable).
+    // must be the sum of its lines, which no JSON Schema can say (request.unprocessable); nor
+    // that a webhook URL is absolute and https, that an event type pattern matches an event, or
+    // that a replay's range ends after it starts.
     const config = join(scratch, 'schemathesis.toml');
     await writeFile(
       config,
       [
         '[[operations]]',
-        'include-operation-id-regex = "^(publish[A-Za-z]+|orders\\\\.placeOrder)$"',
+        'include-operation-id-regex = "^(publish[A-Za-z]+|orders\\\\.placeOrder|notifications\\\\.(createSubscription|updateSubscription|replayDeliveries))$"',
         'checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]',
         '',
       ].join('\n'),

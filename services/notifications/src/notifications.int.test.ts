@@ -118,6 +118,18 @@ describe('the notifications service, against the real stack', { timeout: 180_000
     expect(read.body).toMatchObject({ id: mine.id, url: hooks.url, status: 'active', personalData: false });
     // The secret is shown at creation only.
     expect(JSON.stringify(read.body)).not.toContain('whsec_');
+    // No body to PATCH is refused; an empty one changes nothing. A replay's range must move forward.
+    expect((await call('team-a', 'PATCH', `/notifications/subscriptions/${mine.id}`)).status).toBe(400);
+    expect((await call('team-a', 'PATCH', `/notifications/subscriptions/${mine.id}`, {})).body).toMatchObject({
+      id: mine.id,
+      status: 'active',
+    });
+    const backwards = await call('team-a', 'POST', `/notifications/subscriptions/${mine.id}/replay`, {
+      since: '2026-12-07T10:00:00Z',
+      until: '2026-12-07T09:00:00Z',
+    });
+    expect(backwards.status).toBe(422);
+    expect(backwards.body.errors).toEqual([{ path: 'until', message: expect.stringMatching(/after since/) }]);
     expect((await call('team-a', 'DELETE', `/notifications/subscriptions/${mine.id}`)).status).toBe(204);
     expect((await call('team-a', 'GET', `/notifications/subscriptions/${mine.id}`)).status).toBe(404);
   });

@@ -94,6 +94,10 @@ export function subscriptionRoutes(router: Router, service: ServiceContext<Notif
   });
 
   router.patch('/notifications/subscriptions/:id', async (req, res) => {
+    if (req.body === undefined)
+      throw new JunctionError('request.invalid', 'no body: send a JSON object of the fields to change ({} changes nothing)', {
+        context: { fields: [{ path: '(body)', reason: 'required' }] },
+      });
     const change = parseInput(updateBody, req.body);
     const id = idOf(req);
     check(change);
@@ -132,6 +136,8 @@ export function subscriptionRoutes(router: Router, service: ServiceContext<Notif
   router.post('/notifications/subscriptions/:id/replay', async (req, res) => {
     const body = parseInput(replayBody, req.body);
     const id = idOf(req);
+    if ('since' in body && Date.parse(body.since) >= Date.parse(body.until))
+      throw unprocessable([{ path: 'until', reason: `must be after since (${body.since})` }]);
     const replayed = await service.transaction(async (tx) => {
       if (!(await readOwned(tx, caller(req), id, true))) throw missing(id);
       return replay(tx, id, 'eventId' in body ? body : { since: new Date(body.since), until: new Date(body.until) });

@@ -22,7 +22,7 @@ export const createBody = z
   })
   .strict();
 
-/** `PATCH /notifications/subscriptions/:id`: what is sent changes, the rest stays. */
+/** `PATCH /notifications/subscriptions/:id`: what is sent changes, the rest stays (`{}` changes nothing). */
 export const updateBody = z
   .object({
     url: z.string().min(1).max(MAX_URL_LENGTH).optional(),
@@ -31,8 +31,7 @@ export const updateBody = z
     ordered: z.boolean().optional(),
     enabled: z.boolean().optional().describe('false stops deliveries (they queue); true resumes them where they stopped'),
   })
-  .strict()
-  .refine((body) => Object.keys(body).length > 0, 'name at least one field to change');
+  .strict();
 
 /** Whether `type` is matched by `pattern`. */
 export function matches(pattern: string, type: string): boolean {
