@@ -29,7 +29,7 @@ async function failure(text: string): Promise<JunctionError> {
 }
 
 describe('loadAuthConfig', () => {
-  it('reads the default configuration: demo may publish order events, shop may place and read orders, warehouse may read and restock stock, ops may read events', async () => {
+  it('reads the default configuration: demo may publish order events, shop may place and read orders, warehouse may read and restock stock, ops may read events, downstream may manage its webhook subscriptions', async () => {
     const config = await loadAuthConfig(new URL('../clients.yaml', import.meta.url).pathname);
     expect(config).toMatchObject({
       audience: 'urn:junction:gateway',
@@ -42,6 +42,7 @@ describe('loadAuthConfig', () => {
       ['shop', ['orders:write', 'orders:read'], { generated: true }],
       ['warehouse', ['inventory:read', 'inventory:write'], { generated: true }],
       ['ops', ['events:orders.order:read'], { generated: true }],
+      ['downstream', ['notifications:read', 'notifications:write'], { generated: true }],
     ]);
   });
 

@@ -83,9 +83,7 @@ export function kafkaServiceUsers(catalog: Catalog): string[] {
 
 /**
  * What Prometheus scrapes: every service `up` runs, at its default port (DESIGN.md), so a service
- * restarted later is seen without a reload; one started on another port is not. Notifications
- * (8104) joins when it exists: a target nothing serves would fire JunctionTargetDown on a
- * healthy stack.
+ * restarted later is seen without a reload; one started on another port is not.
  */
 const SERVICE_TARGETS: ScrapeTarget[] = [
   { job: 'gateway', targets: ['127.0.0.1:8080'] },
@@ -93,6 +91,7 @@ const SERVICE_TARGETS: ScrapeTarget[] = [
   { job: 'orders', targets: ['127.0.0.1:8101'] },
   { job: 'inventory', targets: ['127.0.0.1:8102'] },
   { job: 'billing', targets: ['127.0.0.1:8103'] },
+  { job: 'notifications', targets: ['127.0.0.1:8104'] },
 ];
 
 /**

@@ -9,7 +9,13 @@ import { pathWithout } from '../testing/path.ts';
 
 /** Free ports for the business services and the payment stand-in, and the flags that place them. */
 async function servicePorts(): Promise<{ flags: string[]; orders: number; provider: number }> {
-  const [orders, inventory, billing, provider] = [await freePortPair(), await freePortPair(), await freePortPair(), await freePortPair()];
+  const [orders, inventory, billing, notifications, provider] = [
+    await freePortPair(),
+    await freePortPair(),
+    await freePortPair(),
+    await freePortPair(),
+    await freePortPair(),
+  ];
   const flags = [
     '--orders-port',
     String(orders),
@@ -17,6 +23,8 @@ async function servicePorts(): Promise<{ flags: string[]; orders: number; provid
     String(inventory),
     '--billing-port',
     String(billing),
+    '--notifications-port',
+    String(notifications),
     '--provider-port',
     String(provider),
   ];
@@ -152,7 +160,7 @@ describe('junction up', () => {
       .poll(async () => (await queryPrometheus(prometheus, 'up{namespace="local"}')).map((s) => s.metric.job).sort(), {
         timeout: 60_000,
       })
-      .toEqual(['auth', 'billing', 'gateway', 'inventory', 'orders']);
+      .toEqual(['auth', 'billing', 'gateway', 'inventory', 'notifications', 'orders']);
     const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: Array<{ file: string }> } };
     expect(rules.data.groups.map((g) => g.file)).toContainEqual(expect.stringMatching(/\/helm\/junction\/alerts\/[^/]+\.yaml$/));
 

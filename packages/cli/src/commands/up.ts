@@ -17,6 +17,7 @@ interface UpFlags extends StackUpFlags {
   ordersPort: number;
   inventoryPort: number;
   billingPort: number;
+  notificationsPort: number;
   providerPort: number;
   https?: boolean;
 }
@@ -46,7 +47,7 @@ function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: stri
 export function upCommand(): Command {
   return withStackFlags(
     new Command('up').description(
-      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, a demo Avro event through them, then the OAuth 2.0 auth server (8090), the payment provider stand-in (8190), the orders, inventory and billing services (8101-8103) and the API gateway (8080); stays up until Ctrl-C',
+      'start Junction locally: Kafka, the schema registry, PostgreSQL, Redis and Prometheus, a demo Avro event through them, then the OAuth 2.0 auth server (8090), the payment provider stand-in (8190), the orders, inventory and billing services (8101-8103), the notifications service (webhooks, 8104) and the API gateway (8080); stays up until Ctrl-C',
     ),
   )
     .option('--no-services', 'start only the stack: no auth server, gateway, business services or payment stand-in')
@@ -55,6 +56,7 @@ export function upCommand(): Command {
     .option('--orders-port <port>', 'port of the orders service', portNumber, DEFAULT_FLOW_PORTS.orders)
     .option('--inventory-port <port>', 'port of the inventory service', portNumber, DEFAULT_FLOW_PORTS.inventory)
     .option('--billing-port <port>', 'port of the billing service', portNumber, DEFAULT_FLOW_PORTS.billing)
+    .option('--notifications-port <port>', 'port of the notifications (webhooks) service', portNumber, DEFAULT_FLOW_PORTS.notifications)
     .option('--provider-port <port>', 'port of the payment provider stand-in', portNumber, DEFAULT_FLOW_PORTS.provider)
     .option('--https', "serve the gateway over HTTPS with a certificate of the stack's local CA")
     .action(async (flags: UpFlags) => {
@@ -100,6 +102,7 @@ export function upCommand(): Command {
               orders: flags.ordersPort,
               inventory: flags.inventoryPort,
               billing: flags.billingPort,
+              notifications: flags.notificationsPort,
               provider: flags.providerPort,
             },
             ...(flags.https ? { https: true } : {}),

@@ -14,20 +14,31 @@ export interface FlowPorts {
   billing: number;
   /** The payment provider stand-in. */
   provider: number;
+  /** The webhooks of downstream teams; not started when absent (`bench flow` measures the order flow alone). */
+  notifications?: number;
 }
 
 /** DESIGN.md's ports, which `up` uses unless told otherwise. */
-export const DEFAULT_FLOW_PORTS: FlowPorts = { gateway: 8080, auth: 8090, orders: 8101, inventory: 8102, billing: 8103, provider: 8190 };
+export const DEFAULT_FLOW_PORTS: Required<FlowPorts> = {
+  gateway: 8080,
+  auth: 8090,
+  orders: 8101,
+  inventory: 8102,
+  billing: 8103,
+  notifications: 8104,
+  provider: 8190,
+};
 
 /** The business services, each with its port in {@link FlowPorts} (the committed route table names the defaults). */
 const BUSINESS = ['orders', 'inventory', 'billing'] as const;
 
 /**
  * The business services that hold the PII keys: orders encrypts OrderPlaced's personal fields.
- * Inventory and billing read other fields of it only, so they get no key and decrypt nothing (a
+ * Inventory and billing read other fields of it only, and notifications masks them (encrypted or
+ * not), so they get no key and decrypt nothing (a
  * consumer that does not need personal data never holds the key).
  */
-export const HOLDS_PERSONAL_DATA: ReadonlySet<(typeof BUSINESS)[number]> = new Set(['orders']);
+export const HOLDS_PERSONAL_DATA: ReadonlySet<string> = new Set(['orders']);
 
 /** Options of {@link startFlow}. */
 export interface FlowOptions {
@@ -57,8 +68,9 @@ export interface Flow {
  */
 async function routesFor(ports: FlowPorts, dir: string): Promise<string> {
   let table = await readFile(join(repositoryRoot(), 'services/gateway/routes.yaml'), 'utf8');
-  for (const name of BUSINESS) {
-    table = table.replaceAll(`http://127.0.0.1:${DEFAULT_FLOW_PORTS[name]}`, `http://127.0.0.1:${ports[name]}`);
+  for (const name of [...BUSINESS, 'notifications'] as const) {
+    const port = ports[name];
+    if (port !== undefined) table = table.replaceAll(`http://127.0.0.1:${DEFAULT_FLOW_PORTS[name]}`, `http://127.0.0.1:${port}`);
   }
   const file = join(dir, 'gateway-routes.yaml');
   await mkdir(dir, { recursive: true });
@@ -87,22 +99,29 @@ async function startBusiness(stack: Stack, options: FlowOptions, logs: string): 
   const pii = await localPiiEnv(stack.stateDir);
   // All settle before anything is judged: a service that fails must not leave the others it
   // started beside it running.
+  const ports = options.ports;
+  const names: Array<(typeof BUSINESS)[number] | 'notifications'> = [...BUSINESS];
+  if (options.ports.notifications !== undefined) names.push('notifications');
   const settled = await Promise.allSettled(
-    BUSINESS.map((name) => {
+    names.map((name) => {
       const prefix = `JUNCTION_${name.toUpperCase()}`;
       return startService({
         name,
-        url: `http://127.0.0.1:${options.ports[name]}`,
+        url: `http://127.0.0.1:${ports[name]}`,
         readyPath: '/readyz',
         logFile: join(logs, `${name}.log`),
         env: {
-          [`${prefix}_PORT`]: String(options.ports[name]),
+          [`${prefix}_PORT`]: String(ports[name]),
           [`${prefix}_DATA_DIR`]: join(stack.stateDir, 'services', name),
           JUNCTION_KAFKA_BROKERS: stack.brokers.join(','),
           ...(stack.security ? stack.security.env(name) : {}),
           ...(stack.schemaRegistryUrl ? { JUNCTION_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl } : {}),
           ...(stack.postgresUrl ? { JUNCTION_POSTGRES_URL: stack.postgresUrl } : {}),
           ...(name === 'billing' ? { JUNCTION_BILLING_PROVIDER_URL: provider } : {}),
+          // Locally, webhooks go to receivers on this machine (./junction webhooks listen), over http.
+          ...(name === 'notifications'
+            ? { JUNCTION_NOTIFICATIONS_ALLOW_HTTP: 'true', JUNCTION_NOTIFICATIONS_ALLOW_ADDRESSES: '127.0.0.1' }
+            : {}),
           ...(HOLDS_PERSONAL_DATA.has(name) ? pii : {}),
         },
         // Nor the keys this CLI's own environment may carry.
