@@ -6,10 +6,11 @@ import { startTestAuthServer, type TestAuthServer } from '../testing/auth-server
 import { runCli } from '../testing/cli.ts';
 
 /**
- * Long enough for the server's 2 s key-file check and two CLI runs (a few seconds each on a busy
- * machine), so the test sees the new key published and listed as next before it signs.
+ * Long enough for the server's 2 s key-file check and three CLI runs (up to 5 s each when CI's
+ * other test files load both cores: 10 s was once too short), so the test sees the new key
+ * published and listed as next before it signs.
  */
-const ACTIVATION_MS = 10_000;
+const ACTIVATION_MS = 20_000;
 
 let auth: TestAuthServer;
 let configDir: string;
