@@ -35,3 +35,10 @@ export {
   telemetry,
 } from './telemetry.ts';
 export { startTracing, type Tracing, type TracingOptions } from './tracing.ts';
+export {
+  type WebhookAttemptOutcome,
+  type WebhookEndpointState,
+  type WebhookMetrics,
+  type WebhookSnapshot,
+  webhookMetrics,
+} from './webhooks.ts';

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRICS } from './metric-names.ts';
+import { METRICS, type MetricSpec, metricOptions } from './metric-names.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -38,13 +38,7 @@ export interface OrderKpis {
 const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
 function createOrderKpis(registry: Registry): OrderKpis {
-  const registers = [registry];
-  const spec = <S extends { name: string; help: string; labels: readonly string[] }>(s: S) => ({
-    name: s.name,
-    help: s.help,
-    labelNames: s.labels,
-    registers,
-  });
+  const spec = <S extends MetricSpec>(s: S) => metricOptions(s, registry);
   // Counters that alerts take increase() of exist at 0 from the start, so the first order after
   // a restart is an increase Prometheus can see.
   const placed = new Counter(spec(METRICS.ordersPlaced));

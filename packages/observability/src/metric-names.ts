@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+
 /**
  * Every metric Junction exports, by name, with its type, labels and meaning. This one table is
  * what the code registers, what the dashboards query and what the alert rules watch: a name
@@ -9,6 +11,9 @@
  * never the raw path), `status_class` (`2xx`…`5xx`) and, for outbound calls, `upstream` (an origin).
  * The business KPIs of the order flow (`junction_orders_…`, recorded by the orders service through
  * `orderKpis`) add `reason` (a closed set) and `currency` (ISO 4217 codes, a bounded set).
+ * The webhooks' (`junction_webhook_…`, recorded by the notifications service through
+ * `webhookMetrics`) add `state` (a closed set) and `subscription_id` (bounded by the subscriptions
+ * each client may hold).
  */
 export const METRICS = {
   eventsPublished: {
@@ -184,6 +189,39 @@ export const METRICS = {
     labels: [],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
+  webhookAttempts: {
+    name: 'junction_webhook_attempts_total',
+    type: 'counter',
+    help: 'Webhook delivery attempts, by outcome: delivered (the endpoint answered 2xx), retried (it failed and another attempt is due), abandoned (it failed and the delivery was given up).',
+    labels: ['outcome'],
+    values: { outcome: ['delivered', 'retried', 'abandoned'] },
+  },
+  webhookAttemptDuration: {
+    name: 'junction_webhook_attempt_duration_seconds',
+    type: 'histogram',
+    help: 'Time a webhook attempt took, from connecting to the answer read (or the failure), by outcome.',
+    labels: ['outcome'],
+    values: { outcome: ['delivered', 'retried', 'abandoned'] },
+  },
+  webhookEndpoints: {
+    name: 'junction_webhook_endpoints',
+    type: 'gauge',
+    help: 'Webhook subscriptions by state: active, failing (active, every attempt failing), disabled_by_failures (disabled after failing past the bound; deliveries queue), disabled_by_owner.',
+    labels: ['state'],
+    values: { state: ['active', 'failing', 'disabled_by_failures', 'disabled_by_owner'] },
+  },
+  webhookBacklog: {
+    name: 'junction_webhook_backlog',
+    type: 'gauge',
+    help: 'Deliveries not yet delivered nor given up, per subscription (its id; one series per subscription with a backlog).',
+    labels: ['subscription_id'],
+  },
+  webhookOldestPending: {
+    name: 'junction_webhook_oldest_pending_seconds',
+    type: 'gauge',
+    help: 'Age of the oldest delivery not yet delivered nor given up, per subscription with a backlog.',
+    labels: ['subscription_id'],
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 /** What {@link METRICS} says of one metric. */
@@ -196,6 +234,14 @@ export interface MetricSpec {
   values?: Readonly<Record<string, readonly string[]>>;
   /** A histogram's bucket bounds in seconds, when not {@link LATENCY_BUCKETS}. */
   buckets?: readonly number[];
+}
+
+/**
+ * What prom-client's metric constructors take for one of {@link METRICS}, registered in `registry`:
+ * the name, help and label names come from the spec, so a metric cannot drift from its entry.
+ */
+export function metricOptions<S extends MetricSpec>(spec: S, registry: Registry) {
+  return { name: spec.name, help: spec.help, labelNames: spec.labels as S['labels'], registers: [registry] };
 }
 
 /** Histogram buckets in seconds, for latencies from a millisecond to a minute. */

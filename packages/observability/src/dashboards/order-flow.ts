@@ -29,7 +29,7 @@ export function orderFlow(): DashboardSpec {
     uid: 'junction-order-flow',
     title: 'Junction / Order flow',
     description:
-      'Orders placed, confirmed and cancelled (by reason), revenue by currency, placed→confirmed latency, and the lag and dead letters of orders, inventory and billing.',
+      'Orders placed, confirmed and cancelled (by reason), revenue by currency, placed→confirmed latency, the lag and dead letters of orders, inventory and billing, and the webhooks that carry the flow to downstream teams.',
     variables: variables(either(placed, lag), VARS),
     panels: [
       row(1, 'Orders'),
@@ -169,6 +169,59 @@ export function orderFlow(): DashboardSpec {
         thresholds: above(1, 100),
         queries: [{ expr: sumBy(['group', 'topic'], q(metric(METRICS.dlqDepth), FLOW)), legend: '{{group}} ← {{topic}}' }],
         width: 8,
+      }),
+      row(16, 'Webhooks to downstream teams (notifications)'),
+      timeseries({
+        id: 17,
+        title: 'Webhook attempts/s by outcome',
+        description:
+          'Attempts to deliver events to subscribers’ endpoints, per second: delivered (2xx), retried (failed, another attempt due), abandoned (failed past the attempts or age bound).',
+        unit: 'ops',
+        thresholds: neutral(),
+        queries: [{ expr: sumBy(['outcome'], rate(q(metric(METRICS.webhookAttempts)))), legend: '{{outcome}}' }],
+        width: 8,
+      }),
+      timeseries({
+        id: 18,
+        title: 'Webhook attempt p99 by outcome',
+        description:
+          'The time 99% of attempts took, from connecting to the answer read (or the failure). Slow endpoints hold their own slots only; a timeout shows as the attempt deadline.',
+        unit: 's',
+        thresholds: above(1, 10),
+        queries: [{ expr: quantile(0.99, q(bucket(METRICS.webhookAttemptDuration)), ['outcome']), legend: '{{outcome}}' }],
+        width: 8,
+      }),
+      stat({
+        id: 19,
+        title: 'Endpoints disabled by failures',
+        description:
+          'Subscriptions disabled because every attempt to their endpoint failed past the bound: their events queue until the owner enables them again. JunctionWebhookEndpointDisabled fires above 0.',
+        unit: 'short',
+        // Orange for one endpoint, red for several: a receiving side down rather than one team's endpoint.
+        thresholds: above(1, 2),
+        queries: [{ expr: maxBy([], q(metric(METRICS.webhookEndpoints), { state: 'disabled_by_failures' })) }],
+        width: 8,
+      }),
+      table({
+        id: 20,
+        title: 'Webhook backlog by subscription',
+        description:
+          'Deliveries neither delivered nor given up, per subscription with a backlog: its endpoint fails, is slow, or is disabled. `GET /v1/notifications/subscriptions/<id>/attempts` says why.',
+        unit: 'short',
+        thresholds: above(100, 1000),
+        queries: [{ expr: maxBy(['subscription_id'], q(metric(METRICS.webhookBacklog))) }],
+        valueName: 'Pending',
+        width: 12,
+      }),
+      timeseries({
+        id: 21,
+        title: 'Oldest undelivered webhook by subscription',
+        description:
+          'Age of each subscription’s oldest pending delivery. Over 30 minutes and still growing for 15 minutes, JunctionWebhookBacklogGrowing fires.',
+        unit: 's',
+        thresholds: above(300, 1800),
+        queries: [{ expr: maxBy(['subscription_id'], q(metric(METRICS.webhookOldestPending))), legend: '{{subscription_id}}' }],
+        width: 12,
       }),
     ],
   };
