@@ -28,6 +28,15 @@ export function callerOf(req: Request): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** The header the gateway lists the caller's token's scopes in (space-separated); a caller's own copy is removed. */
+export const SCOPES_HEADER = 'x-junction-scopes';
+
+/** The scopes of the token the gateway verified for this request (none for a request that did not come through it). */
+export function scopesOf(req: Request): ReadonlySet<string> {
+  const value = req.headers[SCOPES_HEADER];
+  return new Set(typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
+}
+
 /** Refuses (401) a request that names no caller: one that did not come through the gateway. */
 export function requireCaller(): RequestHandler {
   return (req, _res, next) => {

@@ -12,6 +12,10 @@ export {
   type OrderCancelReason,
   type OrderKpis,
   orderKpis,
+  type WebhookAttemptOutcome,
+  type WebhookMetrics,
+  type WebhookSnapshot,
+  webhookMetrics,
 } from '@junction/observability';
 export type { NextFunction, Request, Response, Router } from 'express';
 export {
@@ -28,7 +32,16 @@ export {
 export { envPrefix, readServiceConfig, type ServiceConfig } from './config.ts';
 export { type Migration, migrateService, openServiceDatabase, readMigrations, splitStatements } from './database.ts';
 export { causeOf } from './events.ts';
-export { CALLER_HEADER, callerOf, createServiceApp, parseInput, requireCaller, type ServiceAppParts } from './http.ts';
+export {
+  CALLER_HEADER,
+  callerOf,
+  createServiceApp,
+  parseInput,
+  requireCaller,
+  SCOPES_HEADER,
+  type ServiceAppParts,
+  scopesOf,
+} from './http.ts';
 export { runService } from './run.ts';
 export {
   type RunningService,

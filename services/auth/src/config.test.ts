@@ -43,6 +43,7 @@ describe('loadAuthConfig', () => {
       ['warehouse', ['inventory:read', 'inventory:write'], { generated: true }],
       ['ops', ['events:orders.order:read'], { generated: true }],
       ['downstream', ['notifications:read', 'notifications:write'], { generated: true }],
+      ['crm', ['notifications:read', 'notifications:write', 'notifications:pii'], { generated: true }],
     ]);
   });
 

@@ -68,10 +68,14 @@ describe('the notifications service, against the real stack', { timeout: 180_000
     for (const r of receivers) r.close();
   });
 
-  const call = async (client: string, method: string, path: string, body?: unknown) => {
+  const call = async (client: string, method: string, path: string, body?: unknown, scopes = 'notifications:read notifications:write') => {
     const response = await fetch(`${service.url}${path}`, {
       method,
-      headers: { 'x-junction-client': client, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        'x-junction-client': client,
+        'x-junction-scopes': scopes,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -238,6 +242,13 @@ describe('the notifications service, against the real stack', { timeout: 180_000
     const attempts = (await call('team-f', 'GET', `/notifications/subscriptions/${sub.id}/attempts`)).body.attempts;
     expect(attempts[0]).toMatchObject({ statusCode: null, deliveryStatus: 'pending' });
     expect(attempts[0].error).toMatch(/refused/);
+    // What an SRE sees: the endpoint disabled by failures, its backlog, attempts retried and delivered.
+    const scraped = await (await fetch(`${service.url}/metrics`)).text();
+    const value = (series: RegExp) => Number(series.exec(scraped)?.[1] ?? Number.NaN);
+    expect(value(/^junction_webhook_endpoints\{state="disabled_by_failures"[^}]*\} (\S+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(new RegExp(`^junction_webhook_backlog\\{subscription_id="${sub.id}"[^}]*\\} (\\S+)$`, 'm'))).toBe(3);
+    expect(value(/^junction_webhook_attempts_total\{outcome="retried"[^}]*\} (\S+)$/m)).toBeGreaterThan(0);
+    expect(value(/^junction_webhook_attempts_total\{outcome="delivered"[^}]*\} (\S+)$/m)).toBeGreaterThan(0);
 
     // The endpoint comes back at the same address; enabled again, it gets all three events.
     const port = Number(new URL(url).port);
@@ -251,6 +262,30 @@ describe('the notifications service, against the real stack', { timeout: 180_000
     const enabled = await call('team-f', 'PATCH', `/notifications/subscriptions/${sub.id}`, { enabled: true });
     expect(enabled.body).toMatchObject({ status: 'active', disabledReason: null, failingSince: null });
     await until(async () => new Set(got).size >= 3, 30_000, 'the queued events after enabling');
+  });
+
+  it('sends personal fields in clear only to subscriptions whose owner holds the PII scope', async () => {
+    const entitled = await receiver();
+    const other = await receiver();
+    receivers.push(entitled, other);
+    const pii = await call(
+      'team-i',
+      'POST',
+      '/notifications/subscriptions',
+      { url: entitled.url, eventTypes: ['com.junction.orders.OrderPlaced'] },
+      'notifications:read notifications:write notifications:pii',
+    );
+    expect(pii.body).toMatchObject({ personalData: true });
+    await subscribe('team-j', { url: other.url, eventTypes: ['com.junction.orders.OrderPlaced'] });
+    const [id] = await orderEvents(1, false);
+    const sent = sampleEvent('com.junction.orders.OrderPlaced', id as string) as { customerEmail: string };
+    await until(async () => entitled.got.length >= 1 && other.got.length >= 1, 30_000, 'both webhooks');
+    const data = (r: Received) => (JSON.parse(r.body) as { data: Record<string, unknown> }).data;
+    expect(data(entitled.got[0] as Received).customerEmail).toBe(sent.customerEmail);
+    expect(data(other.got[0] as Received).customerEmail).toBe('[redacted]');
+    // A change made with a token without the scope takes the right away.
+    const changed = await call('team-i', 'PATCH', `/notifications/subscriptions/${pii.body.id}`, { description: 'no more PII' });
+    expect(changed.body).toMatchObject({ personalData: false });
   });
 
   it('signs with both secrets during a rotation overlap', async () => {

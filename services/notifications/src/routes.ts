@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { callerOf, JunctionError, parseInput, type Request, type Router, requireCaller, type ServiceContext } from '@junction/service';
+import {
+  callerOf,
+  JunctionError,
+  parseInput,
+  type Request,
+  type Router,
+  requireCaller,
+  type ServiceContext,
+  scopesOf,
+} from '@junction/service';
 import { z } from 'zod';
 import { attemptsQuery, replayBody } from './api.ts';
 import type { NotificationsConfig } from './config.ts';
@@ -26,6 +35,12 @@ export interface RouteDeps {
   /** Its owner enabled a subscription again: its breaker starts afresh. */
   reset: (subscriptionId: string) => void;
 }
+
+/**
+ * The scope that lets a client's subscriptions carry personal fields (`junction.pii`) in clear;
+ * without it they read `[redacted]`. Taken from the token that creates or updates a subscription.
+ */
+export const PII_SCOPE = 'notifications:pii';
 
 /** A 422 naming every field that cannot be, as the kit's problems do. */
 function unprocessable(fields: Array<{ path: string; reason: string }>): JunctionError {
@@ -74,7 +89,7 @@ export function subscriptionRoutes(router: Router, service: ServiceContext<Notif
           `you hold ${own.JUNCTION_NOTIFICATIONS_MAX_SUBSCRIPTIONS} subscriptions, as many as allowed; delete one first`,
         );
       }
-      return insertSubscription(tx, { id: randomUUID(), owner, ...body, pii: false, secret });
+      return insertSubscription(tx, { id: randomUUID(), owner, ...body, pii: scopesOf(req).has(PII_SCOPE), secret });
     });
     res
       .status(201)
@@ -101,7 +116,8 @@ export function subscriptionRoutes(router: Router, service: ServiceContext<Notif
     const change = parseInput(updateBody, req.body);
     const id = idOf(req);
     check(change);
-    const updated = await service.transaction((tx) => updateOwned(tx, caller(req), id, change));
+    // The token of the latest change decides: a client that lost the PII scope stops receiving personal data.
+    const updated = await service.transaction((tx) => updateOwned(tx, caller(req), id, { ...change, pii: scopesOf(req).has(PII_SCOPE) }));
     if (!updated) throw missing(id);
     if (change.enabled) {
       deps.reset(id);

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { JunctionError, type ServiceDefinition } from '@junction/service';
+import { JunctionError, type ServiceDefinition, webhookMetrics } from '@junction/service';
 import { notificationsApi } from './api.ts';
 import { notificationsConfig } from './config.ts';
 import { addressPolicy } from './delivery/address-policy.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher/dispatcher.ts';
 import { fanOutSubscription, webhookEventTypes } from './fanout.ts';
 import { subscriptionRoutes } from './routes.ts';
+import { webhookSnapshot } from './store.ts';
 
 /**
  * The notifications service: downstream teams' webhook subscriptions, and every matching event
@@ -35,7 +36,8 @@ function wiring(): Pick<ServiceDefinition<typeof notificationsConfig.shape>, 'ro
         throw new JunctionError('config.invalid', `JUNCTION_NOTIFICATIONS_ALLOW_ADDRESSES: ${(error as Error).message}`);
       }
       const caFile = service.own.JUNCTION_NOTIFICATIONS_CA_FILE;
-      dispatcher = createDispatcher(service, { policy, ...(caFile ? { ca: readFileSync(caFile) } : {}) });
+      const metrics = webhookMetrics(service.metrics, () => webhookSnapshot(service.db));
+      dispatcher = createDispatcher(service, { policy, metrics, ...(caFile ? { ca: readFileSync(caFile) } : {}) });
       dispatchers.set(service, dispatcher);
     }
     return dispatcher;

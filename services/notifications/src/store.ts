@@ -104,6 +104,8 @@ export interface SubscriptionChange {
   ordered?: boolean | undefined;
   /** true: active again, its breaker and failure clock reset; false: disabled by its owner. */
   enabled?: boolean | undefined;
+  /** Whether its owner holds the PII scope (the token of this change says). */
+  pii: boolean;
 }
 
 /** Applies `change` to one of `owner`'s subscriptions; undefined when there is none. */
@@ -119,8 +121,10 @@ export async function updateOwned(
        event_types = COALESCE($4, event_types),
        description = CASE WHEN $5 THEN $6 ELSE description END,
        ordered = COALESCE($7, ordered),
+       pii = $9,
        status = CASE WHEN $8::boolean IS NULL THEN status WHEN $8 THEN 'active' ELSE 'disabled' END,
        disabled_reason = CASE WHEN $8::boolean IS NULL THEN disabled_reason WHEN $8 THEN NULL ELSE 'disabled by its owner' END,
+       disabled_by = CASE WHEN $8::boolean IS NULL THEN disabled_by WHEN $8 THEN NULL ELSE 'owner' END,
        failing_since = CASE WHEN $8 THEN NULL ELSE failing_since END,
        updated_at = now()
      WHERE subscription_id = $1 AND owner = $2 RETURNING ${COLUMNS}`,
@@ -133,6 +137,7 @@ export async function updateOwned(
       change.description ?? null,
       change.ordered ?? null,
       change.enabled ?? null,
+      change.pii,
     ],
   );
   const row = rows[0] as SubscriptionRow | undefined;
@@ -215,4 +220,33 @@ export async function replay(tx: Queryable, id: string, what: { eventId: string 
     params,
   );
   return rows.length;
+}
+
+/** The webhooks' state for the metrics: subscriptions by state, and each backlog (the 500 largest). */
+export async function webhookSnapshot(db: Queryable) {
+  const { rows: states } = await db.query(
+    `SELECT count(*) FILTER (WHERE status = 'active' AND failing_since IS NULL)::int AS active,
+            count(*) FILTER (WHERE status = 'active' AND failing_since IS NOT NULL)::int AS failing,
+            count(*) FILTER (WHERE status = 'disabled' AND disabled_by = 'failures')::int AS disabled_by_failures,
+            count(*) FILTER (WHERE status = 'disabled' AND disabled_by IS DISTINCT FROM 'failures')::int AS disabled_by_owner
+       FROM subscriptions`,
+  );
+  const { rows: backlog } = await db.query(
+    `SELECT subscription_id, count(*)::int AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest
+       FROM deliveries WHERE status = 'pending' GROUP BY subscription_id ORDER BY pending DESC LIMIT 500`,
+  );
+  const s = states[0] as Record<string, number>;
+  return {
+    endpoints: {
+      active: s.active ?? 0,
+      failing: s.failing ?? 0,
+      disabled_by_failures: s.disabled_by_failures ?? 0,
+      disabled_by_owner: s.disabled_by_owner ?? 0,
+    },
+    backlog: (backlog as Array<{ subscription_id: string; pending: number; oldest: number }>).map((b) => ({
+      subscriptionId: b.subscription_id,
+      pending: Number(b.pending),
+      oldestSeconds: Number(b.oldest),
+    })),
+  };
 }

@@ -134,10 +134,12 @@ describe('junction up', () => {
     await expect.poll(async () => (await order()).status, { timeout: 30_000 }).toBe('confirmed');
     expect((await order()).history.map((h) => h.event)).toEqual(['OrderPlaced', 'StockReserved', 'PaymentCaptured']);
     // Least privilege for personal data: orders encrypts OrderPlaced's personal fields with the
-    // local key file; inventory and billing read other fields only and get no key.
+    // local key file, notifications sends them to subscriptions entitled to them; inventory and
+    // billing read other fields only and get no key.
     // (This run's environment has a key, JUNCTION_PII_KEYS from the test setup, which orders inherits.)
     const piiVariables = (env: Record<string, string>) => Object.keys(env).filter((name) => name.startsWith('JUNCTION_PII_'));
     expect(piiVariables(await serviceEnvironment(stateDir, 'orders'))).not.toEqual([]);
+    expect(piiVariables(await serviceEnvironment(stateDir, 'notifications'))).not.toEqual([]);
     expect(piiVariables(await serviceEnvironment(stateDir, 'inventory'))).toEqual([]);
     expect(piiVariables(await serviceEnvironment(stateDir, 'billing'))).toEqual([]);
 

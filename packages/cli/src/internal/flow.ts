@@ -33,12 +33,12 @@ export const DEFAULT_FLOW_PORTS: Required<FlowPorts> = {
 const BUSINESS = ['orders', 'inventory', 'billing'] as const;
 
 /**
- * The business services that hold the PII keys: orders encrypts OrderPlaced's personal fields.
- * Inventory and billing read other fields of it only, and notifications masks them (encrypted or
- * not), so they get no key and decrypt nothing (a
+ * The business services that hold the PII keys: orders encrypts OrderPlaced's personal fields,
+ * and notifications sends them in clear to subscriptions whose owner holds `notifications:pii`.
+ * Inventory and billing read other fields of it only, so they get no key and decrypt nothing (a
  * consumer that does not need personal data never holds the key).
  */
-export const HOLDS_PERSONAL_DATA: ReadonlySet<string> = new Set(['orders']);
+export const HOLDS_PERSONAL_DATA: ReadonlySet<string> = new Set(['orders', 'notifications']);
 
 /** Options of {@link startFlow}. */
 export interface FlowOptions {

@@ -134,6 +134,7 @@ describe('proxyHandler', () => {
         authorization: 'Bearer secret-token',
         cookie: 'session=secret',
         'x-junction-client': 'forged',
+        'x-junction-scopes': 'orders:read orders:write notifications:pii',
         'x-request-id': 'req-123',
         'x-forwarded-for': '10.0.0.1',
         forwarded: 'for=10.0.0.2;proto=https',
@@ -154,6 +155,8 @@ describe('proxyHandler', () => {
       accept: 'application/json',
       'x-custom': 'kept',
       'x-junction-client': 'demo-client',
+      // The token's scopes, never the caller's claim of them.
+      'x-junction-scopes': 'orders:read',
       'x-request-id': 'req-123',
       'x-forwarded-for': '127.0.0.1',
       'x-forwarded-proto': 'http',

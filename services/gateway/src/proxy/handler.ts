@@ -20,7 +20,7 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 /**
  * Request headers the gateway does not pass on: the caller's credentials (the backend trusts the
- * gateway's `x-junction-client`, not the token), what the gateway sets itself (so a caller cannot
+ * gateway's `x-junction-client` and `x-junction-scopes`, not the token), what the gateway sets itself (so a caller cannot
  * forge them), what undici sets or refuses, and the caller's claims about earlier hops: the
  * gateway is the edge (no proxy before it is trusted), so a backend must not read them as fact.
  */
@@ -30,6 +30,7 @@ const WITHHELD: ReadonlySet<string> = new Set([
   'host',
   'expect',
   'x-junction-client',
+  'x-junction-scopes',
   'x-request-id',
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -40,6 +41,12 @@ const WITHHELD: ReadonlySet<string> = new Set([
 
 /** The header naming the authenticated caller (its OAuth client id) to the backend. */
 export const CLIENT_HEADER = 'x-junction-client';
+
+/**
+ * The header listing the caller's token's scopes (space-separated, sorted) to the backend, for
+ * rights finer than a route's scope (a webhook subscription that may carry personal data).
+ */
+export const SCOPES_HEADER = 'x-junction-scopes';
 
 /** Hop-by-hop headers, with those the `Connection` header names. */
 function hopByHop(headers: IncomingHttpHeaders): Set<string> {
@@ -190,6 +197,8 @@ function forwardedHeaders(req: Request, requestId: string | undefined): Record<s
   // Read defensively: this handler declares nothing of its own on express's Request.
   const clientId = (req as { auth?: { clientId?: unknown } }).auth?.clientId;
   if (typeof clientId === 'string' && clientId) headers[CLIENT_HEADER] = clientId;
+  const scopes = (req as { auth?: { scopes?: unknown } }).auth?.scopes;
+  if (scopes instanceof Set && scopes.size > 0) headers[SCOPES_HEADER] = [...scopes].map(String).sort().join(' ');
   return headers;
 }
 

@@ -148,6 +148,8 @@ export async function settle(
                       THEN 'disabled' ELSE status END,
         disabled_reason = CASE WHEN status = 'active' AND $3 - COALESCE(failing_since, $2) >= $4::float8 * interval '1 millisecond'
                                THEN 'every attempt failed for ' || $4 || ' ms; last: ' || $5 ELSE disabled_reason END,
+        disabled_by = CASE WHEN status = 'active' AND $3 - COALESCE(failing_since, $2) >= $4::float8 * interval '1 millisecond'
+                           THEN 'failures' ELSE disabled_by END,
         updated_at = now()
       WHERE subscription_id = $1
       RETURNING status`,

@@ -1,4 +1,4 @@
-import type { ServiceContext, Worker } from '@junction/service';
+import type { ServiceContext, WebhookMetrics, Worker } from '@junction/service';
 import type { NotificationsConfig } from '../config.ts';
 import type { AddressPolicy } from '../delivery/address-policy.ts';
 import { type SendResult, sendWebhook } from '../delivery/sender.ts';
@@ -26,6 +26,8 @@ export interface DispatcherOptions {
   policy: AddressPolicy;
   /** Extra CA trusted for https endpoints. */
   ca?: Buffer;
+  /** Where each recorded attempt is counted. */
+  metrics: WebhookMetrics;
 }
 
 /**
@@ -116,10 +118,11 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
     gate.finished(delivery.subscriptionId, ok);
     const record = attemptRecord(startedAt, result);
     const settlement: Settlement = ok ? { status: 'delivered' } : settlementAfter(delivery, new Date());
+    let settled = false;
     try {
       await service.transaction(async (tx) => {
-        const { settled, disabled } = await settle(tx, delivery, record, settlement, own.JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS);
-        if (!settled) return;
+        const { settled: recorded, disabled } = await settle(tx, delivery, record, settlement, own.JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS);
+        if (!recorded) return;
         if (disabled)
           service.logger.warn(`webhook subscription ${delivery.subscriptionId} disabled: every attempt failed for too long`, {
             subscriptionId: delivery.subscriptionId,
@@ -127,7 +130,9 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
             error: record.error,
           });
         await service.outbox.add(tx, outcomeEvent(delivery, record, settlement));
+        settled = true;
       });
+      if (settled) options.metrics.attempt(ok ? 'delivered' : settlement.status === 'pending' ? 'retried' : 'abandoned', record.durationMs);
     } catch (error) {
       // The lease runs out and the delivery is tried again: at least once, never lost.
       service.logger.error(`could not record the attempt of delivery ${delivery.deliveryId}: ${(error as Error).message}`, {
