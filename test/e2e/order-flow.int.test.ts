@@ -1,19 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AuthServer } from '@junction/auth';
 import { type RunningGateway, startGateway } from '@junction/gateway';
 import { createLogger } from '@junction/observability';
 import { createStandin, type LedgerEntry } from '@junction/payment-provider-standin';
-import { isPortFree, stackFromEnv } from '@junction/stack';
+import { stackFromEnv } from '@junction/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
+import { type PrivateContracts, until } from '../../packages/events/src/testing/contracts.ts';
 import { clientToken, testAuthServer } from './auth.fixture.ts';
+import { freePort, privateSchemas, ServiceProcess } from './fixtures/service-process.ts';
 
 /**
  * The order flow end to end, as separate processes on the real stack: orders, inventory and
@@ -22,7 +21,6 @@ import { clientToken, testAuthServer } from './auth.fixture.ts';
  * through the gateway while the inventory process is killed with SIGKILL and started again; then
  * the saga's invariants must hold.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
 const ORDERS = 300;
 const SKUS = ['BOOK-0001', 'PEN-0042', 'SKU-LAMP', 'SKU-BULB', 'MUG-0007', 'RARE-0001'];
 const PRICES: Record<string, string> = {
@@ -47,67 +45,6 @@ interface Order {
   history: Array<{ event: string; status: string }>;
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await isPortFree(port)) return port;
-  }
-}
-
-/** A service of services/ in a process of its own, from its sources, as up starts it from its build. */
-class ServiceProcess {
-  private child: ChildProcess | undefined;
-  readonly name: string;
-  readonly port: number;
-  private readonly env: Record<string, string>;
-  private readonly log: string;
-
-  constructor(name: string, port: number, env: Record<string, string>, log: string) {
-    this.name = name;
-    this.port = port;
-    this.env = env;
-    this.log = log;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const out = createWriteStream(this.log, { flags: 'a' });
-    this.child = spawn(
-      process.execPath,
-      ['--conditions=junction-source', '--no-warnings', join(ROOT, 'services', this.name, 'src', 'main.ts')],
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...this.env, [`JUNCTION_${this.name.toUpperCase()}_PORT`]: String(this.port) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    this.child.stdout?.pipe(out);
-    this.child.stderr?.pipe(out);
-    try {
-      await until(
-        async () => (await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200,
-        60_000,
-        `${this.name} to be ready`,
-      );
-    } catch (error) {
-      const tail = (await readFile(this.log, 'utf8').catch(() => '')).trim().split('\n').slice(-10).join('\n');
-      throw new Error(`${(error as Error).message}; the end of its log:\n${tail}`);
-    }
-  }
-
-  kill(signal: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return Promise.resolve();
-    return new Promise((done) => {
-      child.once('exit', () => done());
-      child.kill(signal);
-    });
-  }
-}
-
 describe('300 orders through the gateway, with a flaky provider and an inventory killed mid-run', { timeout: 300_000 }, () => {
   const { brokers, schemaRegistryUrl } = stackFromEnv();
   let scratch: string;
@@ -123,21 +60,8 @@ describe('300 orders through the gateway, with a flaky provider and an inventory
     const postgres = process.env.JUNCTION_POSTGRES_URL;
     if (!postgres) throw new Error('this suite needs the stack PostgreSQL (JUNCTION_POSTGRES_URL)');
     scratch = await mkdtemp(join(tmpdir(), 'junction-flow-'));
-    // The services read topics.yaml, whose names must be <domain>.<aggregate>: the private ones
-    // are `orders.order-t<suffix>` and so on, written into a copy of schemas/.
-    contracts = await privateContracts({
-      brokers,
-      registryUrl: schemaRegistryUrl,
-      partitions: 3,
-      topicName: (name, suffix) => `${name}-t${suffix}`,
-    });
-    const schemas = join(scratch, 'schemas');
-    await cp(join(ROOT, 'schemas'), schemas, { recursive: true });
-    let topics = await readFile(join(schemas, 'topics.yaml'), 'utf8');
-    for (const topic of ['orders.order', 'inventory.stock', 'billing.payment', 'notifications.delivery']) {
-      topics = topics.replace(new RegExp(`^  ${topic.replace('.', '\\.')}:$`, 'm'), `  ${topic}-t${contracts.suffix}:`);
-    }
-    await writeFile(join(schemas, 'topics.yaml'), topics);
+    let schemas: string;
+    ({ contracts, schemas } = await privateSchemas(scratch));
 
     const standin = createStandin({ latencyMs: 5, failureRate: 0.2, cardLimit: '5000.00' });
     ledger = standin.ledger;
