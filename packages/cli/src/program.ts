@@ -10,6 +10,7 @@ import { stackCommand } from './commands/stack.ts';
 import { testCommand } from './commands/test.ts';
 import { tokenCommand } from './commands/token.ts';
 import { upCommand } from './commands/up.ts';
+import { webhooksCommand } from './commands/webhooks.ts';
 import { printError } from './internal/output.ts';
 
 /** Applies the usage hint to a command and every command below it. */
@@ -35,6 +36,7 @@ export function createProgram(): Command {
     .addCommand(tokenCommand())
     .addCommand(authCommand())
     .addCommand(piiCommand())
+    .addCommand(webhooksCommand())
     .addHelpText('after', '\nStart with `./junction up`; `./junction <command> --help` tells more about each command.');
   return hintUsage(program);
 }

@@ -119,6 +119,19 @@ describe('junction up', () => {
     const shop = await runCli(['token', '--client', 'shop', '--auth-url', `http://127.0.0.1:${authPort}`, '--state-dir', stateDir]);
     expect(shop.code).toBe(0);
     const shopAuth = { authorization: `Bearer ${shop.stdout.trim()}` };
+    // A downstream team's view, as printed: the listener subscribes through the gateway, then
+    // receives the order's events as signed webhooks from the notifications service.
+    const listenFlags = [
+      '--auth-url',
+      `http://127.0.0.1:${authPort}`,
+      '--state-dir',
+      stateDir,
+      '--gateway',
+      `http://127.0.0.1:${gatewayPort}`,
+    ];
+    expect(output).toContain(`./junction webhooks listen --events 'com.junction.orders.*,com.junction.billing.*' ${listenFlags.join(' ')}`);
+    const listen = startCli(['webhooks', 'listen', '--events', 'com.junction.orders.*,com.junction.billing.*', ...listenFlags]);
+    await listen.waitFor('Ctrl-C stops and deletes it', 30_000);
     const placed = await fetch(`http://127.0.0.1:${gatewayPort}/v1/orders`, {
       method: 'POST',
       headers: { ...shopAuth, 'content-type': 'application/json', 'idempotency-key': `up-${Date.now()}` },
@@ -133,6 +146,15 @@ describe('junction up', () => {
       };
     await expect.poll(async () => (await order()).status, { timeout: 30_000 }).toBe('confirmed');
     expect((await order()).history.map((h) => h.event)).toEqual(['OrderPlaced', 'StockReserved', 'PaymentCaptured']);
+    await listen.waitFor('com.junction.billing.PaymentCaptured.v1', 30_000);
+    listen.child.kill('SIGINT');
+    expect(await listen.exited).toBe(0);
+    // Both events of the order, once each, with the order as their subject, verified (none refused).
+    expect(listen.output()).toMatch(new RegExp(`com\\.junction\\.orders\\.OrderPlaced\\.v2\\n  subject  ${orderId}\\n`));
+    expect(listen.output()).toMatch(new RegExp(`com\\.junction\\.billing\\.PaymentCaptured\\.v1\\n  subject  ${orderId}\\n`));
+    expect(listen.output().split(`subject  ${orderId}\n`)).toHaveLength(3);
+    // (The event published through /v1/events above may have been fanned out after the listener subscribed.)
+    expect(listen.output()).toMatch(/^[23] events received \(0 again, 0 refused\)$/m);
     // Least privilege for personal data: orders encrypts OrderPlaced's personal fields with the
     // local key file, notifications sends them to subscriptions entitled to them; inventory and
     // billing read other fields only and get no key.

@@ -8,6 +8,7 @@ import { style } from '../internal/output.ts';
 import type { ServiceProcess } from '../internal/services.ts';
 import { registerSubjects, registerTopics, schemasDir } from './schemas.ts';
 import { applyStackAcls, printEndpoints, printMissing, printStatus, type StackUpFlags, stackOptions, withStackFlags } from './stack.ts';
+import { DEFAULT_GATEWAY_URL } from './webhooks.ts';
 
 /** Flags of `up` beyond the stack's. */
 interface UpFlags extends StackUpFlags {
@@ -41,6 +42,11 @@ function printTryIt(gateway: ServiceProcess, authUrl: string, stateDirFlag: stri
   );
   console.log('  # status confirmed, with the history of the events applied');
   console.log(`  The API's description: ${gateway.url}/v1/openapi.json`);
+  const listenFlags = [...tokenFlags, ...(gateway.url === DEFAULT_GATEWAY_URL ? [] : [`--gateway ${gateway.url}`])];
+  console.log(`\n${style('bold', "Receive the flow's events as signed webhooks, as a downstream team would:")}`);
+  console.log(
+    `  ${trust}./junction webhooks listen --events 'com.junction.orders.*,com.junction.billing.*'${listenFlags.map((f) => ` ${f}`).join('')}`,
+  );
 }
 
 /** `junction up`: the main job — the stack, a demo event through it, then stay up until Ctrl-C. */
