@@ -21,9 +21,9 @@ const MATCHING = `SELECT subscription_id FROM subscriptions
  * redelivery, so an event fans out once however often Kafka hands it over. The event is stored
  * once, as CloudEvents JSON whole and with personal fields masked, and only when a subscription
  * matches it; disabled subscriptions get their deliveries too, sent when enabled again. `wake`
- * tells the dispatcher once the deliveries are stored.
+ * tells the dispatcher which subscriptions got deliveries, once they are stored.
  */
-export function fanOutSubscription(db: Queryable, catalog: Catalog, wake: () => void): Subscription {
+export function fanOutSubscription(db: Queryable, catalog: Catalog, wake: (subscriptions: string[]) => void): Subscription {
   const fanOut = async (ctx: EventContext) => {
     const event = ctx.event;
     if (!event) return;
@@ -34,16 +34,17 @@ export function fanOutSubscription(db: Queryable, catalog: Catalog, wake: () => 
     const body = cloudEventJson(ctx.record, event, event.data);
     const masked = reader ? cloudEventJson(ctx.record, event, maskEventPii(reader, event.data)) : body;
     const key = ctx.record.key ?? event.id;
-    await db.query(
+    const { rows: stored } = await db.query(
       `WITH stored AS (
          INSERT INTO webhook_events (event_id, event_type, key, body, masked_body) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (event_id) DO NOTHING)
        INSERT INTO deliveries (delivery_id, subscription_id, event_id, key)
        SELECT gen_random_uuid(), s.subscription_id, $1, $3 FROM (${MATCHING.replaceAll('$1', '$2')}) s
-       ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+       ON CONFLICT (subscription_id, event_id) DO NOTHING
+       RETURNING subscription_id`,
       [event.id, event.type, key, body, masked],
     );
-    wake();
+    wake((stored as Array<{ subscription_id: string }>).map((r) => r.subscription_id));
   };
   return {
     handlers: Object.fromEntries(webhookEventTypes(catalog).map((type) => [type, fanOut])),

@@ -51,7 +51,7 @@ function wiring(): Pick<ServiceDefinition<typeof notificationsConfig.shape>, 'ro
         reset: (id) => dispatcher.reset(id),
       });
     },
-    subscriptions: (service) => [fanOutSubscription(service.db, service.catalog, () => dispatcherOf(service).wake())],
+    subscriptions: (service) => [fanOutSubscription(service.db, service.catalog, (ids) => dispatcherOf(service).wake(ids))],
     workers: (service) => [dispatcherOf(service)],
   };
 }

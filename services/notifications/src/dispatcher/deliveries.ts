@@ -18,14 +18,20 @@ export interface ClaimedDelivery {
   secrets: string[];
 }
 
-/** Active subscriptions with deliveries due and not held by a dispatcher. */
-export async function endpointsWithDueWork(db: Queryable, limit: number): Promise<string[]> {
+/**
+ * Active subscriptions with a delivery due and not held by a dispatcher, leaving out `skip` (the
+ * endpoints that could take nothing now: at their bounds, or their breaker open). Each
+ * subscription's look stops at its first due delivery, so an endpoint's backlog costs little.
+ */
+export async function endpointsWithDueWork(db: Queryable, limit: number, skip: readonly string[] = []): Promise<string[]> {
   const { rows } = await db.query(
-    `SELECT DISTINCT d.subscription_id FROM deliveries d JOIN subscriptions s USING (subscription_id)
-      WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
-        AND s.status = 'active'
+    `SELECT s.subscription_id FROM subscriptions s
+      WHERE s.status = 'active' AND s.subscription_id <> ALL($2::uuid[])
+        AND EXISTS (SELECT 1 FROM deliveries d
+                     WHERE d.subscription_id = s.subscription_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                       AND (d.leased_until IS NULL OR d.leased_until < now()))
       LIMIT $1`,
-    [limit],
+    [limit, skip],
   );
   return (rows as Array<{ subscription_id: string }>).map((r) => r.subscription_id);
 }
@@ -51,8 +57,11 @@ export async function claimDeliveries(db: Queryable, endpoints: readonly string[
           ORDER BY d.seq LIMIT w.slots FOR UPDATE OF d SKIP LOCKED) p)
      UPDATE deliveries d
         SET leased_until = now() + $3::float8 * interval '1 millisecond', attempts = d.attempts + 1, round_attempts = d.round_attempts + 1
-       FROM picked, subscriptions s, webhook_events e
-      WHERE d.delivery_id = picked.delivery_id AND s.subscription_id = d.subscription_id AND e.event_id = d.event_id
+       FROM subscriptions s, webhook_events e
+      -- As an array, not a join: the planner cannot tell how few rows a LIMIT of w.slots leaves,
+      -- and a join made it hash the whole table for every claim.
+      WHERE d.delivery_id = ANY (ARRAY(SELECT delivery_id FROM picked)) AND s.subscription_id = d.subscription_id
+        AND e.event_id = d.event_id
       RETURNING d.delivery_id, d.subscription_id, d.event_id, e.event_type, d.attempts, d.round_attempts, d.round_started_at, s.url,
                 CASE WHEN s.pii THEN e.body ELSE e.masked_body END AS body,
                 ARRAY(SELECT k.secret FROM subscription_secrets k

@@ -10,13 +10,19 @@ import { afterFailure, type RetrySchedule } from './schedule.ts';
 /** What the attempt log keeps of an endpoint's answer. */
 const LOGGED_BODY_CHARS = 1024;
 
+/** Attempts recorded in one transaction at most. */
+const SETTLE_BATCH = 64;
+
 /** Endpoints looked at in one round; more wait for the next. */
 const ENDPOINTS_PER_ROUND = 500;
 
 /** The dispatcher: a worker of the kit that can be woken when deliveries became due. */
 export interface Dispatcher extends Worker {
-  /** Look for due deliveries now (a fan-out committed, a replay, an endpoint enabled again). */
-  wake(): void;
+  /**
+   * Look for due deliveries now: of these subscriptions (a fan-out stored deliveries for them), or
+   * of every one (a replay, an endpoint enabled again).
+   */
+  wake(subscriptions?: readonly string[]): void;
   /** Forgets an endpoint's breaker (its owner enabled it again). */
   reset(subscriptionId: string): void;
 }
@@ -31,12 +37,14 @@ export interface DispatcherOptions {
 }
 
 /**
- * Sends due deliveries to their endpoints. Each round asks the endpoint gate how many each
- * endpoint with due work may take (its own slots, rate and breaker, so a dead endpoint only ever
- * holds its own), claims that many in one statement, and sends them without waiting for one
- * another. Each attempt is signed with every valid secret, recorded, and settled with its
- * WebhookDelivered or WebhookFailed event in one transaction. Runs a round when woken, when an
- * attempt ends, and every poll interval; one round at a time.
+ * Sends due deliveries to their endpoints. It asks the endpoint gate how many an endpoint may
+ * take (its own slots, rate and breaker, so a dead endpoint only ever holds its own), claims that
+ * many in one statement, and sends them without waiting for one another. Each attempt is signed
+ * with every valid secret, recorded, and settled with its WebhookDelivered or WebhookFailed event
+ * in one transaction. An endpoint is refilled when it answers, when an attempt is settled and
+ * when a fan-out stored deliveries for it; a full round over every endpoint with due work runs
+ * every poll interval, when a breaker lets a probe through and when woken without subscriptions
+ * (a replay, an endpoint enabled again), one at a time.
  */
 export function createDispatcher(service: ServiceContext<NotificationsConfig>, options: DispatcherOptions): Dispatcher {
   const own = service.own;
@@ -57,20 +65,28 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
     breakerOpenMs: own.JUNCTION_NOTIFICATIONS_BREAKER_OPEN_MS,
     onProbe: () => wake(),
   });
-  const attempts = new Set<Promise<void>>();
+  /** Claims and attempts under way: stopping waits for them. */
+  const inFlight = new Set<Promise<void>>();
+  /**
+   * Attempts claimed and not yet recorded: sent, or answered and waiting for their transaction.
+   * Bounded by JUNCTION_NOTIFICATIONS_CONCURRENCY, so outcomes never pile up faster than they are recorded.
+   */
+  let unsettled = 0;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = true;
 
-  const round = async () => {
-    const room = own.JUNCTION_NOTIFICATIONS_CONCURRENCY - gate.inFlight();
-    if (room <= 0) return;
-    const endpoints = await endpointsWithDueWork(service.db, ENDPOINTS_PER_ROUND);
+  /**
+   * Takes the slots `endpoints` have now (within the process's bound), claims that many of their
+   * due deliveries in one statement, and sends them.
+   */
+  const dispatch = async (endpoints: readonly string[]) => {
     const ids: string[] = [];
     const slots: number[] = [];
-    let left = room;
+    let left = own.JUNCTION_NOTIFICATIONS_CONCURRENCY - unsettled;
     for (const id of endpoints) {
+      if (left <= 0) break;
       let taken = 0;
       // Slots are taken before the claim, so what the claim returns may always be sent.
       while (taken < Math.min(gate.slots(id), left) && gate.start(id)) taken += 1;
@@ -78,27 +94,54 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
       ids.push(id);
       slots.push(taken);
       left -= taken;
-      if (left === 0) break;
     }
     if (ids.length === 0) return;
     let claimed: ClaimedDelivery[] = [];
     try {
       claimed = await claimDeliveries(service.db, ids, slots, leaseMs);
     } finally {
-      // Slots the claim did not fill (another replica took those deliveries) go back unused.
+      // Slots the claim did not fill (nothing more due, or another replica took it) go back unused.
       const used = new Map<string, number>();
       for (const d of claimed) used.set(d.subscriptionId, (used.get(d.subscriptionId) ?? 0) + 1);
       ids.forEach((id, i) => {
         for (let n = used.get(id) ?? 0; n < (slots[i] ?? 0); n += 1) gate.cancel(id);
       });
     }
+    unsettled += claimed.length;
     for (const delivery of claimed) {
-      const attempt = send(delivery).finally(() => {
-        attempts.delete(attempt);
-        wake();
-      });
-      attempts.add(attempt);
+      track(
+        send(delivery).finally(() => {
+          unsettled -= 1;
+        }),
+      );
     }
+  };
+
+  /** Keeps `work` until it ends, so that stopping waits for it. */
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  /**
+   * Sends an endpoint more of its due deliveries, if it has room: when it answered (its slot is
+   * free while the attempt is still being recorded), when an attempt was settled, and when a
+   * fan-out stored deliveries for it. No look over every endpoint: only the full round does that.
+   */
+  const refill = (endpoint: string) => {
+    if (stopped || gate.slots(endpoint) === 0) return;
+    track(
+      dispatch([endpoint]).catch((error: Error) => {
+        service.logger.warn(`the webhook dispatcher could not claim deliveries of ${endpoint}: ${error.message}`, { error: error.message });
+      }),
+    );
+  };
+
+  /** The full round: every endpoint with due work that could take some (retries come due, leases run out, enabled again). */
+  const round = async () => {
+    if (own.JUNCTION_NOTIFICATIONS_CONCURRENCY - unsettled <= 0) return;
+    // Endpoints that could take nothing now are not looked for: a dead one's backlog costs the others nothing.
+    await dispatch(await endpointsWithDueWork(service.db, ENDPOINTS_PER_ROUND, gate.blocked()));
   };
 
   const send = async (delivery: ClaimedDelivery) => {
@@ -116,13 +159,76 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
     });
     const ok = result.kind === 'answered' && result.status >= 200 && result.status < 300;
     gate.finished(delivery.subscriptionId, ok);
+    refill(delivery.subscriptionId);
     const record = attemptRecord(startedAt, result);
     const settlement: Settlement = ok ? { status: 'delivered' } : settlementAfter(delivery, new Date());
-    let settled = false;
-    try {
-      await service.transaction(async (tx) => {
+    if (await recordAttempt({ delivery, record, settlement })) {
+      options.metrics.attempt(ok ? 'delivered' : settlement.status === 'pending' ? 'retried' : 'abandoned', record.durationMs);
+    }
+  };
+
+  /** An attempt's outcome, waiting to be recorded with the others that ended meanwhile. */
+  interface Outcome {
+    delivery: ClaimedDelivery;
+    record: AttemptRecord;
+    settlement: Settlement;
+  }
+  const waiting: Array<Outcome & { done: (settled: boolean) => void }> = [];
+  let committing = false;
+
+  /**
+   * Records an attempt and settles its delivery with its WebhookDelivered or WebhookFailed event;
+   * true when it was settled (false: its lease had run out and another attempt took it, or the
+   * transaction failed). The attempts that end while a transaction commits go in the next one,
+   * together: a subscription's outcome events share a key, whose outbox lock makes each
+   * commit wait for the one before, so one transaction per attempt would cap an endpoint at
+   * one commit's worth of deliveries.
+   */
+  const recordAttempt = (outcome: Outcome) =>
+    new Promise<boolean>((done) => {
+      waiting.push({ ...outcome, done });
+      commitWaiting();
+    });
+
+  const commitWaiting = () => {
+    if (committing || waiting.length === 0) return;
+    committing = true;
+    // In one order of keys in every process, so that two replicas' transactions never wait on each other's locks in a cycle.
+    const batch = waiting
+      .splice(0, SETTLE_BATCH)
+      .sort(
+        (x, y) =>
+          x.delivery.subscriptionId.localeCompare(y.delivery.subscriptionId) || x.delivery.deliveryId.localeCompare(y.delivery.deliveryId),
+      );
+    void settleAll(batch)
+      .then(
+        (settled) => {
+          batch.forEach((item, i) => {
+            item.done(settled[i] === true);
+          });
+        },
+        (error: Error) => {
+          // The leases run out and the deliveries are tried again: at least once, never lost.
+          service.logger.error(`could not record ${batch.length} webhook attempts: ${error.message}`, {
+            deliveryIds: batch.map((item) => item.delivery.deliveryId),
+          });
+          for (const item of batch) item.done(false);
+        },
+      )
+      .finally(() => {
+        committing = false;
+        for (const item of batch) refill(item.delivery.subscriptionId);
+        commitWaiting();
+      });
+  };
+
+  const settleAll = (batch: readonly Outcome[]) =>
+    service.transaction(async (tx) => {
+      const settled: boolean[] = [];
+      for (const { delivery, record, settlement } of batch) {
         const { settled: recorded, disabled } = await settle(tx, delivery, record, settlement, own.JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS);
-        if (!recorded) return;
+        settled.push(recorded);
+        if (!recorded) continue;
         if (disabled)
           service.logger.warn(`webhook subscription ${delivery.subscriptionId} disabled: every attempt failed for too long`, {
             subscriptionId: delivery.subscriptionId,
@@ -130,16 +236,9 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
             error: record.error,
           });
         await service.outbox.add(tx, outcomeEvent(delivery, record, settlement));
-        settled = true;
-      });
-      if (settled) options.metrics.attempt(ok ? 'delivered' : settlement.status === 'pending' ? 'retried' : 'abandoned', record.durationMs);
-    } catch (error) {
-      // The lease runs out and the delivery is tried again: at least once, never lost.
-      service.logger.error(`could not record the attempt of delivery ${delivery.deliveryId}: ${(error as Error).message}`, {
-        deliveryId: delivery.deliveryId,
-      });
-    }
-  };
+      }
+      return settled;
+    });
 
   const settlementAfter = (delivery: ClaimedDelivery, now: Date): Settlement => {
     const next = afterFailure(schedule, delivery.roundAttempt, delivery.roundStartedAt, now);
@@ -164,7 +263,10 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
         }
       });
   };
-  const wake = () => loop();
+  const wake = (subscriptions?: readonly string[]) => {
+    if (!subscriptions) return loop();
+    for (const id of new Set(subscriptions)) refill(id);
+  };
 
   return {
     name: 'dispatcher',
@@ -180,9 +282,10 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
       stopped = true;
       clearInterval(timer);
       await running;
-      // Attempts in flight end within their deadline and are recorded; the relay, stopped after
-      // this, still publishes their outcomes.
-      await Promise.allSettled([...attempts]);
+      // Claims and attempts in flight end within their deadline and are recorded; the relay,
+      // stopped after this, still publishes their outcomes. (An attempt's refill after stop
+      // claims nothing.)
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       gate.close();
     },
   };

@@ -63,6 +63,32 @@ describe('the endpoint gate', () => {
     );
   });
 
+  it('lists the endpoints that can take nothing now: full, out of tokens or broken, not those with room', () => {
+    const g = make({ ratePerSecond: 3 });
+    g.start('full');
+    g.start('full');
+    for (let i = 0; i < 3; i += 1) {
+      g.start('tokens');
+      g.finished('tokens', true);
+    }
+    g.start('room');
+    // Two failures in a row, under the threshold of 3: still closed.
+    for (let i = 0; i < 2; i += 1) {
+      g.start('failing');
+      g.finished('failing', false);
+    }
+    expect(g.blocked().sort()).toEqual(['full', 'tokens']);
+    // A second later the buckets are full again; a third endpoint's breaker opens.
+    clock += 1000;
+    for (let i = 0; i < 3; i += 1) {
+      g.start('broken');
+      g.finished('broken', false);
+    }
+    expect(g.blocked().sort()).toEqual(['broken', 'full']);
+    g.finished('full', true);
+    expect(g.blocked()).toEqual(['broken']);
+  });
+
   it('forgets an endpoint’s failures when it is reset', () => {
     const g = make();
     for (let i = 0; i < 3; i += 1) {

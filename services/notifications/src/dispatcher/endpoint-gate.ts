@@ -40,6 +40,8 @@ export interface EndpointGate {
   cancel(endpoint: string): void;
   /** Forgets an endpoint's failures (enabled again by its owner: a fresh start). */
   reset(endpoint: string): void;
+  /** The endpoints that may start nothing now: at their bounds, out of tokens, or their breaker open. */
+  blocked(): string[];
   /** Requests in flight, all endpoints. */
   inFlight(): number;
   /** Stops the breakers' timers. */
@@ -75,15 +77,16 @@ export function createEndpointGate(options: EndpointGateOptions): EndpointGate {
     e.tokens = Math.min(options.ratePerSecond, e.tokens + ((t - e.refilledAt) / 1000) * options.ratePerSecond);
     e.refilledAt = t;
   };
+  const slots = (e: Endpoint) => {
+    refill(e);
+    const state = e.circuit.state();
+    if (state === 'open') return 0;
+    const room = state === 'half-open' ? (e.inFlight === 0 ? 1 : 0) : options.concurrency - e.inFlight;
+    return Math.max(0, Math.min(room, Math.floor(e.tokens)));
+  };
   return {
-    slots(id) {
-      const e = of(id);
-      refill(e);
-      const state = e.circuit.state();
-      if (state === 'open') return 0;
-      const room = state === 'half-open' ? (e.inFlight === 0 ? 1 : 0) : options.concurrency - e.inFlight;
-      return Math.max(0, Math.min(room, Math.floor(e.tokens)));
-    },
+    slots: (id) => slots(of(id)),
+    blocked: () => [...endpoints].flatMap(([id, e]) => (slots(e) === 0 ? [id] : [])),
     start(id) {
       const e = of(id);
       refill(e);
