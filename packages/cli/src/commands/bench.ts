@@ -3,7 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '@junction/events';
 import { startStack } from '@junction/stack';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { integer } from '../internal/args.ts';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
@@ -11,6 +11,7 @@ import { type FlowPhase, runFlowBench } from '../internal/bench/flow.ts';
 import { gatewayBenchCommand } from '../internal/bench/gateway.ts';
 import { type ObservedRun, type Ratios, runObservabilityBench } from '../internal/bench/observability.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
+import { type DeadKind, runWebhooksBench, TARGET_RATIO as WEBHOOKS_TARGET_RATIO, type WebhookRound } from '../internal/bench/webhooks.ts';
 import { brokersOf } from '../internal/kafka.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot } from '../internal/paths.ts';
@@ -432,6 +433,101 @@ async function flow(flags: FlowFlags): Promise<void> {
   if (!met) process.exitCode = 1;
 }
 
+interface WebhooksFlags {
+  events: number;
+  rounds: number;
+  dead: number;
+  deadKind: DeadKind;
+  keys: number;
+  ordered?: boolean;
+  endpointConcurrency: number;
+}
+
+const deadKind = (value: string): DeadKind => {
+  if (value !== 'silent' && value !== 'refused') throw new InvalidArgumentError('expected silent or refused');
+  return value;
+};
+
+/** CPU milliseconds per delivery of each process, alone and beside the dead endpoints (all rounds of each), busiest first, then the total. */
+export function webhookCpuRows(rounds: readonly WebhookRound[]): string[][] {
+  const per = (arrangement: WebhookRound['arrangement']) => {
+    const of = rounds.filter((r) => r.arrangement === arrangement);
+    const deliveries = Math.max(
+      1,
+      of.reduce((sum, r) => sum + r.events, 0),
+    );
+    const seconds = new Map<string, number>();
+    for (const round of of) for (const [name, s] of round.cpu) seconds.set(name, (seconds.get(name) ?? 0) + s);
+    return new Map([...seconds].map(([name, s]) => [name, (1000 * s) / deliveries]));
+  };
+  const [alone, beside] = [per('alone'), per('beside')];
+  const names = [...new Set([...alone.keys(), ...beside.keys()])].sort((a, b) => (beside.get(b) ?? 0) - (beside.get(a) ?? 0));
+  if (names.length === 0) return [];
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
+  return [...names.map((name) => [name, cell(alone.get(name)), cell(beside.get(name))]), ['total', cell(sum(alone)), cell(sum(beside))]];
+}
+
+async function webhooks(flags: WebhooksFlags): Promise<void> {
+  const result = await runWebhooksBench({
+    events: flags.events,
+    rounds: flags.rounds,
+    dead: flags.dead,
+    deadKind: flags.deadKind,
+    keys: flags.keys,
+    ordered: flags.ordered === true,
+    endpointConcurrency: flags.endpointConcurrency,
+    onProgress: progress,
+  });
+  const deadNames = `${flags.dead} ${flags.deadKind} dead endpoint${flags.dead === 1 ? '' : 's'}`;
+  console.log(
+    `\nWebhooks on ${result.brokers.join(',')}, the notifications service its own process; ${result.bodyBytes} B CloudEvents bodies over ${flags.keys} keys, ${flags.endpointConcurrency} requests in flight per endpoint${flags.ordered ? ', ordered per key' : ''}:\n`,
+  );
+  const count = (n: number) => Math.round(n).toLocaleString('en');
+  const rows = result.rounds.map((round: WebhookRound, i) => [
+    String(i + 1),
+    round.arrangement === 'alone' ? 'healthy alone' : `beside ${deadNames}`,
+    count(round.events),
+    round.seconds.toFixed(2),
+    count(round.deliveriesPerSecond),
+    ms(round.p50Ms),
+    ms(round.p99Ms),
+    String(round.again),
+  ]);
+  rows.push([
+    '',
+    'plain HTTP (signed POSTs, nothing stored)',
+    count(result.raw.requests),
+    result.raw.seconds.toFixed(2),
+    count(result.raw.requestsPerSecond),
+    '',
+    '',
+    '',
+  ]);
+  console.log(table(['ROUND', 'ARRANGEMENT', 'EVENTS', 'SECONDS', 'DELIVERIES/S', 'P50 MS', 'P99 MS', 'AGAIN'], rows));
+  const cpuRows = webhookCpuRows(result.rounds);
+  if (cpuRows.length > 0) {
+    console.log(`\nCPU per delivery to the healthy receiver (ms), by arrangement:\n`);
+    console.log(table(['PROCESS', 'ALONE', `BESIDE ${flags.dead} DEAD`], cpuRows));
+  }
+  const met = result.ratio >= WEBHOOKS_TARGET_RATIO;
+  console.log(
+    `\nThe healthy receiver beside ${deadNames} / alone, median deliveries/s of ${flags.rounds} rounds each: ${style('bold', `${result.ratio.toFixed(2)}×`)} (${
+      met ? style('green', `meets the target of ${WEBHOOKS_TARGET_RATIO}×`) : style('red', `below the target of ${WEBHOOKS_TARGET_RATIO}×`)
+    })`,
+  );
+  console.log(
+    `Alone / plain HTTP: ${(result.alone / result.raw.requestsPerSecond).toFixed(2)}× (${count(result.alone)} against ${count(result.raw.requestsPerSecond)}/s).`,
+  );
+  console.log(
+    style(
+      'dim',
+      "Seconds run from the first publish to the last delivery; latency from the event's time (its publish) to its receipt. Each delivery is claimed, sent, recorded and settled with its WebhookDelivered event in PostgreSQL; the plain HTTP run only signs and sends.",
+    ),
+  );
+  if (!met) process.exitCode = 1;
+}
+
 /** The flags naming Kafka and the registry to bench against. */
 const withEndpoints = (command: Command): Command =>
   command
@@ -548,5 +644,39 @@ Where the time went: for the measured runs' confirmed orders, each stage of the 
 read from the services' own outbox and inbox tables (PostgreSQL only).`,
     )
     .action(flow);
+  bench
+    .command('webhooks')
+    .description(
+      'webhook deliveries/s to a healthy local receiver, alone and beside dead endpoints, alternating, on a throwaway stack with the notifications service its own process; plain signed HTTP POSTs as the baseline (exit 1 when a dead endpoint costs the healthy one more than 10 %)',
+    )
+    .option('--events <n>', 'events each round publishes (one delivery each to the healthy receiver)', positive(1_000_000), 3000)
+    .option('--rounds <n>', 'rounds of each arrangement, alternating which goes first; compared by their medians', positive(20), 3)
+    .option('--dead <n>', 'dead endpoints subscribed beside the healthy one', positive(50), 1)
+    .addOption(
+      new Option(
+        '--dead-kind <kind>',
+        'silent: accepts connections and never answers (each attempt lasts until its deadline); refused: nothing listens',
+      )
+        .argParser(deadKind)
+        .default('silent'),
+    )
+    .option('--keys <n>', 'distinct record keys (order ids) the events are spread over', positive(1_000_000), 1000)
+    .option('--ordered', "the healthy subscription asks for each key's events in order")
+    .option('--endpoint-concurrency <n>', "the service's requests in flight to one endpoint", positive(64), 4)
+    .addHelpText(
+      'after',
+      `
+Everything runs on this machine: Kafka, the registry and PostgreSQL of a throwaway stack, and the
+notifications service as ./junction up runs it, its per-endpoint rate limit raised out of reach
+(the bench measures delivery, not the limiter). The healthy receiver runs in this process and
+verifies every signature, as ./junction webhooks listen does.
+
+Each round publishes --events OrderPlaced events and waits for the last to reach the healthy
+receiver. "Beside" rounds first subscribe --dead endpoints to the same events, made afresh each
+round so that they hurt most (their breakers still closed), and delete them after. A warm-up
+round comes first, not counted. The baseline signs and POSTs the same body to the same receiver
+with the same requests in flight, storing nothing: the ceiling of the receiver and of HTTP here.`,
+    )
+    .action(webhooks);
   return bench;
 }

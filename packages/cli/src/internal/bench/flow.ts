@@ -1,9 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRegistryAdmin, createTopicsReady, loadCatalog, openPostgres } from '@junction/events';
-import { kafkaTools, type Stack, stackStatus, startStack, stopStack } from '@junction/stack';
-import { registerSubjects, registerTopics, schemasDir } from '../../commands/schemas.ts';
+import { createTopicsReady, openPostgres } from '@junction/events';
+import { kafkaTools, stackStatus } from '@junction/stack';
 import { fetchToken } from '../../commands/token.ts';
 import { type Flow, type FlowPorts, startFlow } from '../flow.ts';
 import { cliKafka } from '../kafka.ts';
@@ -11,6 +7,7 @@ import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts'
 import { cpuBetween, cpuSeconds } from './cpu.ts';
 import { type FlowStage, flowStages } from './flow-stages.ts';
 import { freePort } from './gateway-rig.ts';
+import { withThrowawayStack } from './throwaway-stack.ts';
 
 /** A rate is held when the orders placed at it are confirmed with p99 under this. */
 export const HELD_P99_MS = 1000;
@@ -212,125 +209,106 @@ async function measuredStages(
  */
 export async function runFlowBench(options: FlowBenchOptions): Promise<FlowBenchResult> {
   const progress = options.onProgress;
-  const dir = await mkdtemp(join(tmpdir(), 'junction-bench-flow-'));
-  let stack: Stack | undefined;
-  let flow: Flow | undefined;
-  try {
-    progress(`starting a throwaway stack in ${dir}`);
-    stack = await startStack({
-      stateDir: dir,
-      ports: 'auto',
-      registry: { storage: 'memory' },
-      prometheus: false,
-      onProgress: progress,
-    });
-    if (!stack.schemaRegistryUrl) throw new Error('the throwaway stack has no schema registry');
-    const catalog = await loadCatalog(schemasDir());
-    const quiet = () => {};
-    await registerTopics(catalog, stack.brokers, quiet);
-    await registerSubjects(catalog, createRegistryAdmin({ registryUrl: stack.schemaRegistryUrl, retries: 2 }), quiet);
-    progress('starting auth, the payment stand-in, orders, inventory, billing and the gateway');
-    flow = await startFlow(stack, {
-      ports: await freePorts(),
-      providerEnv: { PAYMENT_STANDIN_LATENCY_MS: String(options.providerLatencyMs), PAYMENT_STANDIN_FAILURE_RATE: '0' },
-      // The bench measures the flow, not the rate limiter: the client's quota is out of reach.
-      gatewayEnv: {
-        JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '100000',
-        JUNCTION_GATEWAY_RATE_LIMIT_BURST: '100000',
-        JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '100000',
-        JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '100000',
-      },
-    });
-    await restock(flow, stack.stateDir);
-    const running = flow;
-    const runningStack = stack;
-
-    const phase = async (rate: number, ms: number, label: string): Promise<FlowPhase> => {
-      // A fresh token each phase: a long search outlives one.
-      const { token } = await fetchToken({ client: 'shop', timeout: 10, authUrl: running.auth.url, stateDir: runningStack.stateDir });
-      let last = 0;
-      const stats = await runOrderLoad({
-        gatewayUrl: running.gateway.url,
-        token,
-        rate,
-        durationMs: ms,
-        maxInFlight: 512,
-        settleMs: 15_000,
-        onTick: (now) => {
-          if (Date.now() - last < 5000) return;
-          last = Date.now();
-          const p99 = percentile(now.completionMs, 99);
-          progress(
-            `${label}: placed ${now.placed}, confirmed ${now.confirmed}, pending ${now.pending}${p99 === undefined ? '' : `, p99 ${Math.round(p99)} ms`}`,
-          );
+  return withThrowawayStack('flow', progress, async ({ dir, stack }) => {
+    let flow: Flow | undefined;
+    try {
+      progress('starting auth, the payment stand-in, orders, inventory, billing and the gateway');
+      flow = await startFlow(stack, {
+        ports: await freePorts(),
+        providerEnv: { PAYMENT_STANDIN_LATENCY_MS: String(options.providerLatencyMs), PAYMENT_STANDIN_FAILURE_RATE: '0' },
+        // The bench measures the flow, not the rate limiter: the client's quota is out of reach.
+        gatewayEnv: {
+          JUNCTION_GATEWAY_RATE_LIMIT_PER_SECOND: '100000',
+          JUNCTION_GATEWAY_RATE_LIMIT_BURST: '100000',
+          JUNCTION_GATEWAY_IP_RATE_LIMIT_PER_SECOND: '100000',
+          JUNCTION_GATEWAY_IP_RATE_LIMIT_BURST: '100000',
         },
       });
-      return { rate, seconds: ms / 1000, stats, ...judgePhase(rate, ms / 1000, stats) };
-    };
+      await restock(flow, stack.stateDir);
+      const running = flow;
+      const runningStack = stack;
 
-    const half = Math.max(1, options.rate / 2);
-    progress(`warming up: ${Math.round(half)} orders/s, then ${options.rate}/s, for ${options.warmupMs / 1000} s`);
-    await phase(half, options.warmupMs / 2, 'warm-up');
-    await phase(options.rate, options.warmupMs / 2, 'warm-up');
-    const count = Math.max(1, options.runs ?? 3);
-    progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s${count > 1 ? `, ${count} times` : ''}`);
-    const pids = new Map<string, number>(running.services.map((service) => [service.name, service.pid]));
-    for (const component of (await stackStatus({ stateDir: dir })).components) {
-      if (component.pid !== undefined) pids.set(component.name, component.pid);
-    }
-    const [cpuBefore, ownBefore, wallBefore, from] = [cpuSeconds(pids), process.cpuUsage(), performance.now(), new Date()];
-    const runs: FlowPhase[] = [];
-    for (let run = 1; run <= count; run += 1) {
-      runs.push(await phase(options.rate, options.durationMs, `${options.rate}/s${count > 1 ? ` (run ${run} of ${count})` : ''}`));
-    }
-    const measured = medianRun(runs);
-    const cpuWallSeconds = (performance.now() - wallBefore) / 1000;
-    const own = process.cpuUsage(ownBefore);
-    const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
-    cpu.set('bench', (own.user + own.system) / 1e6);
-    const stages = stack.postgresUrl ? await measuredStages(stack.postgresUrl, { from, to: new Date() }, progress) : undefined;
-    const search: FlowPhase[] = [];
-    for (const rate of searchOrder(options.rate, measured.held, options.searchRates)) {
-      progress(`searching ${measured.held ? 'up' : 'down'}: ${rate} orders/s for ${options.searchMs / 1000} s`);
-      const result = await phase(rate, options.searchMs, `${rate}/s`);
-      search.push(result);
-      if (result.held !== measured.held) break;
-    }
-    const maxHeld = [measured, ...search]
-      .filter((p) => p.held)
-      .reduce<number | undefined>((max, p) => Math.max(max ?? 0, p.rate), undefined);
+      const phase = async (rate: number, ms: number, label: string): Promise<FlowPhase> => {
+        // A fresh token each phase: a long search outlives one.
+        const { token } = await fetchToken({ client: 'shop', timeout: 10, authUrl: running.auth.url, stateDir: runningStack.stateDir });
+        let last = 0;
+        const stats = await runOrderLoad({
+          gatewayUrl: running.gateway.url,
+          token,
+          rate,
+          durationMs: ms,
+          maxInFlight: 512,
+          settleMs: 15_000,
+          onTick: (now) => {
+            if (Date.now() - last < 5000) return;
+            last = Date.now();
+            const p99 = percentile(now.completionMs, 99);
+            progress(
+              `${label}: placed ${now.placed}, confirmed ${now.confirmed}, pending ${now.pending}${p99 === undefined ? '' : `, p99 ${Math.round(p99)} ms`}`,
+            );
+          },
+        });
+        return { rate, seconds: ms / 1000, stats, ...judgePhase(rate, ms / 1000, stats) };
+      };
 
-    progress("Kafka's EndToEndLatency on the same broker (5,000 messages, acks=all, 1 KiB)");
-    let hop: KafkaHop | undefined;
-    let hopError: string | undefined;
-    try {
-      hop = await kafkaHop(stack.brokers, 5000, progress);
-    } catch (error) {
-      hopError = (error as Error).message;
+      const half = Math.max(1, options.rate / 2);
+      progress(`warming up: ${Math.round(half)} orders/s, then ${options.rate}/s, for ${options.warmupMs / 1000} s`);
+      await phase(half, options.warmupMs / 2, 'warm-up');
+      await phase(options.rate, options.warmupMs / 2, 'warm-up');
+      const count = Math.max(1, options.runs ?? 3);
+      progress(`measuring: ${options.rate} orders/s for ${options.durationMs / 1000} s${count > 1 ? `, ${count} times` : ''}`);
+      const pids = new Map<string, number>(running.services.map((service) => [service.name, service.pid]));
+      for (const component of (await stackStatus({ stateDir: dir })).components) {
+        if (component.pid !== undefined) pids.set(component.name, component.pid);
+      }
+      const [cpuBefore, ownBefore, wallBefore, from] = [cpuSeconds(pids), process.cpuUsage(), performance.now(), new Date()];
+      const runs: FlowPhase[] = [];
+      for (let run = 1; run <= count; run += 1) {
+        runs.push(await phase(options.rate, options.durationMs, `${options.rate}/s${count > 1 ? ` (run ${run} of ${count})` : ''}`));
+      }
+      const measured = medianRun(runs);
+      const cpuWallSeconds = (performance.now() - wallBefore) / 1000;
+      const own = process.cpuUsage(ownBefore);
+      const cpu = cpuBetween(cpuBefore, cpuSeconds(pids));
+      cpu.set('bench', (own.user + own.system) / 1e6);
+      const stages = stack.postgresUrl ? await measuredStages(stack.postgresUrl, { from, to: new Date() }, progress) : undefined;
+      const search: FlowPhase[] = [];
+      for (const rate of searchOrder(options.rate, measured.held, options.searchRates)) {
+        progress(`searching ${measured.held ? 'up' : 'down'}: ${rate} orders/s for ${options.searchMs / 1000} s`);
+        const result = await phase(rate, options.searchMs, `${rate}/s`);
+        search.push(result);
+        if (result.held !== measured.held) break;
+      }
+      const maxHeld = [measured, ...search]
+        .filter((p) => p.held)
+        .reduce<number | undefined>((max, p) => Math.max(max ?? 0, p.rate), undefined);
+
+      progress("Kafka's EndToEndLatency on the same broker (5,000 messages, acks=all, 1 KiB)");
+      let hop: KafkaHop | undefined;
+      let hopError: string | undefined;
+      try {
+        hop = await kafkaHop(stack.brokers, 5000, progress);
+      } catch (error) {
+        hopError = (error as Error).message;
+      }
+      return {
+        measured,
+        runs,
+        cpu,
+        cpuWallSeconds,
+        ...(stages ? { stages } : {}),
+        search,
+        ...(maxHeld !== undefined ? { maxHeld } : {}),
+        ...(hop ? { kafkaHop: hop } : {}),
+        ...(hopError ? { kafkaHopError: hopError } : {}),
+        brokers: stack.brokers,
+        postgres: Boolean(stack.postgresUrl),
+      };
+    } finally {
+      if (flow) {
+        progress('stopping the flow');
+        await flow.stop();
+      }
     }
-    return {
-      measured,
-      runs,
-      cpu,
-      cpuWallSeconds,
-      ...(stages ? { stages } : {}),
-      search,
-      ...(maxHeld !== undefined ? { maxHeld } : {}),
-      ...(hop ? { kafkaHop: hop } : {}),
-      ...(hopError ? { kafkaHopError: hopError } : {}),
-      brokers: stack.brokers,
-      postgres: Boolean(stack.postgresUrl),
-    };
-  } finally {
-    if (flow) {
-      progress('stopping the flow');
-      await flow.stop();
-    }
-    if (stack) {
-      progress('stopping the throwaway stack');
-      // Purged: PostgreSQL's data may live outside `dir` (where its user can reach it).
-      await stopStack({ stateDir: dir, purge: true, graceMs: 10_000 });
-    }
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -92,7 +92,12 @@ function eventOfSize(catalog: Catalog, size: number): (key: string) => Record<st
 }
 
 /** Runs `work` for indexes 0..total-1 with `window` of them in flight, reporting progress about once a second. */
-async function pooled(total: number, window: number, work: (i: number) => Promise<void>, tick: (done: number) => void): Promise<void> {
+export async function pooled(
+  total: number,
+  window: number,
+  work: (i: number) => Promise<void>,
+  tick: (done: number) => void,
+): Promise<void> {
   let next = 0;
   let done = 0;
   const timer = setInterval(() => tick(done), 1000);
