@@ -89,7 +89,7 @@ export async function listOwned(db: Queryable, owner: string): Promise<Subscript
 /** One of `owner`'s subscriptions; undefined for another owner's, as for none (its existence is not told). */
 export async function readOwned(db: Queryable, owner: string, id: string, lock = false): Promise<SubscriptionView | undefined> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM subscriptions WHERE subscription_id = $1 AND owner = $2${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${COLUMNS} FROM subscriptions WHERE subscription_id = $1 AND owner = $2${lock ? ' FOR NO KEY UPDATE' : ''}`,
     [id, owner],
   );
   const row = rows[0] as SubscriptionRow | undefined;

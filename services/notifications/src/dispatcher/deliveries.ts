@@ -54,7 +54,7 @@ export async function claimDeliveries(db: Queryable, endpoints: readonly string[
             AND (NOT s.ordered OR NOT EXISTS (
                   SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.key = d.key
                      AND e.status = 'pending' AND e.seq < d.seq))
-          ORDER BY d.seq LIMIT w.slots FOR UPDATE OF d SKIP LOCKED) p)
+          ORDER BY d.seq LIMIT w.slots FOR NO KEY UPDATE OF d SKIP LOCKED) p)
      UPDATE deliveries d
         SET leased_until = now() + $3::float8 * interval '1 millisecond', attempts = d.attempts + 1, round_attempts = d.round_attempts + 1
        FROM subscriptions s, webhook_events e
@@ -112,6 +112,21 @@ export async function settle(
   settlement: Settlement,
   disableAfterMs: number,
 ): Promise<{ settled: boolean; disabled: boolean }> {
+  // The subscription first, then the delivery: the order of the API's replay and updates, so
+  // that neither waits on the other in a cycle. NO KEY UPDATE, not UPDATE: a fan-out inserting
+  // deliveries holds KEY SHARE on the subscription (the foreign key) and must not wait for this.
+  const delivered = settlement.status === 'delivered';
+  let was: string | undefined;
+  if (delivered) {
+    await tx.query('UPDATE subscriptions SET failing_since = NULL WHERE subscription_id = $1 AND failing_since IS NOT NULL', [
+      delivery.subscriptionId,
+    ]);
+  } else {
+    const { rows: before } = await tx.query('SELECT status FROM subscriptions WHERE subscription_id = $1 FOR NO KEY UPDATE', [
+      delivery.subscriptionId,
+    ]);
+    was = (before[0] as { status: string } | undefined)?.status;
+  }
   const finished = settlement.status !== 'pending';
   const { rows } = await tx.query(
     `UPDATE deliveries SET status = $3, leased_until = NULL, next_attempt_at = COALESCE($4, next_attempt_at),
@@ -141,15 +156,7 @@ export async function settle(
       attempt.responseBody,
     ],
   );
-  if (settlement.status === 'delivered') {
-    await tx.query('UPDATE subscriptions SET failing_since = NULL WHERE subscription_id = $1 AND failing_since IS NOT NULL', [
-      delivery.subscriptionId,
-    ]);
-    return { settled: true, disabled: false };
-  }
-  const { rows: before } = await tx.query('SELECT status FROM subscriptions WHERE subscription_id = $1 FOR UPDATE', [
-    delivery.subscriptionId,
-  ]);
+  if (delivered) return { settled: true, disabled: false };
   const { rows: health } = await tx.query(
     `UPDATE subscriptions SET
         failing_since = COALESCE(failing_since, $2),
@@ -170,7 +177,6 @@ export async function settle(
       attempt.error ?? '',
     ],
   );
-  const was = (before[0] as { status: string } | undefined)?.status;
   const now = (health[0] as { status: string } | undefined)?.status;
   return { settled: true, disabled: was === 'active' && now === 'disabled' };
 }
