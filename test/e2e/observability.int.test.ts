@@ -16,12 +16,14 @@ import { parse } from 'yaml';
 import { type PrivateContracts, privateContracts, until } from '../../packages/events/src/testing/contracts.ts';
 import { sampleEvent } from '../../packages/events/src/testing/samples.ts';
 import { type ServiceUnderTest, serviceUnderTest } from '../../packages/service/src/testing/index.ts';
+import { notificationsService } from '../../services/notifications/src/service.ts';
 import { ordersService } from '../../services/orders/src/service.ts';
 
 // The whole observability path, live: two instrumented processes (an HTTP API that publishes, a
 // subscriber that fails some events into retries and the DLQ), the real orders service taking
 // orders and following them to confirmed or cancelled (its business KPIs, for the order-flow
-// dashboard), a real Prometheus scraping them with the repository's alert rules, every dashboard
+// dashboard), the real notifications service sending webhooks to a healthy and a dead receiver
+// (its webhook metrics), a real Prometheus scraping them with the repository's alert rules, every dashboard
 // query asked of it, and the spans of both processes received by a stand-in for a tracing backend
 // (Jaeger, Tempo: outside our world).
 
@@ -61,6 +63,9 @@ const failingOrder = randomUUID();
 let trickle: Promise<void> | undefined;
 let flow: ServiceUnderTest | undefined;
 let flowTrickle: Promise<void> | undefined;
+let webhooks: ServiceUnderTest | undefined;
+let webhooksTrickle: Promise<void> | undefined;
+let receiver: Server | undefined;
 let stopped = false;
 
 /** A stand-in tracing backend: takes OTLP/HTTP JSON exports and keeps the spans. */
@@ -173,13 +178,46 @@ beforeAll(async () => {
   contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl, partitions: 2 });
   topic = eventContract(contracts.catalog, ORDER).topic;
   const collectorPort = await startCollector();
-  const [billing, orders, ordersFlow] = await Promise.all([
+  const [billing, orders, ordersFlow, notifications] = await Promise.all([
     startShop('billing', collectorPort),
     startShop('orders', collectorPort),
     serviceUnderTest(ordersService),
+    // Test values: retries every 200 ms, an endpoint disabled after 3 s of failures.
+    serviceUnderTest(notificationsService, {
+      JUNCTION_NOTIFICATIONS_ALLOW_HTTP: 'true',
+      JUNCTION_NOTIFICATIONS_ALLOW_ADDRESSES: '127.0.0.1',
+      JUNCTION_NOTIFICATIONS_RETRY_INITIAL_MS: '200',
+      JUNCTION_NOTIFICATIONS_RETRY_MULTIPLIER: '1',
+      JUNCTION_NOTIFICATIONS_MAX_ATTEMPTS: '100',
+      JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS: '3000',
+      JUNCTION_NOTIFICATIONS_BREAKER_OPEN_MS: '500',
+      JUNCTION_NOTIFICATIONS_POLL_MS: '100',
+    }),
   ]);
   flow = ordersFlow;
+  webhooks = notifications;
   const flowTarget = { job: 'orders-service', targets: [new URL(ordersFlow.service.url).host] };
+  const webhooksTarget = { job: 'notifications-service', targets: [new URL(notifications.service.url).host] };
+
+  // Webhooks: a receiver that takes everything, and an endpoint where nothing listens (retried, then disabled).
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((done) => receiver?.listen(0, '127.0.0.1', done));
+  const dead = createServer();
+  await new Promise<void>((done) => dead.listen(0, '127.0.0.1', done));
+  const deadPort = (dead.address() as AddressInfo).port;
+  await new Promise<void>((done) => dead.close(() => done()));
+  for (const url of [`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, `http://127.0.0.1:${deadPort}/`]) {
+    const created = await fetch(`${notifications.service.url}/notifications/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-junction-client': 'observability' },
+      body: JSON.stringify({ url, eventTypes: [ORDER] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(created.status).toBe(201);
+  }
   prometheus = await startPrometheus({
     dir: await mkdtemp(join(tmpdir(), 'junction-prometheus-')),
     scrapeInterval: '1s',
@@ -189,15 +227,24 @@ beforeAll(async () => {
       { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
       { job: 'billing', targets: [`127.0.0.1:${billing.port}`] },
       flowTarget,
+      webhooksTarget,
     ],
   });
 
   // Counters seen at 0 first, so that what follows is an increase, as in a service running for a while.
   await until(
-    async () => (await total('sum(up{job=~"orders|billing|orders-service"})')) === 3,
+    async () => (await total('sum(up{job=~"orders|billing|orders-service|notifications-service"})')) === 4,
     30_000,
-    'Prometheus to scrape the three processes',
+    'Prometheus to scrape the four processes',
   );
+
+  // An event a second for the webhooks, each sent to both endpoints.
+  webhooksTrickle = (async () => {
+    for (let i = 0; i < 1200 && !stopped; i += 1) {
+      await notifications.publisher.publish(ORDER, sampleEvent(ORDER)).catch(() => {});
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  })();
 
   // The order flow: an order every half second, each settled at once.
   const { orderId: _id, placedAt: _at, ...example } = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
@@ -234,14 +281,17 @@ beforeAll(async () => {
     { job: 'orders', targets: [`127.0.0.1:${orders.port}`] },
     { job: 'billing', targets: [`127.0.0.1:${billing.port}`, `127.0.0.1:${second.port}`] },
     flowTarget,
+    webhooksTarget,
   ]);
   await until(async () => (await total(`sum(junction_rebalances_total{group="${group}"})`)) >= 1, 60_000, 'the group to rebalance');
 }, 300_000);
 
 afterAll(async () => {
   stopped = true;
-  await Promise.all([trickle, flowTrickle]);
+  await Promise.all([trickle, flowTrickle, webhooksTrickle]);
   await flow?.close();
+  await webhooks?.close();
+  receiver?.close();
   await Promise.all(
     shops.map(
       ({ child }) =>
@@ -311,6 +361,29 @@ describe('observability end to end', () => {
     const stuck = (await prometheusAlerts(prometheus.url)).filter((alert) => alert.labels.alertname === 'JunctionOrdersNotCompleting');
     expect(stuck).toEqual([]);
   });
+
+  it('disables the dead webhook endpoint, and JunctionWebhookEndpointDisabled takes it up with its runbook', async () => {
+    const disabled = () => total('max(junction_webhook_endpoints{job="notifications-service",state="disabled_by_failures"})');
+    await until(async () => (await disabled()) === 1, 60_000, 'Prometheus to see the dead endpoint disabled');
+    expect(await total('sum(junction_webhook_endpoints{job="notifications-service",state="active"})')).toBe(1);
+    // Its events queue while it is disabled: a backlog, and the age of its oldest.
+    expect(await total('max(junction_webhook_backlog{job="notifications-service"})')).toBeGreaterThan(0);
+    expect(
+      await total('sum(increase(junction_webhook_attempts_total{job="notifications-service",outcome="delivered"}[1m]))'),
+    ).toBeGreaterThan(0);
+    let alerts: Awaited<ReturnType<typeof prometheusAlerts>> = [];
+    await until(
+      async () => {
+        alerts = (await prometheusAlerts(prometheus.url)).filter((alert) => alert.labels.alertname === 'JunctionWebhookEndpointDisabled');
+        return alerts.length > 0;
+      },
+      30_000,
+      'JunctionWebhookEndpointDisabled to be pending',
+    );
+    // `for: 1m` keeps it pending at first; either way it names the service and its runbook.
+    expect(['pending', 'firing']).toContain(alerts[0]?.state);
+    expect(alerts[0]?.annotations.runbook_url).toBe('docs/runbooks/junction-webhook-endpoint-disabled.md');
+  }, 120_000);
 
   it('fires the dead-letter alert, naming the group and topic, with its runbook', async () => {
     const rules = (await readdir(ALERTS_DIR)).filter((f) => f.endsWith('.yaml'));
