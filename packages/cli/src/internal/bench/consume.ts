@@ -9,7 +9,7 @@ import {
   renameTopics,
   type Subscriber,
 } from '@junction/events';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 
 /** What `bench consume` measures. */
 export interface ConsumeBenchOptions {
@@ -122,7 +122,13 @@ async function rawRun(options: ConsumeBenchOptions, topic: string, count: number
   return result;
 }
 
-/** A Junction subscriber with `handler`, until `count` records are done. */
+/** Deletes the retry and dead-letter topics a subscriber of `group` made: they are named after the group. */
+export async function dropGroupTopics(admin: Admin, group: string): Promise<void> {
+  const own = (await admin.listTopics().catch(() => [])).filter((topic) => topic.startsWith(`${group}.`));
+  if (own.length) await admin.deleteTopics({ topics: own }).catch(() => {});
+}
+
+/** A Junction subscriber with `handler`, until `count` records are done; its retry and dead-letter topics go with it. */
 async function junctionRun(
   options: ConsumeBenchOptions,
   name: string,
@@ -131,8 +137,9 @@ async function junctionRun(
   extra: { ordering?: 'partition' | 'key'; handlerMs?: number; dedupe?: boolean },
 ): Promise<ConsumeRun> {
   let done = 0;
+  const group = `bench-${randomBytes(4).toString('hex')}`;
   const subscriber: Subscriber = createSubscriber({
-    group: `bench-${randomBytes(4).toString('hex')}`,
+    group,
     kafka: { brokers: options.brokers },
     registry: { url: options.registryUrl },
     catalog,
@@ -148,12 +155,18 @@ async function junctionRun(
       done += 1;
     },
   });
-  await subscriber.start();
-  const started = performance.now();
-  await waitFor(() => done >= count, 300_000, name);
-  const result = run(name, count, started);
-  await subscriber.stop({ deadlineMs: 5000 });
-  return result;
+  const admin = new Kafka({ clientId: 'junction-bench-admin', brokers: options.brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await subscriber.start();
+    const started = performance.now();
+    await waitFor(() => done >= count, 300_000, name);
+    return run(name, count, started);
+  } finally {
+    await subscriber.stop({ deadlineMs: 5000 });
+    await admin.connect();
+    await dropGroupTopics(admin, group);
+    await admin.disconnect();
+  }
 }
 
 /**

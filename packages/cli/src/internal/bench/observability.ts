@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { type AvroCodec, type Catalog, createAvroCodec, createPublisher, createSubscriber, memoryInbox } from '@junction/events';
 import { createLogger, createMetrics, type Logger, startTracing } from '@junction/observability';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { waitFor } from './consume.ts';
+import { dropGroupTopics, waitFor } from './consume.ts';
 import { discardingBatchProcessor } from './discard-spans.ts';
 import { junctionRun, median, type ProduceBenchOptions, type RunTopic, runTopic, type Workload, workload } from './produce.ts';
 
@@ -229,8 +229,7 @@ async function consumeRun(bench: Bench, variant: Variant, round: number): Promis
   } finally {
     await target.drop();
     // The subscriber made the group's retry and dead-letter topics; they go with the run.
-    const own = (await bench.admin.listTopics().catch(() => [])).filter((topic) => topic.startsWith(`${group}.`));
-    if (own.length) await bench.admin.deleteTopics({ topics: own }).catch(() => {});
+    await dropGroupTopics(bench.admin, group);
   }
 }
 
