@@ -9,6 +9,7 @@ import { integer } from '../internal/args.ts';
 import { type ConsumeRun, runConsumeBench } from '../internal/bench/consume.ts';
 import { type FlowPhase, runFlowBench } from '../internal/bench/flow.ts';
 import { gatewayBenchCommand } from '../internal/bench/gateway.ts';
+import { latencyMet, runLatencyBench, TARGET_MARGIN_MS } from '../internal/bench/latency.ts';
 import { type ObservedRun, type Ratios, runObservabilityBench } from '../internal/bench/observability.ts';
 import { type RunResult, runProduceBench } from '../internal/bench/produce.ts';
 import { type DeadKind, runWebhooksBench, TARGET_RATIO as WEBHOOKS_TARGET_RATIO, type WebhookRound } from '../internal/bench/webhooks.ts';
@@ -433,6 +434,75 @@ async function flow(flags: FlowFlags): Promise<void> {
   if (!met) process.exitCode = 1;
 }
 
+interface LatencyFlags {
+  messages: number;
+  kafkaMessages: number;
+  size: number;
+  brokers?: string;
+  registry?: string;
+}
+
+async function latency(flags: LatencyFlags): Promise<void> {
+  const stack = await benchStack(flags);
+  try {
+    const catalog = await loadCatalog(join(repositoryRoot(), 'schemas'));
+    const result = await runLatencyBench({
+      brokers: stack.brokers,
+      registryUrl: stack.registryUrl,
+      catalog,
+      messages: flags.messages,
+      kafkaMessages: flags.kafkaMessages,
+      size: flags.size,
+      onProgress: progress,
+    });
+    console.log(
+      `\nOne event at a time on a 1-partition topic, acks=all, on ${stack.brokers.join(',')}: ${result.junction.messages.toLocaleString('en')} measured after a warm-up.\n`,
+    );
+    const fixed = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
+    const rows = [
+      [
+        `junction publish → handler (${result.eventBytes} B Avro)`,
+        result.junction.messages.toLocaleString('en'),
+        fixed(result.junction.p50Ms),
+        fixed(result.junction.p99Ms),
+        fixed(result.junction.p999Ms),
+      ],
+    ];
+    const kafka = result.kafka;
+    if (kafka)
+      rows.push([
+        "Kafka's EndToEndLatency (1 KiB, whole ms)",
+        kafka.messages.toLocaleString('en'),
+        String(kafka.p50Ms),
+        String(kafka.p99Ms),
+        kafka.p999Ms === undefined ? '-' : String(kafka.p999Ms),
+      ]);
+    console.log(table(['RUN', 'MESSAGES', 'P50 MS', 'P99 MS', 'P99.9 MS'], rows));
+    if (!kafka) {
+      console.log(style('yellow', `\nNo Kafka baseline: ${result.kafkaError ?? 'EndToEndLatency did not run'}`));
+      process.exitCode = 1;
+      return;
+    }
+    const met = latencyMet(result.junction, kafka);
+    console.log(
+      `\nJunction's p99 ${result.junction.p99Ms.toFixed(2)} ms against Kafka's ${kafka.p99Ms} ms: ${
+        met
+          ? style('green', `meets the target (at most ${TARGET_MARGIN_MS} ms more)`)
+          : style('red', `misses the target (at most ${TARGET_MARGIN_MS} ms more)`)
+      }`,
+    );
+    console.log(
+      style(
+        'dim',
+        'EndToEndLatency truncates each latency to whole milliseconds: its 2 means 2 to 3 ms. Junction: publish call to the handler, with validation, envelope, Avro via the registry, decode, dedupe and telemetry.',
+      ),
+    );
+    if (!met) process.exitCode = 1;
+  } finally {
+    await stack.done();
+  }
+}
+
 interface WebhooksFlags {
   events: number;
   rounds: number;
@@ -594,6 +664,19 @@ runs after the others, as tracing cannot be switched off again in one process; i
 information, not a target: sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio) sets it.`,
     )
     .action(observability);
+  withEndpoints(bench.command('latency'))
+    .description(
+      "publish→handler latency, one event at a time, through Junction's publisher and subscriber, beside Kafka's EndToEndLatency on the same broker: p50/p99/p99.9 (exit 1 when Junction's p99 is more than 1 ms over Kafka's)",
+    )
+    .option('--messages <n>', 'events measured, one at a time (after 500 not counted)', positive(100_000), 5000)
+    .option(
+      '--kafka-messages <n>',
+      'messages EndToEndLatency sends: it has no warm-up, so more, for its JIT to weigh on its p99 as little as possible',
+      positive(1_000_000),
+      20_000,
+    )
+    .option('--size <bytes>', 'Avro body size of each event (EndToEndLatency sends 1,024)', positive(1_000_000), 1024)
+    .action(latency);
   bench.addCommand(gatewayBenchCommand());
   bench
     .command('flow')

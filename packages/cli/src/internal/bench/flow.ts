@@ -1,12 +1,12 @@
-import { createTopicsReady, openPostgres } from '@junction/events';
-import { kafkaTools, stackStatus } from '@junction/stack';
+import { openPostgres } from '@junction/events';
+import { stackStatus } from '@junction/stack';
 import { fetchToken } from '../../commands/token.ts';
 import { type Flow, type FlowPorts, startFlow } from '../flow.ts';
-import { cliKafka } from '../kafka.ts';
 import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts';
 import { cpuBetween, cpuSeconds } from './cpu.ts';
 import { type FlowStage, flowStages } from './flow-stages.ts';
 import { freePort } from './gateway-rig.ts';
+import { type KafkaHop, kafkaHop } from './kafka-hop.ts';
 import { withThrowawayStack } from './throwaway-stack.ts';
 
 /** A rate is held when the orders placed at it are confirmed with p99 under this. */
@@ -53,13 +53,6 @@ export interface FlowPhase {
   held: boolean;
   /** Why not, when not held. */
   why?: string;
-}
-
-/** Kafka's own one-hop latency on the same broker, from its EndToEndLatency tool. */
-export interface KafkaHop {
-  p50Ms: number;
-  p99Ms: number;
-  messages: number;
 }
 
 export interface FlowBenchResult {
@@ -127,39 +120,6 @@ export function judgePhase(rate: number, seconds: number, stats: LoadStats): Pic
 export function searchOrder(rate: number, held: boolean, rates: readonly number[]): number[] {
   const unique = [...new Set(rates)];
   return held ? unique.filter((r) => r > rate).sort((a, b) => a - b) : unique.filter((r) => r < rate).sort((a, b) => b - a);
-}
-
-/** Parses EndToEndLatency's closing line: `Percentiles: 50th = 2, 99th = 5, 99.9th = 11`. */
-export function parseEndToEndLatency(output: string): { p50Ms: number; p99Ms: number } | undefined {
-  const match = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+)/.exec(output);
-  return match ? { p50Ms: Number(match[1]), p99Ms: Number(match[2]) } : undefined;
-}
-
-/** Runs Kafka's EndToEndLatency (acks=all, 1 KiB) against `brokers` on a topic of its own, bounded in time. */
-async function kafkaHop(brokers: string[], messages: number, progress: (m: string) => void): Promise<KafkaHop> {
-  const tools = await kafkaTools({ onProgress: progress });
-  const topic = `junction-bench-e2e-${process.pid}-${Date.now()}`;
-  const admin = cliKafka(brokers).admin();
-  await admin.connect();
-  try {
-    await createTopicsReady(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
-    const result = await tools.run(
-      'org.apache.kafka.tools.EndToEndLatency',
-      [brokers.join(','), topic, String(messages), 'all', '1024'],
-      120_000,
-    );
-    const output = `${result.stdout}${result.stderr}`;
-    if (result.code !== 0) {
-      const why = result.timedOut ? 'ran past 120 s' : `exited with ${result.code}`;
-      throw new Error(`EndToEndLatency ${why}: ${output.trim().split('\n').slice(-3).join(' ')}`);
-    }
-    const parsed = parseEndToEndLatency(output);
-    if (!parsed) throw new Error(`EndToEndLatency printed no percentiles: ${output.trim().split('\n').slice(-3).join(' ')}`);
-    return { ...parsed, messages };
-  } finally {
-    await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => {});
-    await admin.disconnect().catch(() => {});
-  }
 }
 
 async function freePorts(): Promise<FlowPorts> {

@@ -81,7 +81,7 @@ function result(name: string, latencies: number[], started: number, bytes: numbe
 }
 
 /** An OrderCancelled whose Avro body is `size` bytes (its `reason` padded). */
-function eventOfSize(catalog: Catalog, size: number): (key: string) => Record<string, unknown> {
+export function eventOfSize(catalog: Catalog, size: number): (key: string) => Record<string, unknown> {
   const schema = eventVersion(eventContract(catalog, TYPE)).schema;
   const make = (key: string, reason: string) => ({ orderId: key, reason, cancelledBy: 'bench', cancelledAt: new Date() });
   const base = avroType(schema).toBuffer(make(randomUUID(), '')).length;
