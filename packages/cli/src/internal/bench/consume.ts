@@ -10,6 +10,7 @@ import {
   type Subscriber,
 } from '@junction/events';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { consumerPerformance, type JavaConsume } from './kafka-java.ts';
 
 /** What `bench consume` measures. */
 export interface ConsumeBenchOptions {
@@ -38,6 +39,10 @@ export interface ConsumeBenchResult {
   junction: ConsumeRun;
   /** Junction's throughput over raw kafkajs's. */
   ratio: number;
+  /** Kafka's ConsumerPerformance (Java) on the same topic, and Junction's throughput over its fetching rate. */
+  java?: JavaConsume;
+  javaRatio?: number;
+  javaError?: string;
   partitionMode: ConsumeRun;
   keyMode: ConsumeRun;
   /** Key mode's throughput over partition mode's, with an I/O-bound handler. */
@@ -179,11 +184,19 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
   const fast = await filledTopic(options, 6, options.events);
   let raw: ConsumeRun;
   let junction: ConsumeRun;
+  let java: JavaConsume | undefined;
+  let javaError: string | undefined;
   try {
     options.onProgress?.('raw kafkajs consuming');
     raw = await rawRun(options, fast.topic, options.events);
     options.onProgress?.('junction consuming');
     junction = await junctionRun(options, 'junction (decode, dedupe, commit)', fast.catalog, options.events, { dedupe: true });
+    options.onProgress?.("Kafka's ConsumerPerformance consuming");
+    try {
+      java = await consumerPerformance(options.brokers, fast.topic, options.events, (message) => options.onProgress?.(message));
+    } catch (error) {
+      javaError = (error as Error).message;
+    }
   } finally {
     await fast.drop();
   }
@@ -208,6 +221,8 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
     raw,
     junction,
     ratio: junction.eventsPerSecond / raw.eventsPerSecond,
+    ...(java ? { java, javaRatio: junction.eventsPerSecond / java.fetchRecordsPerSecond } : {}),
+    ...(javaError ? { javaError } : {}),
     partitionMode,
     keyMode,
     speedup: keyMode.eventsPerSecond / partitionMode.eventsPerSecond,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadStats } from '../load/order-load.ts';
 import { type FlowPhase, judgePhase, medianRun, searchOrder } from './flow.ts';
-import { parseEndToEndLatency } from './kafka-hop.ts';
 
 const stats = (over: Partial<LoadStats>): LoadStats => ({
   placed: 1000,
@@ -26,13 +25,6 @@ describe('the flow bench', () => {
     expect(judgePhase(100, 10, stats({ dropped: 1 })).held).toBe(false);
     expect(judgePhase(200, 10, stats({})).why).toMatch(/placed 1000 of about 2000/);
     expect(judgePhase(100, 10, stats({ confirmed: 0, completionMs: [] })).why).toBe('no order was confirmed');
-  });
-
-  it("reads EndToEndLatency's percentiles, and nothing from other output", () => {
-    const output = '0\t12.3\n1000\t1.1\nAvg latency: 1.9810 ms\nPercentiles: 50th = 2, 99th = 7, 99.9th = 31\n';
-    expect(parseEndToEndLatency(output)).toEqual({ p50Ms: 2, p99Ms: 7, p999Ms: 31 });
-    expect(parseEndToEndLatency('Percentiles: 50th = 1, 99th = 3\n')).toEqual({ p50Ms: 1, p99Ms: 3 });
-    expect(parseEndToEndLatency('Exception in thread "main"')).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@ import { type LoadStats, percentile, runOrderLoad } from '../load/order-load.ts'
 import { cpuBetween, cpuSeconds } from './cpu.ts';
 import { type FlowStage, flowStages } from './flow-stages.ts';
 import { freePort } from './gateway-rig.ts';
-import { type KafkaHop, kafkaHop } from './kafka-hop.ts';
+import { type KafkaHop, kafkaHop } from './kafka-java.ts';
 import { withThrowawayStack } from './throwaway-stack.ts';
 
 /** A rate is held when the orders placed at it are confirmed with p99 under this. */

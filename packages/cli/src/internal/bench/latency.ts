@@ -14,7 +14,7 @@ import {
 } from '@junction/events';
 import { Kafka, logLevel } from 'kafkajs';
 import { dropGroupTopics } from './consume.ts';
-import { type KafkaHop, kafkaHop } from './kafka-hop.ts';
+import { type KafkaHop, kafkaHop } from './kafka-java.ts';
 import { eventOfSize, percentile } from './produce.ts';
 
 /** Junction's publish→handler p99 may be at most this much over EndToEndLatency's p99 (whose values are whole milliseconds). */

@@ -13,6 +13,7 @@ import {
   renameTopics,
 } from '@junction/events';
 import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
+import { type JavaProduce, producerPerformance } from './kafka-java.ts';
 
 /** What `bench produce` measures, and against what. */
 export interface ProduceBenchOptions {
@@ -47,12 +48,22 @@ export interface RunResult {
   requests?: number;
 }
 
-/** Every run, and Junction's median throughput as a fraction of raw kafkajs's. */
+/** Every run, and Junction's median throughput as a fraction of each baseline's. */
 export interface ProduceBenchResult {
   eventBytes: number;
+  /** Raw kafkajs with Junction's CloudEvents headers: what the target is measured against. */
   raw: RunResult[];
+  /** Raw kafkajs without headers: what kafkajs does when it only sends keys and values. */
+  bare: RunResult[];
   junction: RunResult[];
+  /** Junction / raw (with headers). */
   ratio: number;
+  /** Junction / raw without headers. */
+  bareRatio: number;
+  /** Kafka's ProducerPerformance (Java) on the same broker, and Junction's median over it. */
+  java?: JavaProduce;
+  javaRatio?: number;
+  javaError?: string;
 }
 
 const TYPE = 'com.junction.orders.OrderCancelled';
@@ -165,11 +176,15 @@ export function workload(options: ProduceBenchOptions): Workload {
   };
 }
 
-/** Raw kafkajs: the events encoded up front, sent `window` per send, one send after another, as a careful producer would. */
-async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTopic, work: Workload): Promise<RunResult> {
+/**
+ * Raw kafkajs: the events encoded up front, sent `window` per send, one send after another, as a
+ * careful producer would; with Junction's CloudEvents headers, or with none (`headers` false).
+ */
+async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTopic, work: Workload, headers = true): Promise<RunResult> {
+  const name = headers ? 'raw kafkajs' : 'raw kafkajs, no headers';
   const messages: Message[] = Array.from({ length: options.events }, (_, i) => {
     const prepared = prepareEvent(target.catalog, '/junction/bench', { type: TYPE, data: work.data(work.keyOf(i)) });
-    return { key: prepared.key, value: frame(target.schemaId, prepared.body), headers: prepared.headers };
+    return { key: prepared.key, value: frame(target.schemaId, prepared.body), ...(headers ? { headers: prepared.headers } : {}) };
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
@@ -181,7 +196,7 @@ async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTop
     const latencies: number[] = [];
     let requests = 0;
     const started = performance.now();
-    const timer = setInterval(() => options.onProgress?.('raw kafkajs', latencies.length, options.events), 1000);
+    const timer = setInterval(() => options.onProgress?.(name, latencies.length, options.events), 1000);
     try {
       for (let at = 0; at < messages.length; at += options.window) {
         const chunk = messages.slice(at, at + options.window);
@@ -194,7 +209,7 @@ async function rawRun(options: ProduceBenchOptions, kafka: Kafka, target: RunTop
     } finally {
       clearInterval(timer);
     }
-    return result('raw kafkajs', latencies, started, work.eventBytes, requests);
+    return result(name, latencies, started, work.eventBytes, requests);
   } finally {
     await producer.disconnect();
   }
@@ -250,18 +265,19 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   const admin = kafka.admin();
   const codec = createAvroCodec({ registryUrl: options.registryUrl });
   const work = workload(options);
-  const raw: RunResult[] = [];
-  const junction: RunResult[] = [];
+  const runs = { raw: [] as RunResult[], bare: [] as RunResult[], junction: [] as RunResult[] };
+  const names = { raw: 'raw kafkajs', bare: 'raw kafkajs, no headers', junction: 'junction' };
   await admin.connect();
   try {
     for (let round = 0; round < options.rounds; round += 1) {
-      const order = round % 2 === 0 ? (['raw', 'junction'] as const) : (['junction', 'raw'] as const);
-      for (const which of order) {
-        options.onProgress?.(`round ${round + 1} of ${options.rounds}: ${which === 'raw' ? 'raw kafkajs' : 'junction'}`, 0, options.events);
+      // Each round starts with the next one, so that none always gets the warmer machine.
+      const kinds = (['raw', 'bare', 'junction'] as const).map((_, i, all) => all[(i + round) % all.length] as keyof typeof runs);
+      for (const which of kinds) {
+        options.onProgress?.(`round ${round + 1} of ${options.rounds}: ${names[which]}`, 0, options.events);
         const target = await runTopic(options, admin, codec);
         try {
-          if (which === 'raw') raw.push(await rawRun(options, kafka, target, work));
-          else junction.push(await junctionRun(options, kafka, codec, target, work));
+          if (which === 'junction') runs.junction.push(await junctionRun(options, kafka, codec, target, work));
+          else runs[which].push(await rawRun(options, kafka, target, work, which === 'raw'));
         } finally {
           await target.drop();
         }
@@ -270,10 +286,26 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
   } finally {
     await admin.disconnect();
   }
-  return {
+  const junction = median(runs.junction.map((r) => r.eventsPerSecond));
+  const result: ProduceBenchResult = {
     eventBytes: work.eventBytes,
-    raw,
-    junction,
-    ratio: median(junction.map((r) => r.eventsPerSecond)) / median(raw.map((r) => r.eventsPerSecond)),
+    ...runs,
+    ratio: junction / median(runs.raw.map((r) => r.eventsPerSecond)),
+    bareRatio: junction / median(runs.bare.map((r) => r.eventsPerSecond)),
   };
+  options.onProgress?.(
+    `Kafka's ProducerPerformance: ${options.events} records of ${work.eventBytes} B after as many not counted`,
+    0,
+    options.events,
+  );
+  try {
+    const java = await producerPerformance(
+      options.brokers,
+      { records: options.events, recordSize: work.eventBytes, partitions: options.partitions },
+      (message) => options.onProgress?.(message, 0, options.events),
+    );
+    return { ...result, java, javaRatio: junction / java.recordsPerSecond };
+  } catch (error) {
+    return { ...result, javaError: (error as Error).message };
+  }
 }
