@@ -1,5 +1,6 @@
 export { type BearerAuthOptions, bearerAuth, tokenScopes, unauthenticated } from './auth/bearer.ts';
 export type { AuthContext } from './auth/context.ts';
+export { CALLER_HEADER, SCOPES_HEADER } from './auth/forwarded.ts';
 export { checkScope, forbidden, requireScope } from './auth/scope.ts';
 export { type CheckResult, type HealthOptions, healthRoutes, type ReadinessCheck } from './health.ts';
 export { allowHeader, methodNotAllowed, refuseOtherMethods } from './methods.ts';

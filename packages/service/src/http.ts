@@ -1,4 +1,5 @@
 import {
+  CALLER_HEADER,
   healthRoutes,
   httpMetrics,
   jsonBody,
@@ -8,6 +9,7 @@ import {
   type ReadinessCheck,
   refuseOtherMethods,
   requestId,
+  SCOPES_HEADER,
   securityHeaders,
 } from '@junction/http';
 import { JunctionError, type Logger, type Metrics } from '@junction/observability';
@@ -15,21 +17,13 @@ import express, { type Express, type Request, type RequestHandler, type Router }
 import type { z } from 'zod';
 import { checkApi, mountedRoutes, openApiOf, refuseUndeclaredMethods, type ServiceApi } from './api.ts';
 
-/**
- * The header the gateway names the authenticated caller in (its OAuth client id). The gateway
- * verifies the token and the route's scope, drops the token, and sets this header itself (a
- * caller's own copy is removed): a service listens on loopback, reached only through it.
- */
-export const CALLER_HEADER = 'x-junction-client';
+export { CALLER_HEADER, SCOPES_HEADER };
 
 /** The caller the gateway vouched for, or undefined for a request that did not come through it. */
 export function callerOf(req: Request): string | undefined {
   const value = req.headers[CALLER_HEADER];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
-
-/** The header the gateway lists the caller's token's scopes in (space-separated); a caller's own copy is removed. */
-export const SCOPES_HEADER = 'x-junction-scopes';
 
 /** The scopes of the token the gateway verified for this request (none for a request that did not come through it). */
 export function scopesOf(req: Request): ReadonlySet<string> {

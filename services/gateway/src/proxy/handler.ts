@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type HttpClient, isIdempotent } from '@junction/http';
+import { CALLER_HEADER, type HttpClient, isIdempotent, SCOPES_HEADER } from '@junction/http';
 import { JunctionError } from '@junction/observability';
 import type { Request, RequestHandler } from 'express';
 import type { Route } from './route-table.ts';
@@ -20,8 +20,8 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 /**
  * Request headers the gateway does not pass on: the caller's credentials (the backend trusts the
- * gateway's `x-junction-client` and `x-junction-scopes`, not the token), what the gateway sets itself (so a caller cannot
- * forge them), what undici sets or refuses, and the caller's claims about earlier hops: the
+ * gateway's CALLER_HEADER and SCOPES_HEADER, not the token), what the gateway sets itself (so a
+ * caller cannot forge them), what undici sets or refuses, and the caller's claims about earlier hops: the
  * gateway is the edge (no proxy before it is trusted), so a backend must not read them as fact.
  */
 const WITHHELD: ReadonlySet<string> = new Set([
@@ -29,8 +29,8 @@ const WITHHELD: ReadonlySet<string> = new Set([
   'cookie',
   'host',
   'expect',
-  'x-junction-client',
-  'x-junction-scopes',
+  CALLER_HEADER,
+  SCOPES_HEADER,
   'x-request-id',
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -38,15 +38,6 @@ const WITHHELD: ReadonlySet<string> = new Set([
   'forwarded',
   'x-real-ip',
 ]);
-
-/** The header naming the authenticated caller (its OAuth client id) to the backend. */
-export const CLIENT_HEADER = 'x-junction-client';
-
-/**
- * The header listing the caller's token's scopes (space-separated, sorted) to the backend, for
- * rights finer than a route's scope (a webhook subscription that may carry personal data).
- */
-export const SCOPES_HEADER = 'x-junction-scopes';
 
 /** Hop-by-hop headers, with those the `Connection` header names. */
 function hopByHop(headers: IncomingHttpHeaders): Set<string> {
@@ -196,7 +187,7 @@ function forwardedHeaders(req: Request, requestId: string | undefined): Record<s
   if (requestId) headers['x-request-id'] = requestId;
   // Read defensively: this handler declares nothing of its own on express's Request.
   const clientId = (req as { auth?: { clientId?: unknown } }).auth?.clientId;
-  if (typeof clientId === 'string' && clientId) headers[CLIENT_HEADER] = clientId;
+  if (typeof clientId === 'string' && clientId) headers[CALLER_HEADER] = clientId;
   const scopes = (req as { auth?: { scopes?: unknown } }).auth?.scopes;
   if (scopes instanceof Set && scopes.size > 0) headers[SCOPES_HEADER] = [...scopes].map(String).sort().join(' ');
   return headers;

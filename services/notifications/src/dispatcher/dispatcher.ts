@@ -217,7 +217,8 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
       )
       .finally(() => {
         committing = false;
-        for (const item of batch) refill(item.delivery.subscriptionId);
+        // Once per endpoint: a batch holds many attempts of a busy one.
+        for (const id of new Set(batch.map((item) => item.delivery.subscriptionId))) refill(id);
         commitWaiting();
       });
   };

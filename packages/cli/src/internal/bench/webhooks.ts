@@ -8,6 +8,7 @@ import { sampleOrder } from '../demo-orders.ts';
 import { cliPiiKeyring, localPiiEnv } from '../pii.ts';
 import { type ServiceProcess, startService } from '../services.ts';
 import { type Delivery, type Receiver, startReceiver } from '../webhooks/receiver.ts';
+import { type ApiAccess, createSubscription, deleteSubscription } from '../webhooks/subscriptions.ts';
 import { cpuBetween, cpuSeconds } from './cpu.ts';
 import { freePort } from './gateway-rig.ts';
 import { median, percentile, pooled } from './produce.ts';
@@ -18,6 +19,9 @@ export const TARGET_RATIO = 0.9;
 
 /** The event type every round publishes and every subscription asks for. */
 const EVENT_TYPE = 'com.junction.orders.OrderPlaced';
+
+/** Deadline of each call to the subscriptions API. */
+const API_TIMEOUT_MS = 10_000;
 
 /** Publishes outstanding at once while a round publishes its events. */
 const PUBLISH_WINDOW = 500;
@@ -101,31 +105,17 @@ async function startSilentEndpoint(): Promise<{ url: string; close: () => Promis
   };
 }
 
-/** The service's subscriptions API, called directly as the gateway would for one client. */
-function subscriptionsApi(serviceUrl: string) {
-  const headers = { 'content-type': 'application/json', 'x-junction-client': 'bench' };
-  return {
-    async create(url: string, ordered: boolean): Promise<{ id: string; secret: string }> {
-      const response = await fetch(`${serviceUrl}/notifications/subscriptions`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ url, eventTypes: [EVENT_TYPE], ordered, description: 'bench webhooks' }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (response.status !== 201) throw new Error(`subscribing ${url} answered ${response.status}: ${await response.text()}`);
-      return (await response.json()) as { id: string; secret: string };
-    },
-    async remove(id: string): Promise<void> {
-      const response = await fetch(`${serviceUrl}/notifications/subscriptions/${id}`, {
-        method: 'DELETE',
-        headers,
-        signal: AbortSignal.timeout(10_000),
-      });
-      await response.body?.cancel();
-      if (response.status !== 204) throw new Error(`deleting subscription ${id} answered ${response.status}`);
-    },
-  };
-}
+/** Subscriptions are made at the service itself, naming the caller as the gateway would (its `x-junction-client`). */
+const serviceAccess = (serviceUrl: string): ApiAccess => ({
+  baseUrl: serviceUrl,
+  headers: async () => ({ 'x-junction-client': 'bench' }),
+  caller: 'the bench',
+  startHint: 'the notifications service the bench started has stopped; see its log',
+});
+
+/** Subscribes `url` to the bench's events. */
+const subscribe = (access: ApiAccess, url: string, ordered: boolean) =>
+  createSubscription(access, { url, eventTypes: [EVENT_TYPE], ordered, description: 'bench webhooks' }, API_TIMEOUT_MS);
 
 /**
  * The healthy receiver's view of a round: every event delivered since the round began, and the
@@ -294,7 +284,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions): Promise<W
           ...(await localPiiEnv(dir)),
         },
       });
-      const api = subscriptionsApi(service.url);
+      const api = serviceAccess(service.url);
       const pids = new Map<string, number>([['notifications', service.pid]]);
       for (const component of (await stackStatus({ stateDir: dir })).components) {
         if (component.pid !== undefined) pids.set(component.name, component.pid);
@@ -322,7 +312,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions): Promise<W
           tally.record(delivery, performance.now());
         },
       });
-      const healthy = await api.create(receiver.url, options.ordered);
+      const healthy = await subscribe(api, receiver.url, options.ordered);
       receiver.setSecret(healthy.secret);
       const keys = Array.from({ length: options.keys }, () => String(sampleOrder().orderId));
 
@@ -336,7 +326,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions): Promise<W
                 ? await startSilentEndpoint()
                 : { url: `http://127.0.0.1:${await freePort()}/`, close: async () => {} };
             endpoints.push(endpoint.close);
-            dead.push((await api.create(endpoint.url, false)).id);
+            dead.push((await subscribe(api, endpoint.url, false)).id);
           }
         }
         try {
@@ -379,7 +369,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions): Promise<W
             cpu,
           };
         } finally {
-          for (const id of dead) await api.remove(id);
+          for (const id of dead) await deleteSubscription(api, id, API_TIMEOUT_MS);
           for (const close of endpoints) await close();
         }
       };
@@ -397,7 +387,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions): Promise<W
       progress(`plain HTTP: ${options.events} signed POSTs of the same body, ${options.endpointConcurrency} in flight`);
       tally = new RoundTally();
       const raw = await rawRun(receiver.url, healthy.secret, sampleBody, options.events, options.endpointConcurrency);
-      await api.remove(healthy.id);
+      await deleteSubscription(api, healthy.id, API_TIMEOUT_MS);
 
       const alone = median(rounds.filter((r) => r.arrangement === 'alone').map((r) => r.deliveriesPerSecond));
       const beside = median(rounds.filter((r) => r.arrangement === 'beside').map((r) => r.deliveriesPerSecond));
