@@ -12,6 +12,7 @@ export type JunctionErrorCode =
   | 'broker.unavailable'
   | 'topic.unknown'
   | 'publisher.backpressure'
+  | 'publisher.outcome-unknown'
   | 'timeout'
   | 'circuit.open'
   | 'inbox.unavailable'
@@ -54,6 +55,8 @@ const RETRIABLE_BY_DEFAULT: ReadonlySet<JunctionErrorCode> = new Set([
   'registry.unavailable',
   'broker.unavailable',
   'publisher.backpressure',
+  // Publishing again under the same event ids is safe: consumers drop the copy by ce_id.
+  'publisher.outcome-unknown',
   'timeout',
   'circuit.open',
   'inbox.unavailable',

@@ -84,7 +84,8 @@ describe('backpressure while the broker is paused', () => {
     // Nothing is reported as published while Kafka cannot acknowledge it.
     expect(count('published')).toBe(0);
     expect(count('publisher.backpressure')).toBeGreaterThan(OFFERED * 0.9);
-    expect(count('publisher.backpressure') + count('timeout') + count('broker.unavailable')).toBe(OFFERED);
+    // The rest were in the request Kafka never answered (it may have written them), or queued behind it.
+    expect(count('publisher.backpressure') + count('publisher.outcome-unknown') + count('broker.unavailable')).toBe(OFFERED);
     // Accepted plus waiting bytes never pass twice the limit; memory grows by far less than was offered.
     expect(highest).toBeLessThanOrEqual(2 * LIMIT);
     expect(grown).toBeLessThan(64 * 1024 * 1024);

@@ -22,7 +22,11 @@ export interface PublisherOptions {
    * should fail loudly rather than create contracts behind the owners' back.
    */
   autoRegister?: boolean;
-  /** How long one publish waits for Kafka's acknowledgement before failing as `timeout`. Default 30 s. */
+  /**
+   * How long one publish waits for Kafka's acknowledgement, retries included (a leader failover
+   * takes Kafka about 10 s). Past it the publish fails as `publisher.outcome-unknown`, naming its
+   * events: Kafka may have written them. Default 30 s.
+   */
   sendTimeoutMs?: number;
   /** Encoded bytes accepted but not yet acknowledged, at most. Default 16 MiB. */
   maxInFlightBytes?: number;

@@ -87,6 +87,23 @@ export function publisherLimits<Events>(
   return internalsOf(publisher).options;
 }
 
+/** The longest wait between two attempts of a produce request. */
+const PRODUCE_RETRY_MAX_MS = 1000;
+
+/**
+ * The error of a publish whose events Kafka may or may not have written, naming them: publishing
+ * them again with the same ids (`PublishOptions.id`) is safe, as consumers drop a copy by `ce_id`.
+ */
+function outcomeUnknown(error: JunctionError, events: readonly PreparedEvent[]): JunctionError {
+  const eventIds = events.map((event) => event.id);
+  const shown = eventIds.length > 3 ? `${eventIds.slice(0, 3).join(', ')} and ${eventIds.length - 3} more` : eventIds.join(', ');
+  return new JunctionError(
+    'publisher.outcome-unknown',
+    `${error.message}. Publish ${eventIds.length === 1 ? 'it' : 'them'} again with the same id${eventIds.length === 1 ? '' : 's'} (${shown}; PublishOptions.id), and consumers drop any copy`,
+    { cause: error, context: { ...error.context, eventIds } },
+  );
+}
+
 /** The record value of `event`: its framed encoding with the id written in, or a new frame around its body. */
 function withSchemaId(event: PreparedEvent, id: number): Buffer {
   if (!event.framed) return frame(id, event.body);
@@ -120,7 +137,16 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs, maxRetryTime: resolved.retry.maxMs },
+      // A send retries until its deadline (sendTimeoutMs), not for a count: Kafka takes seconds
+      // to move a dead broker's leaderships. Waits grow to 1 s at most, as the Java producer's
+      // retry.backoff.max.ms, so the send goes on soon after a new leader is elected.
+      retry: {
+        retries: Math.ceil(resolved.sendTimeoutMs / resolved.retry.initialMs),
+        initialRetryTime: resolved.retry.initialMs,
+        maxRetryTime: Math.min(resolved.retry.maxMs, PRODUCE_RETRY_MAX_MS),
+        multiplier: resolved.retry.multiplier,
+        factor: resolved.retry.jitter,
+      },
     });
   const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
   const user = kafkaUser(options.kafka);
@@ -276,17 +302,21 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
         return [result(event, await (deliveries[0] as Promise<Delivery>))];
       } catch (error) {
         partitions.forget(event.topic);
-        throw error;
+        throw namingEvents(error, events);
       }
     }
     const settled = await Promise.allSettled(deliveries);
     const failed = settled.find((outcome) => outcome.status === 'rejected');
     if (failed) {
       for (const event of events) partitions.forget(event.topic);
-      throw failed.reason;
+      throw namingEvents(failed.reason, events);
     }
     return settled.map((outcome, i) => result(events[i] as PreparedEvent, (outcome as PromiseFulfilledResult<Delivery>).value));
   };
+
+  /** An unknown outcome names the caller's events (a request may have carried others' too). */
+  const namingEvents = (error: unknown, events: readonly PreparedEvent[]): unknown =>
+    error instanceof JunctionError && error.code === 'publisher.outcome-unknown' ? outcomeUnknown(error, events) : error;
 
   const publisher: Publisher<Events> = {
     async publish(type, data, publishOptions) {

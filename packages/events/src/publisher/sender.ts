@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import type { Producer, RecordMetadata, TopicMessages } from 'kafkajs';
-import { kafkaError } from './topics.ts';
+import { kafkaError, kafkaFailureReason } from './topics.ts';
 
 /** The most one produce request carries, far below the broker's `socket.request.max.bytes` (100 MiB). */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -17,6 +17,43 @@ export interface OutgoingRecord {
   timestamp: number;
   /** What the record holds in memory while in flight. */
   bytes: number;
+}
+
+/** The publish timeout ran out before Kafka answered. */
+class SendExpired extends Error {}
+
+/**
+ * What a failed send means for its records. Before the request left (no producer, no
+ * connection) nothing was written. After it left, a refusal that blames the records, the
+ * topic or the user's rights is that refusal; anything else — retries that ran out, a
+ * connection cut mid-request, the publish timeout — leaves the outcome unknown: Kafka may
+ * have written the records. That is `publisher.outcome-unknown`, and the publisher names the
+ * events so the caller can publish them again under the same ids.
+ */
+function sendFailure(
+  error: unknown,
+  sent: boolean,
+  context: { topics: string[]; events: number; sendTimeoutMs: number; user?: string | undefined },
+): JunctionError {
+  const { topics, events, sendTimeoutMs, user } = context;
+  if (error instanceof SendExpired) {
+    return sent
+      ? new JunctionError(
+          'publisher.outcome-unknown',
+          `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms (sendTimeoutMs); they may or may not be written`,
+          { context: { topics, events, sendTimeoutMs } },
+        )
+      : new JunctionError('timeout', `no connection to Kafka within ${sendTimeoutMs} ms (sendTimeoutMs); nothing was sent`, {
+          context: { topics, events, sendTimeoutMs },
+        });
+  }
+  const failure = kafkaError(error, `Kafka did not acknowledge ${events} events`, { topics, events, user });
+  if (!sent || !failure.retriable) return failure;
+  return new JunctionError(
+    'publisher.outcome-unknown',
+    `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms of retries (last: ${kafkaFailureReason(error)}); they may or may not be written`,
+    { cause: failure, context: { ...failure.context, sendTimeoutMs, reason: failure.code } },
+  );
 }
 
 /** Where Kafka wrote a record. */
@@ -53,11 +90,14 @@ interface Waiter {
  * One produce request is in flight at a time: records that arrive meanwhile wait and go together
  * in the next request (micro-batching without a linger delay: batches grow with the load).
  *
- * A request that fails or outlives the send timeout leaves its records' fate unknown: Kafka may
- * have written them. Nothing queued behind it is sent then — that could put a later event of a
- * key before an earlier one the caller will publish again — so the queue fails with it, and the
- * producer is replaced: kafkajs rolls its sequence numbers back after a failure, and a reused
- * number could make the broker take a new batch for a duplicate of one it already wrote.
+ * A request that fails retriably is sent again, the same records under the same sequence
+ * numbers (the broker drops a copy it already wrote), until the send timeout: that rides out a
+ * leader failover. One that still fails leaves its records' fate unknown (Kafka may have written
+ * them; `publisher.outcome-unknown`). Nothing queued behind it is sent then — that could put a
+ * later event of a key before an earlier one the caller will publish again — so the queue fails
+ * with it, and the producer is replaced: kafkajs rolls its sequence numbers back after a failure,
+ * and a reused number could make the broker take a new batch for a duplicate of one it already
+ * wrote.
  *
  * Accepted bytes are bounded: {@link reserve} waits for room, and gives up with
  * `publisher.backpressure` rather than letting memory grow while Kafka is slow or away.
@@ -244,6 +284,9 @@ export class Sender {
     const topics = [...byTopic.keys()];
     const { sendTimeoutMs } = this.#limits;
     const bytes = batch.reduce((sum, { record }) => sum + record.bytes, 0);
+    // Kafka's retries (a leader failover takes it seconds) go on until this moment, and no later:
+    // the publish timeout is the whole delivery's, as the Java producer's delivery.timeout.ms.
+    const deadline = Date.now() + sendTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
       timer = setTimeout(() => resolve('expired'), sendTimeoutMs);
@@ -254,28 +297,16 @@ export class Sender {
         (async () => {
           const producer = await this.#connectedProducer();
           this.#requests += 1;
-          sending = producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs });
+          sending = producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs, deadline });
           return sending;
         })(),
         expired,
       ]);
-      if (outcome === 'expired') {
-        throw new JunctionError(
-          'timeout',
-          `Kafka did not acknowledge ${batch.length} events within ${sendTimeoutMs} ms; they may still be written`,
-          {
-            context: { topics, events: batch.length },
-          },
-        );
-      }
+      if (outcome === 'expired') throw new SendExpired();
       this.#settle(batch, outcome);
       this.release(bytes);
     } catch (error) {
-      const failure = kafkaError(error, `Kafka did not acknowledge ${batch.length} events`, {
-        topics,
-        events: batch.length,
-        user: this.#limits.user,
-      });
+      const failure = sendFailure(error, sending !== undefined, { topics, events: batch.length, sendTimeoutMs, user: this.#limits.user });
       for (const pending of batch) pending.reject(failure);
       this.#failQueue(failure);
       // The abandoned request still holds its buffers until kafkajs lets go of it; the bytes count until then (bounded).
@@ -311,8 +342,10 @@ export class Sender {
   #failQueue(cause: JunctionError): void {
     const queued = this.#queue.splice(0);
     if (!queued.length) return;
+    // These were never sent, whatever became of the request before them.
+    const code = cause.code === 'publisher.outcome-unknown' ? 'broker.unavailable' : cause.code;
     const error = new JunctionError(
-      cause.code,
+      code,
       `not sent: an earlier request to Kafka failed (${cause.message}), and sending after it could reorder a key; publish again`,
       { cause, retriable: true, context: { events: queued.length } },
     );

@@ -5,6 +5,7 @@ import { brokerDenied } from '../kafka-connection.ts';
 /** kafkajs error fields that decisions branch on. */
 interface KafkaJsError {
   name?: string;
+  cause?: unknown;
   type?: string;
   message?: string;
   originalError?: unknown;
@@ -17,8 +18,16 @@ const RECORD_ERRORS = new Set(['INVALID_TIMESTAMP', 'MESSAGE_TOO_LARGE', 'RECORD
 /** The innermost cause kafkajs wraps in its retry errors. */
 function rootCause(error: unknown): KafkaJsError {
   let current = (error ?? {}) as KafkaJsError;
-  while (current.name === 'KafkaJSNumberOfRetriesExceeded' && current.originalError) current = current.originalError as KafkaJsError;
+  // kafkajs keeps the last failure in `cause` (older wrappers in `originalError`).
+  while (current.name === 'KafkaJSNumberOfRetriesExceeded' && (current.originalError ?? current.cause))
+    current = (current.originalError ?? current.cause) as KafkaJsError;
   return current;
+}
+
+/** The innermost failure kafkajs reports, as `<protocol error or name>: <message>`, for messages. */
+export function kafkaFailureReason(error: unknown): string {
+  const cause = rootCause(error);
+  return `${cause.type ?? cause.name ?? 'Error'}: ${cause.message ?? String(error)}`;
 }
 
 /** Turns a kafkajs failure into a JunctionError; decisions branch on its name and protocol type, not on text. */
