@@ -4,6 +4,7 @@ import { benchCommand } from './commands/bench.ts';
 import { dashboardsCommand } from './commands/dashboards.ts';
 import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
+import { mutateCommand } from './commands/mutate.ts';
 import { piiCommand } from './commands/pii.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { stackCommand } from './commands/stack.ts';
@@ -30,6 +31,7 @@ export function createProgram(): Command {
     .addCommand(schemasCommand())
     .addCommand(demoCommand())
     .addCommand(testCommand())
+    .addCommand(mutateCommand())
     .addCommand(benchCommand())
     .addCommand(dlqCommand())
     .addCommand(dashboardsCommand())
