@@ -1,7 +1,10 @@
 import { JunctionError } from '@junction/observability';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CircuitState, circuitBreaker } from './circuit-breaker.ts';
-import type { EventContext, Handler } from './types.ts';
+import { deadLetter } from './dead-letter.ts';
+import { retryInPlace } from './retry.ts';
+import { retryTopics } from './retry-topics.ts';
+import { chain, type EventContext, type Handler } from './types.ts';
 
 function context(offset = 0): EventContext {
   return {
@@ -46,10 +49,12 @@ describe('circuitBreaker', () => {
     expect(breaker.state()).toBe('open');
     expect(changes).toEqual([['open', 'closed']]);
     vi.advanceTimersByTime(400);
-    const refused = await settle(handle(context(9)));
+    const ctx = context(9);
+    // Put off, not failed: the call returns, and the record says when to run it again.
+    expect(await settle(handle(ctx))).toBe('ok');
     expect(dep.calls).toBe(3);
-    expect(refused).toBeInstanceOf(JunctionError);
-    expect(refused).toMatchObject({ code: 'circuit.open', retriable: true, context: { retryAfterMs: 600, offset: '9' } });
+    expect(ctx.deferred).toEqual({ retryAfterMs: 600 });
+    expect(ctx.outcome).toBeUndefined();
     expect(breaker.retryAfterMs()).toBe(600);
   });
 
@@ -122,8 +127,9 @@ describe('circuitBreaker', () => {
     failing = false;
     vi.advanceTimersByTime(100);
     const probes = [handle(context(1)), handle(context(2))];
-    const third = await settle(handle(context(3)));
-    expect(third).toMatchObject({ code: 'circuit.open', context: { retryAfterMs: 0 } });
+    const third = context(3);
+    expect(await settle(handle(third))).toBe('ok');
+    expect(third.deferred).toEqual({ retryAfterMs: 0 });
     release();
     await Promise.all(probes);
     expect(calls).toBe(3);
@@ -145,6 +151,46 @@ describe('circuitBreaker', () => {
     expect(breaker.state()).toBe('closed');
     await settle(handle(context()));
     expect(breaker.state()).toBe('open');
+  });
+
+  it('puts a record off past the retry and dead-letter middlewares: no retry spent, nothing written', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 1_000 });
+    const dep = dependency();
+    const written: string[] = [];
+    const sink = async (topic: string) => {
+      written.push(topic);
+    };
+    const sleeps: number[] = [];
+    const pipeline = chain(
+      [
+        deadLetter({ sink }),
+        retryTopics({ delaysMs: [1000], sink }),
+        retryInPlace({
+          retries: 2,
+          backoff: { initialMs: 10, multiplier: 2, maxMs: 100, jitter: 0 },
+          sleep: async (ms) => void sleeps.push(ms),
+        }),
+        breaker.middleware,
+      ],
+      dep.handler,
+    );
+    dep.healthy = false;
+    // The first try fails and opens the breaker; the try in place after it is put off.
+    const first = context(1);
+    await pipeline(first);
+    expect(breaker.state()).toBe('open');
+    expect(first.deferred).toEqual({ retryAfterMs: 1_000 });
+    expect(first.attempt).toBe(2);
+    expect(sleeps).toEqual([10]);
+    expect(dep.calls).toBe(1);
+    // While open, a record is put off before any try.
+    const second = context(2);
+    await pipeline(second);
+    expect(second.deferred).toEqual({ retryAfterMs: 1_000 });
+    expect(second.attempt).toBe(1);
+    expect(sleeps).toEqual([10]);
+    expect(written).toEqual([]);
+    expect(dep.calls).toBe(1);
   });
 
   it('reports every invalid option at once', () => {

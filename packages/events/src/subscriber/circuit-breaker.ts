@@ -19,28 +19,27 @@ export interface CircuitBreaker {
 /**
  * Stops calling a dependency that keeps failing. Retriable failures (the dependency is down)
  * count; non-retriable ones (bad data, a bug) say nothing about the dependency and do not.
- * At `failureThreshold` the circuit opens: calls fail fast with a retriable `circuit.open`
- * error carrying `context.retryAfterMs`, without calling next. After `openMs` it turns
+ * At `failureThreshold` the circuit opens: calls return at once without calling next, the
+ * record put off (`ctx.deferred` with `retryAfterMs`). After `openMs` it turns
  * half-open and lets `halfOpenProbes` calls through: their success closes it, a retriable
  * failure opens it again for another `openMs`. The state machine is observability's
  * `createCircuit`, which the outbound HTTP client's breakers share.
  *
  * Contract with the subscriber runtime: it pauses fetching of the partitions this breaker
  * guards when `onStateChange` reports `open`, and resumes them on `half-open` (or `closed`);
- * a timer, not an incoming call, ends the open state, so paused partitions are woken. Records
- * refused while open surface as retriable `circuit.open` errors, which the retry and
- * dead-letter middlewares treat like any transient failure. `state()` is the same answer
- * for polling.
+ * a timer, not an incoming call, ends the open state, so paused partitions are woken. A record
+ * refused while open comes back put off, not failed: the retry and dead-letter middlewares see
+ * a call that returned and spend nothing on it, and the subscriber runs it again once probes
+ * are let through. `state()` is the same answer for polling.
  */
 export function circuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   const circuit = createCircuit(options, 'circuitBreaker');
   const middleware: Middleware = (next) => async (ctx) => {
     const pass = circuit.admit();
     if (!pass) {
-      const { topic, partition, offset } = ctx.record;
-      throw new JunctionError('circuit.open', `circuit open: the handler for ${topic}[${partition}]@${offset} was not called`, {
-        context: { topic, partition, offset, retryAfterMs: circuit.retryAfterMs() },
-      });
+      // Not a failure of the record: it is put off, and the subscriber runs it again.
+      ctx.deferred = { retryAfterMs: circuit.retryAfterMs() };
+      return;
     }
     try {
       await next(ctx);

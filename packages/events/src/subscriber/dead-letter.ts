@@ -31,8 +31,6 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
       await next(ctx);
     } catch (thrown) {
       const error = JunctionError.from(thrown);
-      // An open circuit says nothing about the record: the subscriber runs it again later.
-      if (error.code === 'circuit.open') throw error;
       const { record } = ctx;
       // A record that came through retry topics is dead-lettered under its original coordinates.
       const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;

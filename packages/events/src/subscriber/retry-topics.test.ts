@@ -33,15 +33,3 @@ describe('retryTopics', () => {
     expect(retryStage('orders.order', 'billing')).toBe(0);
   });
 });
-
-describe('retryTopics and an open circuit', () => {
-  it('lets circuit.open through: the subscriber runs the record again rather than spend a stage', async () => {
-    const { sink, written } = keepingSink();
-    await expect(
-      retryTopics({ delaysMs: [1000], sink })(async () => {
-        throw new JunctionError('circuit.open', 'the breaker is open');
-      })(recordContext()),
-    ).rejects.toMatchObject({ code: 'circuit.open' });
-    expect(written).toEqual([]);
-  });
-});

@@ -35,7 +35,7 @@ export function retryTopics(options: RetryTopicsOptions): Middleware {
       const stage = retryStage(record.topic, ctx.group) + 1;
       const delay = options.delaysMs[stage - 1];
       // An open circuit is not the record's failure: the subscriber waits and runs it again.
-      if (!error.retriable || delay === undefined || error.code === 'circuit.open') throw error;
+      if (!error.retriable || delay === undefined) throw error;
       const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;
       const now = Date.now();
       await options.sink(retryTopic(ctx.group, originalTopic, stage), {

@@ -1,4 +1,5 @@
-import type { Logger } from '@junction/observability';
+import { JunctionError, type Logger } from '@junction/observability';
+import { z } from 'zod';
 import type { BackoffOptions } from '../backoff.ts';
 import type { AvroCodec } from '../codec.ts';
 import type { Catalog } from '../contracts/catalog.ts';
@@ -74,4 +75,110 @@ export interface SubscriberStats {
   pausedPartitions: number;
   /** Rebalances this subscriber went through since it started. */
   rebalances: number;
+}
+
+/** The settings of a subscriber with every default applied, checked once. */
+export interface ResolvedSubscriberOptions {
+  group: string;
+  ordering: 'partition' | 'key';
+  maxConcurrency: number;
+  retry: { mode: 'topics' | 'blocking'; delaysMs: number[]; inPlace: { retries: number; backoff: BackoffOptions } };
+  timeoutMs: number;
+  maxInFlight: { records: number; bytes: number };
+  sessionTimeoutMs: number;
+  commitIntervalMs: number;
+}
+
+const DAY_MS = 86_400_000;
+const MiB = 1024 * 1024;
+const positiveMs = (max: number) => z.number().int('a whole number of milliseconds').min(1).max(max);
+
+const schema = z.object({
+  // It names the group's retry and dead-letter topics (`<group>.<topic>.retry.1`): topic characters only.
+  group: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'the subscribing service, e.g. billing: letters, digits, ".", "_" and "-", at most 100'),
+  ordering: z.enum(['partition', 'key']).default('partition'),
+  maxConcurrency: z.number().int().min(1).max(10_000).default(16),
+  retry: z
+    .object({
+      mode: z.enum(['topics', 'blocking']).default('topics'),
+      delaysMs: z
+        .array(positiveMs(7 * DAY_MS))
+        .min(1, 'at least one stage; use mode: "blocking" for none')
+        .max(10)
+        .default([1000, 10_000]),
+      inPlace: z
+        .object({
+          retries: z.number().int().min(0).max(20),
+          backoff: z
+            .object({
+              initialMs: z.number().int().min(1),
+              multiplier: z.number().min(1),
+              maxMs: z.number().int().min(1),
+              jitter: z.number().min(0).max(1),
+            })
+            .default({ initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 }),
+        })
+        .default({ retries: 2, backoff: { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } }),
+    })
+    .default({
+      mode: 'topics',
+      delaysMs: [1000, 10_000],
+      inPlace: { retries: 2, backoff: { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } },
+    }),
+  timeoutMs: positiveMs(DAY_MS).default(30_000),
+  maxInFlight: z
+    .object({
+      records: z.number().int().min(1).default(5000),
+      bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * MiB),
+    })
+    .default({ records: 5000, bytes: 64 * MiB }),
+  // The brokers' bounds by default (group.min/max.session.timeout.ms).
+  sessionTimeoutMs: z.number().int().min(6000).max(1_800_000).default(30_000),
+  commitIntervalMs: positiveMs(60_000).default(1000),
+});
+
+/**
+ * Checks a subscriber's options once, before anything connects, reporting every problem
+ * together in one `config.invalid` error (as the publisher's do), and applies the defaults.
+ * Handlers must name event types of the catalog: a typo would otherwise subscribe to nothing.
+ */
+export function resolveSubscriberOptions<Events>(options: SubscriberOptions<Events>): ResolvedSubscriberOptions {
+  const {
+    kafka: _kafka,
+    registry: _registry,
+    catalog,
+    handlers,
+    breaker: _breaker,
+    idempotency: _idempotency,
+    middlewares,
+    deadLetter: _dl,
+    pii: _pii,
+    onOutcome,
+    logger: _logger,
+    ...rest
+  } = options;
+  const parsed = schema.safeParse(rest);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+  const known = new Set(catalog?.events?.map((event) => event.type) ?? []);
+  if (!catalog || !Array.isArray(catalog.events)) problems.push('catalog: expected the catalog of schemas/');
+  const named = Object.entries(handlers ?? {});
+  if (named.length === 0)
+    problems.push('handlers: none given; name at least one event type, e.g. { "com.junction.orders.OrderPlaced": handle }');
+  for (const [type, handler] of named) {
+    if (catalog && !known.has(type)) problems.push(`handlers.${type}: not an event type of the catalog`);
+    if (typeof handler !== 'function') problems.push(`handlers.${type}: expected a function`);
+  }
+  if (middlewares !== undefined && (!Array.isArray(middlewares) || middlewares.some((m) => typeof m !== 'function')))
+    problems.push('middlewares: expected an array of middleware functions');
+  if (onOutcome !== undefined && typeof onOutcome !== 'function') problems.push('onOutcome: expected a function');
+  if (!parsed.success || problems.length) {
+    throw new JunctionError('config.invalid', `subscriber options are not valid: ${problems.join('; ')}`, { context: { problems } });
+  }
+  return parsed.data as ResolvedSubscriberOptions;
 }

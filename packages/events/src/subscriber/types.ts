@@ -56,6 +56,13 @@ export interface EventContext<T = unknown> {
    */
   afterCommit?: (effect: () => void) => void;
   /**
+   * Set by the circuit breaker when it refused the call because the dependency is down: the
+   * record was not handled, and the subscriber runs it again after `retryAfterMs` (fetching is
+   * paused meanwhile). To the middlewares outside the breaker the call returned: none of them
+   * spends a retry or a dead letter on a record that was never tried.
+   */
+  deferred?: { retryAfterMs: number };
+  /**
    * What became of the record, set by the middleware that decided it: `retried` (sent to a retry
    * topic), `dead-lettered`, `deduplicated`, `skipped` (no handler for its type). Unset means `ok`: handled.
    */

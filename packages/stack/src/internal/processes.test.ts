@@ -12,12 +12,13 @@ describe('isAlive', () => {
   });
 
   it('counts a zombie (exited, not reaped) as gone although signal 0 still reaches it', async () => {
-    // The shell starts `sleep 0`, prints its pid, and becomes `sleep 5`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell starts `sleep 1`, prints its pid, and becomes `sleep 10`, which never reaps it.
+    // (The child must outlive the exec: a shell may reap a child that ends before it.)
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const [line] = (await once(parent.stdout, 'data')) as [Buffer];
       const zombie = Number(line.toString().trim());
-      await expect.poll(() => isAlive(zombie), { timeout: 2000, interval: 20 }).toBe(false);
+      await expect.poll(() => isAlive(zombie), { timeout: 5000, interval: 20 }).toBe(false);
       expect(() => process.kill(zombie, 0)).not.toThrow();
     } finally {
       parent.kill('SIGKILL');
