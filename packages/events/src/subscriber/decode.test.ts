@@ -3,7 +3,7 @@ import type { AvroCodec } from '../codec.ts';
 import { frame } from '../codec.ts';
 import { avroType } from '../contracts/avro.ts';
 import type { Catalog } from '../contracts/catalog.ts';
-import { decode } from './decode.ts';
+import { decode, decodeStages } from './decode.ts';
 import type { EventContext } from './types.ts';
 
 const writer = {
@@ -79,5 +79,92 @@ describe('decode', () => {
     })(ctx);
     expect(called).toBe(false);
     expect(ctx.outcome).toBe('skipped');
+  });
+
+  it('names the record and what is wrong with its bytes', async () => {
+    const next = async () => {};
+    await expect(decode({ codec, catalog, handled })(next)(context(null))).rejects.toMatchObject({
+      message: 'record has no value',
+      context: { topic: 'test.parcel', partition: 0, offset: '3' },
+    });
+    await expect(decode({ codec, catalog, handled })(next)(context(Buffer.from([0, 0, 0, 7])))).rejects.toMatchObject({
+      message: 'record is not in Confluent framing (magic byte 0 and a schema id)',
+      context: { topic: 'test.parcel', partition: 0, offset: '3', bytes: 4 },
+    });
+    await expect(decode({ codec, catalog, handled })(next)(context(frame(7, Buffer.from([]))))).rejects.not.toMatchObject({
+      message: expect.stringContaining('Confluent framing'),
+    });
+  });
+
+  it('asks the registry once per schema id, whatever the number of records', async () => {
+    let asked = 0;
+    const slow = {
+      ...codec,
+      schemaNow: () => undefined,
+      schema: async (id: number) => {
+        asked += 1;
+        return codec.schema(id);
+      },
+    } as unknown as AvroCodec;
+    const stage = decode({ codec: slow, catalog, handled })(async () => {});
+    for (let i = 0; i < 3; i += 1) await stage(context(frame(7, avroType(writer).toBuffer({ parcelId: `p${i}` }))));
+    expect(asked).toBe(1);
+  });
+
+  it('reads the version from ce_type, and leaves it 0 (and the id empty) when the headers do not say', async () => {
+    const seen: unknown[] = [];
+    const stage = decode({ codec, catalog, handled })(async (c) => void seen.push(c.event?.version));
+    const value = () => frame(7, avroType(writer).toBuffer({ parcelId: 'p1' }));
+    await stage(context(value(), { ce_type: 'com.junction.test.Parcel.v12' }));
+    await stage(context(value(), { ce_type: 'com.junction.test.Parcel.v3-beta' }));
+    const bare = context(value());
+    let event: unknown;
+    await decode({ codec, catalog, handled })(async (c) => {
+      event = c.event;
+    })(bare);
+    expect(seen).toEqual([12, 0]);
+    expect(event).toMatchObject({ id: '', version: 0 });
+  });
+
+  it('fails for good on a handled type the catalog has no reader schema for, naming it', async () => {
+    const other = { type: 'record', name: 'Other', namespace: 'com.junction.test', fields: [{ name: 'x', type: 'string' }] };
+    const withOther = { ...codec, schemaNow: (id: number) => (id === 8 ? other : codec.schemaNow(id)) } as unknown as AvroCodec;
+    const ctx = context(frame(8, avroType(other).toBuffer({ x: 'y' })));
+    await expect(
+      decode({ codec: withOther, catalog, handled: new Set(['com.junction.test.Other']) })(async () => {})(ctx),
+    ).rejects.toMatchObject({
+      code: 'schema.unknown',
+      retriable: false,
+      message: 'no reader schema for com.junction.test.Other in the catalog',
+      context: { topic: 'test.parcel', offset: '3', type: 'com.junction.test.Other' },
+    });
+  });
+
+  it('names a writer schema by its full name, whether the name holds the namespace or there is none', async () => {
+    const dotted = { type: 'record', name: 'com.junction.test.Parcel', fields: writer.fields };
+    const bare = { type: 'record', name: 'Parcel', fields: writer.fields };
+    for (const [schema, handles] of [
+      [dotted, 'com.junction.test.Parcel'],
+      [bare, 'Parcel'],
+    ] as const) {
+      const named = { ...codec, schemaNow: () => schema } as unknown as AvroCodec;
+      const ctx = context(frame(7, avroType(writer).toBuffer({ parcelId: 'p1' })));
+      await decode({ codec: named, catalog, handled: new Set(['nothing']) })(async () => {})(ctx);
+      expect(ctx.outcome).toBe('skipped');
+      const identified = context(frame(7, avroType(writer).toBuffer({ parcelId: 'p1' })));
+      let reached = false;
+      await decodeStages({ codec: named, catalog, handled: new Set([handles]) }).identify(async () => {
+        reached = true;
+      })(identified);
+      expect(reached).toBe(true);
+    }
+  });
+
+  it('refuses to decode a record identify did not see', async () => {
+    const { decode: decodeOnly } = decodeStages({ codec, catalog, handled });
+    await expect(decodeOnly(async () => {})(context(frame(7, avroType(writer).toBuffer({ parcelId: 'p1' }))))).rejects.toMatchObject({
+      code: 'internal',
+      message: 'decode ran without identify before it',
+    });
   });
 });

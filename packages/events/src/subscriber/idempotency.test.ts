@@ -98,4 +98,41 @@ describe('idempotency', () => {
   it('refuses a TTL that is not positive', () => {
     expect(() => idempotency({ store: memoryInbox(), ttlMs: 0 })).toThrow(expect.objectContaining({ code: 'config.invalid' }));
   });
+
+  it('asks the store for a lock per key only with lockKey, and only for records that have a key', async () => {
+    const keys: unknown[] = [];
+    const store: InboxStore = {
+      run: async (key, work) => {
+        keys.push(key);
+        await work(undefined);
+        return 'processed';
+      },
+      close: async () => {},
+    };
+    const keyless = context({ eventId: 'e-3' });
+    keyless.record.key = null;
+    await idempotency({ store, ttlMs: 1_000, lockKey: true })(async () => {})(context({ eventId: 'e-1' }));
+    await idempotency({ store, ttlMs: 1_000 })(async () => {})(context({ eventId: 'e-2' }));
+    await idempotency({ store, ttlMs: 1_000, lockKey: true })(async () => {})(keyless);
+    expect(keys).toEqual([
+      { group: 'billing', eventId: 'e-1', ttlMs: 1_000, lock: 'billing/o-1' },
+      { group: 'billing', eventId: 'e-2', ttlMs: 1_000 },
+      { group: 'billing', eventId: 'e-3', ttlMs: 1_000 },
+    ]);
+  });
+
+  it('leaves ctx.tx as it was for a store without transactions, and marks nothing on a first delivery', async () => {
+    const outer: Queryable = { query: async () => ({ rows: [] }) };
+    const ctx = { ...context({ eventId: 'e-9' }), tx: outer };
+    let seen: Queryable | undefined;
+    await idempotency({ store: memoryInbox(), ttlMs: 1_000 })(async (inner) => {
+      seen = inner.tx;
+    })(ctx);
+    expect(seen).toBe(outer);
+    expect(ctx.outcome).toBeUndefined();
+  });
+
+  it('names the TTL it refused', () => {
+    expect(() => idempotency({ store: memoryInbox(), ttlMs: -5 })).toThrow('idempotency: ttlMs must be positive, got -5');
+  });
 });

@@ -70,4 +70,46 @@ describe('PartitionOffsets over many records', () => {
     expect(offsets.commitPoint()).toBe(5000);
     expect(offsets.pending).toBe(0);
   });
+
+  it('holds memory for the unfinished records, not for every record ever taken', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 10_000; offset += 1) {
+      offsets.start(offset, offset);
+      offsets.finish(offset);
+    }
+    expect(offsets.retained).toBeLessThanOrEqual(1025);
+    expect(offsets.position).toBe(10_000);
+    // One record left unfinished holds back the commit, and everything behind it is kept...
+    offsets.start(10_000, 1);
+    for (let offset = 10_001; offset < 13_000; offset += 1) {
+      offsets.start(offset, offset);
+      offsets.finish(offset);
+    }
+    expect(offsets.commitPoint()).toBe(10_000);
+    expect(offsets.pending).toBe(1);
+    expect(offsets.oldestPendingTimestamp).toBe(1);
+    expect(offsets.retained).toBeGreaterThanOrEqual(3000);
+    // ...until it finishes: then the queue is compacted on the next finish past the limit.
+    offsets.finish(10_000);
+    expect(offsets.retained).toBeLessThanOrEqual(1025);
+    expect(offsets.pending).toBe(0);
+    expect(offsets.oldestPendingTimestamp).toBeUndefined();
+    expect(offsets.commitPoint()).toBe(13_000);
+  });
+
+  it('counts pending records with some finished out of order', () => {
+    const offsets = new PartitionOffsets();
+    expect(offsets.commitPoint()).toBeUndefined();
+    expect(offsets.pending).toBe(0);
+    for (const offset of [1, 2, 3, 4]) offsets.start(offset, offset * 100);
+    offsets.finish(3);
+    expect(offsets.pending).toBe(3);
+    offsets.finish(1);
+    expect(offsets.pending).toBe(2);
+    expect(offsets.oldestPendingTimestamp).toBe(200);
+    offsets.committed(2);
+    expect(offsets.commitPoint()).toBeUndefined();
+    offsets.finish(2);
+    expect(offsets.commitPoint()).toBe(4);
+  });
 });

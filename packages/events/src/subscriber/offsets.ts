@@ -37,6 +37,11 @@ export class PartitionOffsets {
     }
   }
 
+  /** Offsets held in memory: the unfinished ones and the finished ones not yet dropped (at most about twice the unfinished, plus 1,024). */
+  get retained(): number {
+    return this.#order.length;
+  }
+
   /** Records taken on and not finished. */
   get pending(): number {
     return this.#order.length - this.#head - this.#done.size;

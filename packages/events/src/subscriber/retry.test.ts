@@ -90,6 +90,39 @@ describe('retryInPlace', () => {
     expect(handler.attempts).toEqual([1]);
   });
 
+  it('with retries: 0 tries once and passes the error on, without waiting', async () => {
+    const waits: number[] = [];
+    const handler = flaky(10, unavailable);
+    const ctx = context();
+    const error = await retryInPlace({ retries: 0, backoff, sleep: async (ms) => void waits.push(ms) })(handler)(ctx).catch(
+      (e: unknown) => e,
+    );
+    expect(handler.attempts).toEqual([1]);
+    expect(waits).toEqual([]);
+    expect(ctx.attempt).toBe(1);
+    expect(error).toMatchObject({ code: 'broker.unavailable', context: { attempts: 1 } });
+  });
+
+  it('passes the error on as a copy, leaving the one thrown as it was', async () => {
+    const thrown = new JunctionError('broker.unavailable', 'down', { context: { topic: 'orders.order' } });
+    const error = await retryInPlace({ retries: 0, backoff })(async () => {
+      throw thrown;
+    })(context()).catch((e: unknown) => e as JunctionError);
+    expect(error).not.toBe(thrown);
+    expect(error).toMatchObject({
+      code: 'broker.unavailable',
+      message: 'down',
+      retriable: true,
+      context: { topic: 'orders.order', attempts: 1 },
+    });
+    expect((error as JunctionError).stack).toBe(thrown.stack);
+    expect(thrown.context).toEqual({ topic: 'orders.order' });
+  });
+
+  it('refuses a negative or fractional retry count, naming it', () => {
+    expect(() => retryInPlace({ retries: 1.5, backoff })).toThrow('retryInPlace: retries must be a whole number ≥ 0, got 1.5');
+  });
+
   it('refuses a negative retry count', () => {
     expect(() => retryInPlace({ retries: -1, backoff })).toThrow(expect.objectContaining({ code: 'config.invalid' }));
   });

@@ -119,4 +119,40 @@ describe('resolveSubscriberOptions', () => {
     expect(problemsOf({ retry: { inPlace: { retries: 21 } } })).toHaveLength(1);
     expect(problemsOf({ sessionTimeoutMs: 5999 })).toHaveLength(1);
   });
+
+  it('accepts middlewares and onOutcome that are functions, and joins every problem into the message', () => {
+    expect(() => resolveSubscriberOptions({ ...base, middlewares: [(next) => next], onOutcome: () => {} })).not.toThrow();
+    expect(() => resolveSubscriberOptions({ ...base, group: '', timeoutMs: 0 })).toThrow(
+      /^subscriber options are not valid: group: .+; timeoutMs: .+$/,
+    );
+  });
+
+  it('fills in a retry given in part: the mode, the stages and the in-place backoff', () => {
+    expect(resolveSubscriberOptions({ ...base, retry: { delaysMs: [5] } }).retry).toEqual({
+      mode: 'topics',
+      delaysMs: [5],
+      inPlace: { retries: 2, backoff: { initialMs: 100, multiplier: 2, maxMs: 1000, jitter: 0.2 } },
+    });
+    expect(resolveSubscriberOptions({ ...base, ordering: 'partition', retry: { mode: 'topics' } })).toMatchObject({
+      ordering: 'partition',
+      retry: { mode: 'topics' },
+    });
+  });
+
+  it('checks the in-place backoff', () => {
+    const backoff = (b: Record<string, number>) => ({
+      retry: { inPlace: { retries: 1, backoff: { initialMs: 5, multiplier: 3, maxMs: 50, jitter: 1, ...b } } },
+    });
+    expect(problemsOf(backoff({}))).toEqual([]);
+    expect(problemsOf(backoff({ jitter: 0 }))).toEqual([]);
+    expect(problemsOf(backoff({ initialMs: 0 }))).toEqual([expect.stringMatching(/^retry\.inPlace\.backoff\.initialMs: /)]);
+    expect(problemsOf(backoff({ multiplier: 0.5 }))).toEqual([expect.stringMatching(/^retry\.inPlace\.backoff\.multiplier: /)]);
+    expect(problemsOf(backoff({ maxMs: 0 }))).toEqual([expect.stringMatching(/^retry\.inPlace\.backoff\.maxMs: /)]);
+    expect(problemsOf(backoff({ jitter: 1.5 }))).toEqual([expect.stringMatching(/^retry\.inPlace\.backoff\.jitter: /)]);
+    expect(problemsOf(backoff({ jitter: -0.1 }))).toEqual([expect.stringMatching(/^retry\.inPlace\.backoff\.jitter: /)]);
+  });
+
+  it('says so when there is no catalog at all, without failing on it', () => {
+    expect(problemsOf({ catalog: undefined })).toEqual(['catalog: expected the catalog of schemas/']);
+  });
 });

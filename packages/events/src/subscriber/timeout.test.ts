@@ -85,4 +85,33 @@ describe('timeout', () => {
   it('refuses a limit that is not positive', () => {
     expect(() => timeout({ ms: 0 })).toThrow(expect.objectContaining({ code: 'config.invalid', retriable: false }));
   });
+
+  it('aborts the handler at once when the incoming signal was aborted before the call', async () => {
+    const incoming = new AbortController();
+    incoming.abort(new Error('stopping'));
+    const ctx = context(incoming.signal);
+    let aborted: boolean | undefined;
+    await timeout({ ms: 1_000 })(async (c) => {
+      aborted = c.signal.aborted;
+    })(ctx);
+    expect(aborted).toBe(true);
+  });
+
+  it('lets go of the handler signal when the call ends: no timer fires, no later abort reaches it', async () => {
+    const incoming = new AbortController();
+    const ctx = context(incoming.signal);
+    let inner: AbortSignal | undefined;
+    await timeout({ ms: 20 })(async (c) => {
+      inner = c.signal;
+    })(ctx);
+    expect(ctx.signal).toBe(incoming.signal);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    incoming.abort(new Error('later'));
+    expect(inner?.aborted).toBe(false);
+  });
+
+  it('says which limit was refused', () => {
+    expect(() => timeout({ ms: 0 })).toThrow('timeout: ms must be a positive number, got 0');
+    expect(() => timeout({ ms: Number.NaN })).toThrow('got NaN');
+  });
 });
