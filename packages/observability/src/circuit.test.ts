@@ -145,4 +145,49 @@ describe('createCircuit', () => {
     expect(() => createCircuit({ failureThreshold: 1, openMs: -1 })).toThrow('circuit: openMs must be positive');
     expect(() => createCircuit({ failureThreshold: 1, openMs: 1, windowMs: 1, halfOpenProbes: 1 })).not.toThrow();
   });
+
+  it('starts a closed period from no failures after a probe closed it', () => {
+    const circuit = createCircuit({ failureThreshold: 2, openMs: 100 });
+    circuit.admit()?.failed();
+    circuit.admit()?.failed();
+    vi.advanceTimersByTime(100);
+    circuit.admit()?.succeeded();
+    circuit.admit()?.failed();
+    expect(circuit.state()).toBe('closed');
+  });
+
+  it('opens again at the first failed probe, whatever the threshold', () => {
+    const circuit = createCircuit({ failureThreshold: 3, openMs: 100 });
+    for (let i = 0; i < 3; i += 1) circuit.admit()?.failed();
+    vi.advanceTimersByTime(100);
+    circuit.admit()?.failed();
+    expect(circuit.state()).toBe('open');
+  });
+
+  it('ignores the failure of a call let through before the circuit went half-open', () => {
+    const circuit = createCircuit({ failureThreshold: 2, openMs: 100 });
+    const slow = circuit.admit();
+    circuit.admit()?.failed();
+    circuit.admit()?.failed();
+    vi.advanceTimersByTime(100);
+    slow?.failed();
+    expect(circuit.state()).toBe('half-open');
+  });
+
+  it('counts a failure exactly windowMs old as outside the window', () => {
+    const circuit = createCircuit({ failureThreshold: 2, windowMs: 1_000, openMs: 100 });
+    circuit.admit()?.failed();
+    vi.advanceTimersByTime(1_000);
+    circuit.admit()?.failed();
+    expect(circuit.state()).toBe('closed');
+    vi.advanceTimersByTime(999);
+    circuit.admit()?.failed();
+    expect(circuit.state()).toBe('open');
+  });
+
+  it('joins the problems of its options with "; "', () => {
+    expect(() => createCircuit({ failureThreshold: 0, openMs: 0 }, 'x')).toThrow(
+      /^x: failureThreshold must be ≥ 1; openMs must be positive$/,
+    );
+  });
 });

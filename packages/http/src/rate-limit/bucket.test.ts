@@ -32,4 +32,19 @@ describe('take', () => {
   it('does not let a clock going backwards mint tokens', () => {
     expect(take(policy, { tokens: 0, at: 10_000 }, 5_000).verdict.allowed).toBe(false);
   });
+
+  it('says when the missing part of a token and the whole bucket are back, from a part-filled bucket', () => {
+    expect(take(policy, { tokens: 0.5, at: 1_000 }, 1_000).verdict).toEqual({
+      allowed: false,
+      remaining: 0,
+      resetMs: 1250,
+      retryAfterMs: 250,
+    });
+    expect(take(policy, { tokens: 2.5, at: 1_000 }, 1_000, 2).verdict).toEqual({
+      allowed: true,
+      remaining: 0,
+      resetMs: 1250,
+      retryAfterMs: 0,
+    });
+  });
 });
