@@ -48,10 +48,8 @@ export {
   type RegistryAdminOptions,
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
+export { brokerDenied, type DenialContext, groupDenied, kafkaError } from './kafka/errors.ts';
 export {
-  brokerDenied,
-  type DenialContext,
-  groupDenied,
   type KafkaConnection,
   type KafkaOption,
   type KafkaSasl,

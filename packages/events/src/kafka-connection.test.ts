@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { JunctionError } from '@junction/observability';
 import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerDenied, groupDenied, kafkaClientFor, kafkaConnectionFromEnv, kafkaSecurityConfig, kafkaUser } from './kafka-connection.ts';
+import { kafkaClientFor, kafkaConnectionFromEnv, kafkaSecurityConfig, kafkaUser } from './kafka-connection.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 let dir: string;
@@ -122,58 +122,5 @@ describe('kafkaClientFor and kafkaUser', () => {
     expect(kafkaUser(kafka)).toBeUndefined();
     expect(kafkaUser({ brokers: ['a:1'], sasl: { mechanism: 'scram-sha-512', username: 'billing', password: 'p' } })).toBe('billing');
     expect(kafkaClientFor({ brokers: ['a:1'] }, { clientId: 'x' })).toBeInstanceOf(Kafka);
-  });
-});
-
-describe('brokerDenied', () => {
-  const protocolError = (type: string) => Object.assign(new Error(`Not authorized (${type})`), { name: 'KafkaJSProtocolError', type });
-
-  it('maps a topic authorization failure inside kafkajs retries to a non-retriable broker.denied naming user, topic and the fix', () => {
-    const wrapped = Object.assign(new Error('retries exceeded'), {
-      name: 'KafkaJSNumberOfRetriesExceeded',
-      originalError: protocolError('TOPIC_AUTHORIZATION_FAILED'),
-    });
-    const denied = brokerDenied(wrapped, 'publishing', { user: 'inventory', topics: ['orders.order'] });
-    expect(denied?.code).toBe('broker.denied');
-    expect(denied?.retriable).toBe(false);
-    expect(denied?.message).toContain('user inventory');
-    expect(denied?.message).toContain('topic orders.order');
-    expect(denied?.message).toContain('schemas/topics.yaml (owner/writers/subscribers)');
-  });
-
-  it('names the group for a group authorization failure and the credentials for a SASL failure', () => {
-    expect(brokerDenied(protocolError('GROUP_AUTHORIZATION_FAILED'), 'joining', { user: 'billing', group: 'billing' })?.message).toContain(
-      'consumer group billing',
-    );
-    const sasl = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: bad'), { name: 'KafkaJSSASLAuthenticationError' });
-    const denied = brokerDenied({ name: 'KafkaJSNonRetriableError', originalError: sasl }, 'connecting', { user: 'orders' });
-    expect(denied?.code).toBe('broker.denied');
-    expect(denied?.message).toContain('refused the credentials of user orders');
-  });
-
-  it("does not read kafkajs's missing group coordinator as a denial unless the brokers confirm it: unconfirmed, it is retriable", async () => {
-    const notFound = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound' });
-    const crashed = { name: 'KafkaJSNumberOfRetriesExceeded', originalError: notFound };
-    const context = { user: 'inventory', group: 'inventory' };
-    expect(brokerDenied(notFound, 'joining', context)).toBeUndefined();
-    // Nobody answers here: a new cluster still making __consumer_offsets, or a failover, looks the same.
-    const unreachable = { brokers: ['127.0.0.1:1'], sasl: { mechanism: 'scram-sha-512' as const, username: 'inventory', password: 'p' } };
-    const started = Date.now();
-    const unavailable = await groupDenied(crashed, 'joining', context, unreachable, 500);
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(unavailable?.code).toBe('broker.unavailable');
-    expect(unavailable?.retriable).toBe(true);
-    expect(unavailable?.message).toContain('no broker named a coordinator for consumer group inventory');
-    // A kafkajs client of the caller's own cannot be asked in its user's name.
-    expect((await groupDenied(notFound, 'joining', context, new Kafka({ brokers: ['127.0.0.1:1'] })))?.code).toBe('broker.unavailable');
-    // Denials kafkajs does report need no question.
-    const denied = await groupDenied(protocolError('GROUP_AUTHORIZATION_FAILED'), 'joining', context, unreachable, 500);
-    expect(denied?.code).toBe('broker.denied');
-    expect(await groupDenied(new Error('ECONNREFUSED'), 'joining', context, unreachable, 500)).toBeUndefined();
-  });
-
-  it('leaves other failures alone', () => {
-    expect(brokerDenied(protocolError('NOT_LEADER_FOR_PARTITION'), 'x', {})).toBeUndefined();
-    expect(brokerDenied(new Error('ECONNREFUSED'), 'x', {})).toBeUndefined();
   });
 });

@@ -2,12 +2,13 @@ import { JunctionError, probes, registerProbe } from '@junction/observability';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
 import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
+import { kafkaError } from '../kafka/errors.ts';
 import { kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
 import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
 import { type Delivery, type OutgoingRecord, Sender } from './sender.ts';
 import { observeSettled, reportUnprepared, startSendSpans } from './telemetry.ts';
-import { kafkaError, PartitionChooser } from './topics.ts';
+import { PartitionChooser } from './topics.ts';
 
 /** What Kafka acknowledged for one event. */
 export interface PublishResult {

@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import type { Producer, RecordMetadata, TopicMessages } from 'kafkajs';
-import { kafkaError, kafkaFailureReason } from './topics.ts';
+import { kafkaError, kafkaFailureReason } from '../kafka/errors.ts';
 
 /** The most one produce request carries, far below the broker's `socket.request.max.bytes` (100 MiB). */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;

@@ -1,56 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { type Admin, Partitioners, type PartitionMetadata } from 'kafkajs';
-import { brokerDenied } from '../kafka-connection.ts';
-
-/** kafkajs error fields that decisions branch on. */
-interface KafkaJsError {
-  name?: string;
-  cause?: unknown;
-  type?: string;
-  message?: string;
-  originalError?: unknown;
-}
-
-const TIMEOUTS = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout']);
-/** Broker answers that blame the records themselves: sending them again cannot help. */
-const RECORD_ERRORS = new Set(['INVALID_TIMESTAMP', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
-
-/** The innermost cause kafkajs wraps in its retry errors. */
-function rootCause(error: unknown): KafkaJsError {
-  let current = (error ?? {}) as KafkaJsError;
-  // kafkajs keeps the last failure in `cause` (older wrappers in `originalError`).
-  while (current.name === 'KafkaJSNumberOfRetriesExceeded' && (current.originalError ?? current.cause))
-    current = (current.originalError ?? current.cause) as KafkaJsError;
-  return current;
-}
-
-/** The innermost failure kafkajs reports, as `<protocol error or name>: <message>`, for messages. */
-export function kafkaFailureReason(error: unknown): string {
-  const cause = rootCause(error);
-  return `${cause.type ?? cause.name ?? 'Error'}: ${cause.message ?? String(error)}`;
-}
-
-/** Turns a kafkajs failure into a JunctionError; decisions branch on its name and protocol type, not on text. */
-export function kafkaError(error: unknown, what: string, context: Record<string, unknown>): JunctionError {
-  if (error instanceof JunctionError) return error;
-  const denied = brokerDenied(error, what, context);
-  if (denied) return denied;
-  const cause = rootCause(error);
-  const message = cause.message ?? String(error);
-  if (cause.type === 'UNKNOWN_TOPIC_OR_PARTITION' || cause.name === 'KafkaJSTopicMetadataNotLoaded') {
-    const topic = context.topic ?? context.topics;
-    return new JunctionError('topic.unknown', `${what}: topic ${topic} does not exist; create it with \`./junction schemas register\``, {
-      cause: error,
-      context,
-    });
-  }
-  if (RECORD_ERRORS.has(cause.type ?? '')) {
-    return new JunctionError('event.invalid', `${what}: Kafka refused the records (${cause.type}: ${message})`, { cause: error, context });
-  }
-  if (TIMEOUTS.has(cause.name ?? ''))
-    return new JunctionError('timeout', `${what}: Kafka did not answer in time (${message})`, { cause: error, context });
-  return new JunctionError('broker.unavailable', `${what}: ${message}`, { cause: error, context });
-}
+import { kafkaError } from '../kafka/errors.ts';
 
 interface TopicPartitions {
   partitions: PartitionMetadata[];

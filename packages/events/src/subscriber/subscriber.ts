@@ -3,7 +3,8 @@ import { type Consumer, type EachBatchPayload, type KafkaMessage, logLevel, type
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
-import { groupDenied, kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
+import { groupDenied } from '../kafka/errors.ts';
+import { kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
 import { afterCommit } from './after-commit.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { Commits } from './commits.ts';
