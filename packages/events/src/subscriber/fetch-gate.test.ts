@@ -90,7 +90,7 @@ describe('FetchGate', () => {
     expect(released).toBe(true);
   });
 
-  it('lets go of a held loop when the gate stops, or when its generation ends (woken)', async () => {
+  it('lets go of a held loop when the gate stops, or when its generation ends (revoked)', async () => {
     const { gate: g, work } = gate();
     work.records = 10;
     const stopped = g.holdWhileFull(
@@ -113,8 +113,10 @@ describe('FetchGate', () => {
       .then(() => {
         released = true;
       });
+    other.gate.due.holdIfEarly('orders', 0, '1', 60_000);
     current = false;
-    other.gate.wake();
+    other.gate.revoked();
+    expect(other.gate.due.size).toBe(0);
     await vi.advanceTimersByTimeAsync(0);
     await rebalanced;
     expect(released).toBe(true);

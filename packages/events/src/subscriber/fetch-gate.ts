@@ -68,8 +68,9 @@ export class FetchGate {
     if (this.#drained && this.#belowLowWatermark()) this.#drained();
   }
 
-  /** Wakes a held batch loop to look again (a rebalance dropped the work it waited for). */
-  wake(): void {
+  /** A rebalance gave the work up: the retry holds go, and a held batch loop looks again. */
+  revoked(): void {
+    this.due.clear();
     this.#drained?.();
   }
 

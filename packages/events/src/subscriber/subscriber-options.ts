@@ -149,21 +149,9 @@ const schema = z.object({
  * Handlers must name event types of the catalog: a typo would otherwise subscribe to nothing.
  */
 export function resolveSubscriberOptions<Events>(options: SubscriberOptions<Events>): ResolvedSubscriberOptions {
-  const {
-    kafka: _kafka,
-    registry: _registry,
-    catalog,
-    handlers,
-    breaker: _breaker,
-    idempotency: _idempotency,
-    middlewares,
-    deadLetter: _dl,
-    pii: _pii,
-    onOutcome,
-    logger: _logger,
-    ...rest
-  } = options;
-  const parsed = schema.safeParse(rest);
+  const { catalog, handlers, middlewares, onOutcome } = options;
+  // The schema reads the settings it names and leaves the rest (clients, stores, callbacks) out.
+  const parsed = schema.safeParse(options);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
   const known = new Set(catalog?.events?.map((event) => event.type) ?? []);
   if (!catalog || !Array.isArray(catalog.events)) problems.push('catalog: expected the catalog of schemas/');

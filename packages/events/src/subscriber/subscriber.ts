@@ -127,9 +127,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const commits = new Commits((offsets) => consumer.commitOffsets(offsets), options.logger);
   const membership = new Membership(() => {
     for (const work of lanes.remove(() => true)) gate.release(work.bytes);
-    gate.due.clear();
     commits.clear();
-    gate.wake();
+    gate.revoked();
   });
   const abort = new AbortController();
 
