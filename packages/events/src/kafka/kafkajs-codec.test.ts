@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+// Our kafkajs patch rewrites the encoder's hot paths (one buffer per record, varints written in
+// place, slicing-by-8 CRC32C). These tests hold the patched code to the wire format, written out
+// here independently of kafkajs, and to kafkajs's own decoder.
+const require = createRequire(import.meta.url);
+const Encoder = require('kafkajs/src/protocol/encoder');
+const Decoder = require('kafkajs/src/protocol/decoder');
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0');
+const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder');
+const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v0');
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
+
+/** Kafka's varint: zigzag, then seven bits a byte, least significant first. */
+function varint(value: number | bigint): Buffer {
+  let zigzag = BigInt.asUintN(64, (BigInt(value) << 1n) ^ (BigInt(value) >> 63n));
+  const bytes: number[] = [];
+  while (zigzag >= 0x80n) {
+    bytes.push(Number(zigzag & 0x7fn) | 0x80);
+    zigzag >>= 7n;
+  }
+  bytes.push(Number(zigzag));
+  return Buffer.from(bytes);
+}
+
+const varBytes = (value: Buffer | string | null): Buffer =>
+  value === null ? varint(-1) : Buffer.concat([varint(Buffer.byteLength(value)), Buffer.from(value)]);
+
+/** A record as the protocol guide spells it out. */
+function referenceRecord(record: {
+  timestampDelta: number | bigint;
+  offsetDelta: number;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers: [string, Buffer | string][];
+}): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([0]),
+    varint(record.timestampDelta),
+    varint(record.offsetDelta),
+    varBytes(record.key),
+    varBytes(record.value),
+    varint(record.headers.length),
+    ...record.headers.flatMap(([key, value]) => [varBytes(key), varBytes(value)]),
+  ]);
+  return Buffer.concat([varint(body.length), body]);
+}
+
+/** CRC32C a byte at a time, the textbook way. */
+function referenceCrc32C(buffer: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of buffer) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+describe('the patched kafkajs encoder', () => {
+  it('computes CRC32C as the standard does, at every length and alignment', () => {
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    const bytes = randomBytes(300);
+    for (let start = 0; start < 8; start += 1) {
+      for (let length = 0; length + start <= 300; length += 1) {
+        const slice = bytes.subarray(start, start + length);
+        expect(crc32C(slice), `${length} bytes at ${start}`).toBe(referenceCrc32C(slice));
+      }
+    }
+  });
+
+  it.each([0, 1, -1, 63, 64, -64, -65, 127, 128, 8191, 8192, 2 ** 20, 2 ** 30, 2 ** 31 - 1, -(2 ** 31)])(
+    'writes the varint %d as the protocol does',
+    (value) => {
+      expect(new Encoder().writeVarInt(value).buffer).toEqual(varint(value));
+      expect(Encoder.sizeOfVarInt(value)).toBe(varint(value).length);
+      expect(new Decoder(new Encoder().writeVarInt(value).buffer).readVarInt()).toBe(value);
+    },
+  );
+
+  it.each([0, 5, -5, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 40, -(2 ** 45), Number.MAX_SAFE_INTEGER])(
+    'writes the varlong %d as the protocol does, in and beyond 32 bits',
+    (value) => {
+      expect(new Encoder().writeVarLong(value).buffer).toEqual(varint(value));
+      expect(Encoder.sizeOfVarLong(value)).toBe(varint(value).length);
+    },
+  );
+
+  it('writes a record with headers byte for byte as the protocol does, and kafkajs decodes it', () => {
+    const value = randomBytes(1500);
+    const record = {
+      timestampDelta: 1234,
+      offsetDelta: 77,
+      key: 'order-ü-1',
+      value,
+      headers: [
+        ['ce_id', '0190f3c2-7a1b-7c3d-8e4f-5a6b7c8d9e0f'],
+        ['ce_type', 'com.junction.orders.OrderPlaced'],
+        ['traceparent', Buffer.from([0, 1, 2, 255])],
+        ['ce_ünicode', 'välue ✓'],
+        ['repeated', 'first'],
+        ['repeated', 'second'],
+      ] as [string, Buffer | string][],
+    };
+    const encoded = encodeRecord({
+      timestampDelta: record.timestampDelta,
+      offsetDelta: record.offsetDelta,
+      key: record.key,
+      value,
+      headers: {
+        ce_id: '0190f3c2-7a1b-7c3d-8e4f-5a6b7c8d9e0f',
+        ce_type: 'com.junction.orders.OrderPlaced',
+        traceparent: Buffer.from([0, 1, 2, 255]),
+        ce_ünicode: 'välue ✓',
+        repeated: ['first', 'second'],
+      },
+    }).buffer as Buffer;
+    expect(encoded).toEqual(referenceRecord(record));
+
+    const decoder = new Decoder(encoded);
+    decoder.readVarInt();
+    const decoded = decodeRecord(decoder, { firstOffset: '100', firstTimestamp: '1700000000000', magicByte: 2 });
+    expect(decoded.offset).toBe('177');
+    expect(decoded.timestamp).toBe('1700000001234');
+    expect(decoded.key.toString()).toBe('order-ü-1');
+    expect(decoded.value).toEqual(value);
+    expect(decoded.headers.ce_type.toString()).toBe('com.junction.orders.OrderPlaced');
+    expect(decoded.headers.traceparent).toEqual(Buffer.from([0, 1, 2, 255]));
+    expect(decoded.headers.ce_ünicode.toString()).toBe('välue ✓');
+    expect(decoded.headers.repeated.map(String)).toEqual(['first', 'second']);
+  });
+
+  it('writes a record without key or headers, and one whose timestamp delta needs more than 32 bits', () => {
+    const bare = { timestampDelta: 0, offsetDelta: 0, key: null, value: 'v', headers: [] };
+    expect(encodeRecord({ ...bare, headers: {} }).buffer).toEqual(referenceRecord(bare));
+    const far = { timestampDelta: 2 ** 33 + 5, offsetDelta: 3, key: 'k', value: null, headers: [] };
+    expect(encodeRecord({ ...far, headers: {} }).buffer).toEqual(referenceRecord(far));
+  });
+
+  it('frames a batch whose CRC covers its body, and which kafkajs reads back', async () => {
+    const records = Array.from({ length: 50 }, (_, i) =>
+      encodeRecord({ offsetDelta: i, timestampDelta: i, key: `k${i}`, value: randomBytes(900 + i), headers: { n: String(i) } }),
+    );
+    const batch = (await encodeBatch({ records, firstTimestamp: 1700000000000, maxTimestamp: 1700000000049, lastOffsetDelta: 49 }))
+      .buffer as Buffer;
+    // FirstOffset (8), Length (4), PartitionLeaderEpoch (4), Magic (1), CRC (4), then what the CRC covers.
+    expect(batch.readInt32BE(8)).toBe(batch.length - 12);
+    expect(batch.readUInt32BE(17)).toBe(referenceCrc32C(batch.subarray(21)));
+    const recordsStart = 21 + 2 + 4 + 8 + 8 + 8 + 2 + 4;
+    expect(batch.readInt32BE(recordsStart)).toBe(50);
+    expect(batch.subarray(recordsStart + 4)).toEqual(Buffer.concat(records.map((record) => record.buffer)));
+  });
+});
