@@ -152,3 +152,58 @@ describe('the patched kafkajs encoder', () => {
     expect(batch.subarray(recordsStart + 4)).toEqual(Buffer.concat(records.map((record) => record.buffer)));
   });
 });
+
+describe('the patched kafkajs decoder', () => {
+  const decode = (bytes: Buffer, context: Record<string, unknown>) => {
+    const decoder = new Decoder(bytes);
+    decoder.readVarInt();
+    return decodeRecord(decoder, { magicByte: 2, ...context });
+  };
+
+  it.each([0, 1, -1, 2 ** 27 - 1, -(2 ** 27), 2 ** 27, -(2 ** 27) - 1, 2 ** 31, 2 ** 40 + 3, -(2 ** 50)])(
+    'adds a timestamp delta of %d to the batch timestamp exactly',
+    (delta) => {
+      const bytes = referenceRecord({ timestampDelta: delta, offsetDelta: 0, key: null, value: 'v', headers: [] });
+      const decoded = decode(bytes, { firstOffset: '0', firstTimestamp: '1700000000000' });
+      expect(decoded.timestamp).toBe(String(1700000000000n + BigInt(delta)));
+    },
+  );
+
+  it('counts offsets beyond what a double holds exactly with Long', () => {
+    const bytes = referenceRecord({ timestampDelta: 0, offsetDelta: 7, key: null, value: 'v', headers: [] });
+    expect(decode(bytes, { firstOffset: '41', firstTimestamp: '0' }).offset).toBe('48');
+    expect(decode(bytes, { firstOffset: '9007199254740990', firstTimestamp: '0' }).offset).toBe('9007199254740997');
+    expect(decode(bytes, { firstOffset: '9223372036854775800', firstTimestamp: '0' }).offset).toBe('9223372036854775807');
+  });
+
+  it('reads headers in order, a repeated one as an array, and __proto__ as a plain header', () => {
+    const bytes = referenceRecord({
+      timestampDelta: 0,
+      offsetDelta: 0,
+      key: 'k',
+      value: 'v',
+      headers: [
+        ['a', 'one'],
+        ['b', 'two'],
+        ['a', 'three'],
+        ['a', 'four'],
+        ['__proto__', 'five'],
+        ['ünï', 'six ✓'],
+      ],
+    });
+    const { headers } = decode(bytes, { firstOffset: '0', firstTimestamp: '0' });
+    expect(Object.keys(headers)).toEqual(['a', 'b', '__proto__', 'ünï']);
+    expect(headers.a.map(String)).toEqual(['one', 'three', 'four']);
+    expect(String(headers.b)).toBe('two');
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(String(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value)).toBe('five');
+    expect(String(headers['ünï'])).toBe('six ✓');
+  });
+
+  it('reads varint strings in place, null and empty included', () => {
+    const bytes = Buffer.concat([varBytes('héllo'), varBytes(null), varBytes('')]);
+    const decoder = new Decoder(bytes);
+    expect([decoder.readVarIntString(), decoder.readVarIntString(), decoder.readVarIntString()]).toEqual(['héllo', null, '']);
+    expect(decoder.offset).toBe(bytes.length);
+  });
+});
