@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { JunctionError } from '@junction/observability';
 import { stackFromEnv } from '@junction/stack';
 import { ConfigResourceTypes } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createAvroCodec } from '../codec.ts';
 import { eventContract, eventVersion } from '../contracts/catalog.ts';
 import { decryptEventPii } from '../pii/event.ts';
@@ -32,11 +32,13 @@ async function decodeClear(record: { value: Buffer | null; headers: Record<strin
 
 let contracts: PrivateContracts;
 let publisher: Publisher;
+let shared: Publisher;
 const topicOf = (type: string) => eventContract(contracts.catalog, type).topic;
 
 beforeAll(async () => {
   contracts = await privateContracts({ brokers, registryUrl: schemaRegistryUrl });
   publisher = createPublisher({ service: 'orders', kafka: { brokers }, registry: { url: schemaRegistryUrl }, catalog: contracts.catalog });
+  shared = publisher;
 });
 
 afterAll(async () => {
@@ -205,9 +207,20 @@ describe('schemas at run time', () => {
 });
 
 describe('order and batching', () => {
-  it('keeps per-key order across 10,000 events on 6 partitions, sent in far fewer requests', async () => {
+  it.each([1, 3])('keeps per-key order across 10,000 events on 6 partitions, sent in far fewer requests, %d in flight', async (inFlight) => {
     const topic = topicOf(CANCELLED);
     const keys: string[] = Array.from({ length: 60 }, () => randomUUID());
+    const publisher =
+      inFlight === 1
+        ? shared
+        : createPublisher({
+            service: 'orders',
+            kafka: { brokers },
+            registry: { url: schemaRegistryUrl },
+            catalog: contracts.catalog,
+            maxInFlightRequests: inFlight,
+          });
+    onTestFinished(() => (publisher === shared ? undefined : publisher.close()));
     const requestsBefore = publisher.stats.requests;
     // All at once, as a busy service would: the publisher batches them and keeps each key's order.
     const results = await Promise.all(
@@ -217,6 +230,8 @@ describe('order and batching', () => {
     );
     const requests = publisher.stats.requests - requestsBefore;
     expect(requests).toBeLessThan(1000);
+    // Each lane sends its own requests: at least one apiece.
+    expect(requests).toBeGreaterThanOrEqual(inFlight);
     expect(new Set(results.map((r) => r.partition)).size).toBe(6);
 
     const records = (await readAll(topic)).filter((r) => keys.includes(r.key));

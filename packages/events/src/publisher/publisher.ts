@@ -151,7 +151,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     });
   const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
   const user = kafkaUser(options.kafka);
-  const sender = new Sender(createProducer, { ...resolved, user });
+  const sender = new Sender(createProducer, { ...resolved, user, lanes: resolved.maxInFlightRequests });
   const partitions = new PartitionChooser(admin, user);
 
   let connecting: Promise<void> | undefined;

@@ -87,42 +87,35 @@ interface Waiter {
 /**
  * Sends records to Kafka with bounded memory, in order, as few requests as the load allows.
  *
- * One produce request is in flight at a time: records that arrive meanwhile wait and go together
- * in the next request (micro-batching without a linger delay: batches grow with the load).
+ * Partitions are spread over `lanes` (a partition always in the same one); each lane has its own
+ * producer and one produce request in flight at a time, so a partition never has two, and its
+ * records are written in the order they were sent. Records that arrive while a lane's request is
+ * out wait and go together in its next request (micro-batching without a linger delay: batches
+ * grow with the load). Several lanes let one lane's request be built while another's is at the
+ * broker, as the Java producer's `max.in.flight.requests.per.connection` does.
  *
- * A request that fails retriably is sent again, the same records under the same sequence
- * numbers (the broker drops a copy it already wrote), until the send timeout: that rides out a
- * leader failover. One that still fails leaves its records' fate unknown (Kafka may have written
- * them; `publisher.outcome-unknown`). Nothing queued behind it is sent then — that could put a
- * later event of a key before an earlier one the caller will publish again — so the queue fails
- * with it, and the producer is replaced: kafkajs rolls its sequence numbers back after a failure,
- * and a reused number could make the broker take a new batch for a duplicate of one it already
- * wrote.
- *
- * Accepted bytes are bounded: {@link reserve} waits for room, and gives up with
+ * Accepted bytes are bounded over all lanes: {@link reserve} waits for room, and gives up with
  * `publisher.backpressure` rather than letting memory grow while Kafka is slow or away.
  */
 export class Sender {
-  readonly #createProducer: () => Producer;
-  #producer: Promise<Producer> | undefined;
   readonly #limits: SenderLimits;
-  readonly #queue: Pending[] = [];
-  readonly #waiters: Waiter[] = [];
+  readonly #lanes: Lane[];
+  /** Callers waiting for room, oldest first from `#waitersHead` (a queue without O(n) shifts). */
+  #waiters: Waiter[] = [];
+  #waitersHead = 0;
   #inFlightBytes = 0;
   #waitingBytes = 0;
-  #requests = 0;
-  #pumping: Promise<void> | undefined;
+  /** Topic → a number that spreads its partitions over the lanes differently from other topics'. */
+  readonly #topicSpread = new Map<string, number>();
 
-  constructor(createProducer: () => Producer, limits: SenderLimits) {
-    this.#createProducer = createProducer;
+  constructor(createProducer: () => Producer, limits: SenderLimits & { lanes?: number }) {
     this.#limits = limits;
+    this.#lanes = Array.from({ length: limits.lanes ?? 1 }, () => new Lane(createProducer, limits, (bytes) => this.release(bytes)));
   }
 
-  /** Disconnects the producer, if one is connected. */
+  /** Disconnects the producers that are connected. */
   async close(): Promise<void> {
-    const producer = this.#producer;
-    this.#producer = undefined;
-    if (producer) await producer.then((p) => p.disconnect()).catch(() => {});
+    await Promise.all(this.#lanes.map((lane) => lane.close()));
   }
 
   /** Bytes accepted and not yet settled. */
@@ -132,7 +125,7 @@ export class Sender {
 
   /** Records waiting for a request. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#lanes.reduce((sum, lane) => sum + lane.queued, 0);
   }
 
   /** Bytes of callers waiting for room. */
@@ -142,7 +135,7 @@ export class Sender {
 
   /** Produce requests sent so far. */
   get requests(): number {
-    return this.#requests;
+    return this.#lanes.reduce((sum, lane) => sum + lane.requests, 0);
   }
 
   /**
@@ -174,7 +167,8 @@ export class Sender {
         },
       };
       const timer = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        // Gone from the queue: admission skips it.
+        waiter.bytes = -1;
         this.#waitingBytes -= bytes;
         reject(this.#backpressure(backpressureTimeoutMs));
         this.#admitWaiters();
@@ -186,7 +180,7 @@ export class Sender {
 
   /** Takes `bytes` of the budget if there is room right now and nobody waits before; false otherwise. */
   tryReserve(bytes: number): boolean {
-    if (this.#waiters.length || this.#inFlightBytes + bytes > this.#limits.maxInFlightBytes) return false;
+    if (this.#waitersHead < this.#waiters.length || this.#inFlightBytes + bytes > this.#limits.maxInFlightBytes) return false;
     this.#inFlightBytes += bytes;
     return true;
   }
@@ -198,6 +192,91 @@ export class Sender {
   }
 
   /** Queues records whose bytes are reserved; each promise settles when Kafka acknowledges it or it fails. */
+  send(records: OutgoingRecord[]): Promise<Delivery>[] {
+    if (this.#lanes.length === 1) return (this.#lanes[0] as Lane).send(records);
+    return records.map((record) => this.#laneOf(record).send([record])[0] as Promise<Delivery>);
+  }
+
+  /** Resolves once every record queued so far has been acknowledged or has failed. */
+  async flush(): Promise<void> {
+    await Promise.all(this.#lanes.map((lane) => lane.flush()));
+  }
+
+  #laneOf(record: OutgoingRecord): Lane {
+    let spread = this.#topicSpread.get(record.topic);
+    if (spread === undefined) {
+      spread = this.#topicSpread.size;
+      this.#topicSpread.set(record.topic, spread);
+    }
+    return this.#lanes[(record.partition + spread) % this.#lanes.length] as Lane;
+  }
+
+  #backpressure(waitedMs: number): JunctionError {
+    const { maxInFlightBytes } = this.#limits;
+    return new JunctionError(
+      'publisher.backpressure',
+      `Kafka is not keeping up: ${this.#inFlightBytes} bytes wait for acknowledgement (limit ${maxInFlightBytes}); nothing was sent, try again later`,
+      { context: { inFlightBytes: this.#inFlightBytes, waitingBytes: this.#waitingBytes, maxInFlightBytes, waitedMs } },
+    );
+  }
+
+  #admitWaiters(): void {
+    const waiters = this.#waiters;
+    while (this.#waitersHead < waiters.length) {
+      const next = waiters[this.#waitersHead] as Waiter;
+      if (next.bytes >= 0 && this.#inFlightBytes + next.bytes > this.#limits.maxInFlightBytes) return;
+      this.#waitersHead += 1;
+      if (next.bytes < 0) continue;
+      this.#inFlightBytes += next.bytes;
+      next.resolve();
+    }
+    // All admitted: start the queue afresh rather than let it grow.
+    this.#waiters = [];
+    this.#waitersHead = 0;
+  }
+}
+
+/**
+ * One lane of a {@link Sender}: its partitions' records, its producer, one request in flight.
+ *
+ * A request that fails retriably is sent again, the same records under the same sequence
+ * numbers (the broker drops a copy it already wrote), until the send timeout: that rides out a
+ * leader failover. One that still fails leaves its records' fate unknown (Kafka may have written
+ * them; `publisher.outcome-unknown`). Nothing queued behind it in the lane is sent then — that
+ * could put a later event of a key before an earlier one the caller will publish again — so the
+ * lane's queue fails with it, and its producer is replaced: kafkajs rolls its sequence numbers
+ * back after a failure, and a reused number could make the broker take a new batch for a
+ * duplicate of one it already wrote. Other lanes hold other partitions and go on.
+ */
+class Lane {
+  readonly #createProducer: () => Producer;
+  #producer: Promise<Producer> | undefined;
+  readonly #limits: SenderLimits;
+  readonly #release: (bytes: number) => void;
+  readonly #queue: Pending[] = [];
+  #requests = 0;
+  #pumping: Promise<void> | undefined;
+
+  constructor(createProducer: () => Producer, limits: SenderLimits, release: (bytes: number) => void) {
+    this.#createProducer = createProducer;
+    this.#limits = limits;
+    this.#release = release;
+  }
+
+  async close(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) await producer.then((p) => p.disconnect()).catch(() => {});
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  get requests(): number {
+    return this.#requests;
+  }
+
   send(records: OutgoingRecord[]): Promise<Delivery>[] {
     const deliveries = records.map(
       (record) =>
@@ -212,29 +291,10 @@ export class Sender {
     return deliveries;
   }
 
-  /** Resolves once every record queued so far has been acknowledged or has failed. */
   async flush(): Promise<void> {
     while (this.#pumping) await this.#pumping;
   }
 
-  #backpressure(waitedMs: number): JunctionError {
-    const { maxInFlightBytes } = this.#limits;
-    return new JunctionError(
-      'publisher.backpressure',
-      `Kafka is not keeping up: ${this.#inFlightBytes} bytes wait for acknowledgement (limit ${maxInFlightBytes}); nothing was sent, try again later`,
-      { context: { inFlightBytes: this.#inFlightBytes, waitingBytes: this.#waitingBytes, maxInFlightBytes, waitedMs } },
-    );
-  }
-
-  #admitWaiters(): void {
-    while (this.#waiters.length) {
-      const next = this.#waiters[0] as Waiter;
-      if (this.#inFlightBytes + next.bytes > this.#limits.maxInFlightBytes) return;
-      this.#waiters.shift();
-      this.#inFlightBytes += next.bytes;
-      next.resolve();
-    }
-  }
 
   async #pump(): Promise<void> {
     try {
@@ -304,7 +364,7 @@ export class Sender {
       ]);
       if (outcome === 'expired') throw new SendExpired();
       this.#settle(batch, outcome);
-      this.release(bytes);
+      this.#release(bytes);
     } catch (error) {
       const failure = sendFailure(error, sending !== undefined, { topics, events: batch.length, sendTimeoutMs, user: this.#limits.user });
       for (const pending of batch) pending.reject(failure);
@@ -313,7 +373,7 @@ export class Sender {
       const abandoned = sending;
       await this.#replaceProducer();
       if (abandoned) await Promise.race([abandoned.catch(() => {}), delay(sendTimeoutMs)]);
-      this.release(bytes);
+      this.#release(bytes);
     } finally {
       clearTimeout(timer);
     }
@@ -350,7 +410,7 @@ export class Sender {
       { cause, retriable: true, context: { events: queued.length } },
     );
     for (const pending of queued) pending.reject(error);
-    this.release(queued.reduce((sum, { record }) => sum + record.bytes, 0));
+    this.#release(queued.reduce((sum, { record }) => sum + record.bytes, 0));
   }
 
   /** Gives each record its offset: a partition's records are written in request order from its base offset. */
