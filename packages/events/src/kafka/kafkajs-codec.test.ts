@@ -12,6 +12,8 @@ const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0');
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder');
 const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v0');
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
+const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer | string) => number;
+const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition');
 
 /** Kafka's varint: zigzag, then seven bits a byte, least significant first. */
 function varint(value: number | bigint): Buffer {
@@ -205,5 +207,53 @@ describe('the patched kafkajs decoder', () => {
     const decoder = new Decoder(bytes);
     expect([decoder.readVarIntString(), decoder.readVarIntString(), decoder.readVarIntString()]).toEqual(['héllo', null, '']);
     expect(decoder.offset).toBe(bytes.length);
+  });
+});
+
+describe('the patched kafkajs partitioning', () => {
+  // Hashes of stock kafkajs 2.2.4 (BigInt arithmetic), the first nine also Java's Utils.murmur2:
+  // a key must land on the partition it always did, or a key's events would change partition.
+  it.each([
+    ['', 275646681],
+    ['a', -1563381124],
+    ['ab', 316155434],
+    ['abc', 479470107],
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+    ['a-little-bit-longer-string', -1486304829],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+    ['order-ü-1', 204127914],
+    ['0190f3c2-7a1b-7c3d-8e4f-5a6b7c8d9e0f', -1529423737],
+    ['2090', -344807086],
+    ['4020', 453525963],
+    ['8040', 631061440],
+    ['40201008', 637385488],
+    [
+      '79bcde6f379b4d2693c9e472391c0e87c361b0d86c361b8d79bcde6f379b4d2693c9e472391c0e87c361b0d86c361b8d79bcde6f379b4d2693c9e472391c0e',
+      660616156,
+    ],
+    [
+      '391c8ec7e3f1f87cbe5f2f974b259249a4d2e9f47abd5e2f391c8ec7e3f1f87cbe5f2f974b259249a4d2e9f47abd5e2f391c8ec7e3f1f87cbe5f2f974b259249a4d2e9f47a',
+      1957762266,
+    ],
+  ])('hashes %j as before', (key, hash) => {
+    expect(murmur2(key)).toBe(hash);
+    expect(murmur2(Buffer.from(key))).toBe(hash);
+  });
+
+  it('groups messages by partition in order', () => {
+    const messages = Array.from({ length: 20 }, (_, i) => ({ value: String(i), partition: i % 3 }));
+    const grouped = groupMessagesPerPartition({
+      topic: 't',
+      partitionMetadata: [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }],
+      messages,
+      partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    });
+    expect(Object.keys(grouped)).toEqual(['0', '1', '2']);
+    for (const partition of [0, 1, 2]) {
+      expect(grouped[partition]).toEqual(messages.filter((message) => message.partition === partition));
+    }
+    expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
   });
 });
