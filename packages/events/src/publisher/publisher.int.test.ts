@@ -207,40 +207,43 @@ describe('schemas at run time', () => {
 });
 
 describe('order and batching', () => {
-  it.each([1, 3])('keeps per-key order across 10,000 events on 6 partitions, sent in far fewer requests, %d in flight', async (inFlight) => {
-    const topic = topicOf(CANCELLED);
-    const keys: string[] = Array.from({ length: 60 }, () => randomUUID());
-    const publisher =
-      inFlight === 1
-        ? shared
-        : createPublisher({
-            service: 'orders',
-            kafka: { brokers },
-            registry: { url: schemaRegistryUrl },
-            catalog: contracts.catalog,
-            maxInFlightRequests: inFlight,
-          });
-    onTestFinished(() => (publisher === shared ? undefined : publisher.close()));
-    const requestsBefore = publisher.stats.requests;
-    // All at once, as a busy service would: the publisher batches them and keeps each key's order.
-    const results = await Promise.all(
-      Array.from({ length: 10_000 }, (_, i) =>
-        publisher.publish(CANCELLED, sampleEvent(CANCELLED, keys[i % keys.length]), { headers: { 'x-seq': String(i) } }),
-      ),
-    );
-    const requests = publisher.stats.requests - requestsBefore;
-    expect(requests).toBeLessThan(1000);
-    // Each lane sends its own requests: at least one apiece.
-    expect(requests).toBeGreaterThanOrEqual(inFlight);
-    expect(new Set(results.map((r) => r.partition)).size).toBe(6);
+  it.each([1, 3])(
+    'keeps per-key order across 10,000 events on 6 partitions, sent in far fewer requests, %d in flight',
+    async (inFlight) => {
+      const topic = topicOf(CANCELLED);
+      const keys: string[] = Array.from({ length: 60 }, () => randomUUID());
+      const publisher =
+        inFlight === 1
+          ? shared
+          : createPublisher({
+              service: 'orders',
+              kafka: { brokers },
+              registry: { url: schemaRegistryUrl },
+              catalog: contracts.catalog,
+              maxInFlightRequests: inFlight,
+            });
+      onTestFinished(() => (publisher === shared ? undefined : publisher.close()));
+      const requestsBefore = publisher.stats.requests;
+      // All at once, as a busy service would: the publisher batches them and keeps each key's order.
+      const results = await Promise.all(
+        Array.from({ length: 10_000 }, (_, i) =>
+          publisher.publish(CANCELLED, sampleEvent(CANCELLED, keys[i % keys.length]), { headers: { 'x-seq': String(i) } }),
+        ),
+      );
+      const requests = publisher.stats.requests - requestsBefore;
+      expect(requests).toBeLessThan(1000);
+      // Each lane sends its own requests: at least one apiece.
+      expect(requests).toBeGreaterThanOrEqual(inFlight);
+      expect(new Set(results.map((r) => r.partition)).size).toBe(6);
 
-    const records = (await readAll(topic)).filter((r) => keys.includes(r.key));
-    expect(records).toHaveLength(10_000);
-    expectKeyOrder(records);
-    // Each event is where the publisher said Kafka put it.
-    const reported = new Map(results.map((r) => [r.id, `${r.partition}/${r.offset}`]));
-    for (const record of records) expect(reported.get(record.headers.ce_id as string)).toBe(`${record.partition}/${record.offset}`);
-  });
+      const records = (await readAll(topic)).filter((r) => keys.includes(r.key));
+      expect(records).toHaveLength(10_000);
+      expectKeyOrder(records);
+      // Each event is where the publisher said Kafka put it.
+      const reported = new Map(results.map((r) => [r.id, `${r.partition}/${r.offset}`]));
+      for (const record of records) expect(reported.get(record.headers.ce_id as string)).toBe(`${record.partition}/${record.offset}`);
+    },
+  );
 });
 
 /** A stand-in for the registry's network path that can be cut: requests go through to the real registry until `cut()`. */

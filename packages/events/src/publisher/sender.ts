@@ -295,7 +295,6 @@ class Lane {
     while (this.#pumping) await this.#pumping;
   }
 
-
   async #pump(): Promise<void> {
     try {
       while (this.#queue.length) await this.#sendBatch(this.#takeBatch());
