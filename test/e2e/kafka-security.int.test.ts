@@ -14,8 +14,9 @@ import {
   groupDenied,
   JunctionError,
   type KafkaConnection,
-  kafkaClientFor,
   kafkaConnectionFromEnv,
+  kafkaPort,
+  kafkaSecurityConfig,
   loadCatalog,
   type Publisher,
   type Subscriber,
@@ -77,11 +78,10 @@ async function failureOf(attempt: Promise<unknown>): Promise<JunctionError> {
 
 /** Runs `fn` with a kafkajs admin connected as `connection`; fails with what Kafka said. */
 async function asClient<T>(connection: KafkaConnection, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const client = kafkaClientFor(connection, {
+  const client = kafkaPort(connection, {
     clientId: 'security-test',
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 5000,
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 5000,
     retry: { retries: 0 },
   }).admin({ retry: { retries: 0 } });
   try {
@@ -112,7 +112,7 @@ beforeAll(async () => {
   process.stderr.write(`secure stack up in ${Date.now() - started} ms\n`);
   const security = stack.security;
   if (!security) throw new Error('startStack({ secure: true }) returned no security');
-  admin = kafkaClientFor(security.connection('admin'), { clientId: 'security-test-admin', logLevel: logLevel.NOTHING }).admin();
+  admin = kafkaPort(security.connection('admin'), { clientId: 'security-test-admin' }).admin();
   await admin.connect();
   await createTopicsReady(admin, [
     ...catalog.topics.map((t) => ({ topic: t.name, numPartitions: 1 })),
@@ -250,7 +250,14 @@ describe('Kafka in secure mode, with the ACLs of schemas/topics.yaml', () => {
     expect(topics).toContain('inventory.orders.order.retry.1');
     expect(topics).toContain('inventory.orders.order.dlq');
 
-    const inventory = kafkaClientFor(connectionOf('inventory'), { clientId: 'inventory-raw', logLevel: logLevel.NOTHING });
+    // A plain kafkajs client, as anyone holding inventory's credentials could make: the ACLs must hold against it.
+    const raw = connectionOf('inventory');
+    const inventory = new kafkajs.Kafka({
+      clientId: 'inventory-raw',
+      brokers: raw.brokers,
+      ...kafkaSecurityConfig(raw),
+      logLevel: logLevel.NOTHING,
+    });
     const producer = inventory.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await producer.connect();
     try {

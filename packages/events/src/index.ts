@@ -49,11 +49,12 @@ export {
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
 export { brokerDenied, type DenialContext, groupDenied, kafkaError } from './kafka/errors.ts';
+export { type ConsumerSettings, type KafkaPort, kafkaPort, type PortSettings, type RetrySettings } from './kafka/port.ts';
 export {
+  isKafkaConnection,
   type KafkaConnection,
   type KafkaOption,
   type KafkaSasl,
-  kafkaClientFor,
   kafkaConnectionFromEnv,
   kafkaSecurityConfig,
   kafkaUser,

@@ -2,9 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JunctionError } from '@junction/observability';
-import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaClientFor, kafkaConnectionFromEnv, kafkaSecurityConfig, kafkaUser } from './kafka-connection.ts';
+import { kafkaConnectionFromEnv, kafkaSecurityConfig } from './kafka-connection.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 let dir: string;
@@ -112,15 +111,5 @@ describe('kafkaConnectionFromEnv', () => {
     } catch (error) {
       expect(JSON.stringify({ message: (error as Error).message, context: (error as JunctionError).context })).not.toContain('hunter2');
     }
-  });
-});
-
-describe('kafkaClientFor and kafkaUser', () => {
-  it('keep a given kafkajs client and name the connection user', () => {
-    const kafka = new Kafka({ brokers: ['127.0.0.1:1'] });
-    expect(kafkaClientFor(kafka, { clientId: 'x' })).toBe(kafka);
-    expect(kafkaUser(kafka)).toBeUndefined();
-    expect(kafkaUser({ brokers: ['a:1'], sasl: { mechanism: 'scram-sha-512', username: 'billing', password: 'p' } })).toBe('billing');
-    expect(kafkaClientFor({ brokers: ['a:1'] }, { clientId: 'x' })).toBeInstanceOf(Kafka);
   });
 });

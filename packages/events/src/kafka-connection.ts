@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { JunctionError } from '@junction/observability';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { z } from 'zod';
+import type { KafkaPort } from './kafka/port.ts';
 
 /** SCRAM credentials of a Kafka user. */
 export interface KafkaSasl {
@@ -21,8 +22,13 @@ export interface KafkaConnection {
   sasl?: KafkaSasl | undefined;
 }
 
-/** A kafkajs client to use as it is, or a {@link KafkaConnection} to make one from. */
-export type KafkaOption = Kafka | KafkaConnection;
+/** Where a publisher or subscriber gets its Kafka clients: a {@link KafkaConnection} to make them from, a port, or a kafkajs client to use as it is. */
+export type KafkaOption = KafkaConnection | KafkaPort | Kafka;
+
+/** Whether `option` is a connection's settings (not a client or port made already). */
+export function isKafkaConnection(option: KafkaOption): option is KafkaConnection {
+  return !(option instanceof Kafka) && Array.isArray((option as KafkaConnection).brokers);
+}
 
 const BROKER = /^[^\s,/]+:\d{1,5}$/;
 
@@ -116,11 +122,6 @@ export function kafkaSecurityConfig(connection: KafkaConnection): Pick<KafkaConf
 
 /** The SASL user of a client option, for error messages; undefined when unknown or none. */
 export function kafkaUser(option: KafkaOption): string | undefined {
-  return option instanceof Kafka ? undefined : option.sasl?.username;
-}
-
-/** A kafkajs client for `option`: the given one, or a new one with the connection's TLS and SASL and these settings. */
-export function kafkaClientFor(option: KafkaOption, config: Omit<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>): Kafka {
-  if (option instanceof Kafka) return option;
-  return new Kafka({ ...config, brokers: option.brokers, ...kafkaSecurityConfig(option) });
+  if (isKafkaConnection(option)) return option.sasl?.username;
+  return option instanceof Kafka ? undefined : option.user;
 }

@@ -1,4 +1,5 @@
-import { type KafkaOption, kafkaClientFor } from './kafka-connection.ts';
+import { kafkaPort } from './kafka/port.ts';
+import type { KafkaOption } from './kafka-connection.ts';
 
 /** A readiness probe that owns a connection: `close` ends it at shutdown. */
 export interface ClosableProbe {
@@ -11,14 +12,8 @@ export interface ClosableProbe {
  * publishing or consuming: connects on first use (again after a failure) and describes the cluster.
  */
 export function kafkaReadiness(kafka: KafkaOption, clientId: string): ClosableProbe {
-  const admin = kafkaClientFor(kafka, {
-    clientId,
-    // kafkajs's logLevel.NOTHING: a failed probe is the readiness answer, not a log line.
-    logLevel: 0,
-    connectionTimeout: 3000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-  }).admin();
+  // A failed probe is the readiness answer, not a log line: the port's clients log nothing.
+  const admin = kafkaPort(kafka, { clientId, connectionTimeoutMs: 3000, requestTimeoutMs: 5000, retry: { retries: 0 } }).admin();
   let connected: Promise<void> | undefined;
   return {
     async check() {

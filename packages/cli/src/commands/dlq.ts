@@ -1,6 +1,7 @@
+import type { KafkaPort } from '@junction/events';
 import { createAvroCodec } from '@junction/events';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { integer } from '../internal/args.ts';
 import { isoTime, matches, type RecordFilter } from '../internal/dlq/filter.ts';
 import { DLQ_SUFFIX, parseDlqTopic } from '../internal/dlq/names.ts';
@@ -30,7 +31,7 @@ const brokerList = (flag?: string): string[] =>
     .filter(Boolean);
 
 /** Connects, runs `work` with the client and an admin, and disconnects. */
-async function withKafka<T>(flags: ConnectionFlags, work: (kafka: Kafka, admin: Admin) => Promise<T>): Promise<T> {
+async function withKafka<T>(flags: ConnectionFlags, work: (kafka: KafkaPort, admin: Admin) => Promise<T>): Promise<T> {
   const brokers = brokerList(flags.brokers);
   const kafka = cliKafka(await cliConnection(brokers));
   const admin = await connectAdmin(kafka, brokers);

@@ -1,14 +1,5 @@
 import { join } from 'node:path';
-import {
-  type AclChanges,
-  aclBindings,
-  aclRows,
-  applyAcls,
-  type Catalog,
-  kafkaClientFor,
-  loadCatalog,
-  servicePrincipal,
-} from '@junction/events';
+import { type AclChanges, aclBindings, aclRows, applyAcls, type Catalog, kafkaPort, loadCatalog, servicePrincipal } from '@junction/events';
 import {
   COMPATIBILITY_LEVELS,
   type Compatibility,
@@ -28,7 +19,6 @@ import {
   stopStack,
 } from '@junction/stack';
 import { Command, Option } from 'commander';
-import { logLevel } from 'kafkajs';
 import { integer, portNumber } from '../internal/args.ts';
 import { progress, style, table } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
@@ -208,11 +198,10 @@ export async function applyStackAcls(
   if (!security) return undefined;
   const bindings = aclBindings(await loadCatalog(options.schemas ?? join(repositoryRoot(), 'schemas')));
   const services = security.users.filter((user) => user !== 'admin' && user !== 'registry');
-  const kafka = kafkaClientFor(security.connection('admin'), {
+  const kafka = kafkaPort(security.connection('admin'), {
     clientId: 'junction-cli-acls',
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 5000,
-    requestTimeout: 15_000,
+    connectionTimeoutMs: 5000,
+    requestTimeoutMs: 15_000,
     retry: { retries: 3 },
   });
   const admin = kafka.admin();

@@ -4,11 +4,10 @@ import {
   createTopicsReady,
   headersToStrings,
   type KafkaConnection,
-  kafkaClientFor,
+  kafkaPort,
   subjectName,
   uuidv7,
 } from '@junction/events';
-import { logLevel } from 'kafkajs';
 
 /** The demo's topic: one aggregate, `demo.greeting`, keyed by greeting id. */
 export const DEMO_TOPIC = 'demo.greeting';
@@ -45,17 +44,16 @@ const CONSUME_TIMEOUT_MS = 30_000;
  * CloudEvents headers (idempotent producer, acks=all) and consumes that very record back.
  */
 export async function runDemo(connection: KafkaConnection, registryUrl: string): Promise<DemoResult> {
-  const kafka = kafkaClientFor(connection, {
+  const kafka = kafkaPort(connection, {
     clientId: 'junction-up',
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 5, initialRetryTime: 200 },
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 10_000,
+    retry: { retries: 5, initialMs: 200 },
   });
   const codec = createAvroCodec({ registryUrl });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const consumer = kafka.consumer({ groupId: 'junction.up-demo', sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const producer = kafka.producer();
+  const consumer = kafka.consumer({ groupId: 'junction.up-demo', sessionTimeoutMs: 10_000 });
   try {
     await admin.connect();
     // Created by the first run; later runs find it.

@@ -1,7 +1,6 @@
-import { type KafkaConnection, kafkaClientFor, kafkaConnectionFromEnv } from '@junction/events';
+import { type KafkaConnection, type KafkaPort, kafkaConnectionFromEnv, kafkaPort } from '@junction/events';
 import { readStackSecurity } from '@junction/stack';
-import type { Admin, Kafka } from 'kafkajs';
-import { logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { stateDir } from './paths.ts';
 
 const START_HINT = 'start the local stack with ./junction up (or ./junction stack up), or point --brokers at a running one';
@@ -19,13 +18,12 @@ export async function cliConnection(brokers: string[], env: NodeJS.ProcessEnv = 
 }
 
 /** The CLI's Kafka client: quiet, and quick to give up on a broker that does not answer. */
-export function cliKafka(target: string[] | KafkaConnection): Kafka {
-  return kafkaClientFor(Array.isArray(target) ? { brokers: target } : target, {
+export function cliKafka(target: string[] | KafkaConnection): KafkaPort {
+  return kafkaPort(Array.isArray(target) ? { brokers: target } : target, {
     clientId: 'junction-cli',
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 15_000,
-    retry: { retries: 2, initialRetryTime: 200 },
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 15_000,
+    retry: { retries: 2, initialMs: 200 },
   });
 }
 
@@ -34,7 +32,7 @@ export const unreachable = (brokers: string[], cause: unknown): Error =>
   new Error(`Kafka at ${brokers.join(',')} does not answer → ${START_HINT}`, { cause });
 
 /** Connects an admin client, failing with one line when Kafka does not answer; call `disconnect` when done. */
-export async function connectAdmin(kafka: Kafka, brokers: string[]): Promise<Admin> {
+export async function connectAdmin(kafka: KafkaPort, brokers: string[]): Promise<Admin> {
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
-import { Kafka, logLevel } from 'kafkajs';
-import { type KafkaConnection, type KafkaOption, kafkaSecurityConfig } from '../kafka-connection.ts';
+import { isKafkaConnection, type KafkaConnection, type KafkaOption } from '../kafka-connection.ts';
+import { kafkaPort } from './port.ts';
 
 // The one place where a Kafka client's failures become JunctionErrors: decisions branch on the
 // client's error names and protocol types here, and on Junction's codes everywhere else.
@@ -135,7 +135,7 @@ export function brokerDenied(error: unknown, what: string, context: DenialContex
 
 /** How long {@link groupDenied} waits for the brokers' answer. */
 const GROUP_CHECK_TIMEOUT_MS = 3000;
-const CHECK_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
+const CHECK_RETRY = { retries: 2, initialMs: 100, maxMs: 500 };
 
 /**
  * Whether the brokers refuse `group` to the connection's user, asked once within `timeoutMs`.
@@ -149,18 +149,14 @@ async function groupAuthorizationFailed(connection: KafkaConnection, group: stri
   const note = (error: unknown) => {
     if (findFailure(error, (e) => e.type === 'GROUP_AUTHORIZATION_FAILED')) refused = true;
   };
-  const kafka = new Kafka({
+  const admin = kafkaPort(connection, {
     clientId: 'junction-group-check',
-    brokers: connection.brokers,
-    ...kafkaSecurityConfig(connection),
-    logLevel: logLevel.DEBUG,
-    logCreator: () => (entry) => note((entry.log as { error?: unknown }).error),
-    connectionTimeout: Math.min(timeoutMs, 3000),
-    requestTimeout: timeoutMs,
+    onLog: (entry) => note(entry.error),
+    connectionTimeoutMs: Math.min(timeoutMs, 3000),
+    requestTimeoutMs: timeoutMs,
     // A new client first finds no broker in its pool and loads metadata: that takes one retry.
     retry: CHECK_RETRY,
-  });
-  const admin = kafka.admin({ retry: CHECK_RETRY });
+  }).admin({ retry: CHECK_RETRY });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -196,7 +192,7 @@ export async function groupDenied(
   const notFound = findFailure(error, (e) => e.name === 'KafkaJSGroupCoordinatorNotFound');
   if (!notFound) return undefined;
   // Without a connection of our own (a kafkajs client was given) nobody can ask in its name.
-  if (!(kafka instanceof Kafka) && (await groupAuthorizationFailed(kafka, context.group, timeoutMs))) {
+  if (isKafkaConnection(kafka) && (await groupAuthorizationFailed(kafka, context.group, timeoutMs))) {
     const confirmed = Object.assign(new Error(`FindCoordinator for group ${context.group}: GROUP_AUTHORIZATION_FAILED`), {
       type: 'GROUP_AUTHORIZATION_FAILED',
       cause: error,

@@ -1,9 +1,10 @@
 import { JunctionError, probes, registerProbe } from '@junction/observability';
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { type AvroCodec, createAvroCodec, frame } from '../codec.ts';
 import { type Catalog, eventContract, eventVersion } from '../contracts/catalog.ts';
 import { kafkaError } from '../kafka/errors.ts';
-import { kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
+import { kafkaPort } from '../kafka/port.ts';
+import { isKafkaConnection } from '../kafka-connection.ts';
 import { type PublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './options.ts';
 import { eventBytes, type PreparedEvent, type PublishOptions, prepareEvent } from './prepare.ts';
 import { type Delivery, type OutgoingRecord, Sender } from './sender.ts';
@@ -112,17 +113,6 @@ function withSchemaId(event: PreparedEvent, id: number): Buffer {
   return event.framed;
 }
 
-function kafkaClient(options: PublisherOptions, resolved: ResolvedPublisherOptions): Kafka {
-  const { retries, initialMs, maxMs, multiplier, jitter } = resolved.retry;
-  return kafkaClientFor(options.kafka, {
-    clientId: `junction-${resolved.service}`,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: Math.min(resolved.sendTimeoutMs, 30_000),
-    retry: { retries, initialRetryTime: initialMs, maxRetryTime: maxMs, multiplier, factor: jitter },
-  });
-}
-
 /** Creates a {@link Publisher}. Nothing connects until the first publish. */
 export function createPublisher<Events = Record<string, Record<string, unknown>>>(options: PublisherOptions): Publisher<Events> {
   const resolved = resolvePublisherOptions(options);
@@ -132,25 +122,24 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     'url' in options.registry
       ? createAvroCodec({ registryUrl: options.registry.url, retries: resolved.retry.retries, backoff: resolved.retry })
       : options.registry;
-  const kafka = kafkaClient(options, resolved);
+  const port = kafkaPort(options.kafka, {
+    clientId: `junction-${resolved.service}`,
+    requestTimeoutMs: Math.min(resolved.sendTimeoutMs, 30_000),
+    retry: resolved.retry,
+  });
   const createProducer = (): Producer =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
+    port.producer({
       // A send retries until its deadline (sendTimeoutMs), not for a count: Kafka takes seconds
       // to move a dead broker's leaderships. Waits grow to 1 s at most, as the Java producer's
       // retry.backoff.max.ms, so the send goes on soon after a new leader is elected.
       retry: {
+        ...resolved.retry,
         retries: Math.ceil(resolved.sendTimeoutMs / resolved.retry.initialMs),
-        initialRetryTime: resolved.retry.initialMs,
-        maxRetryTime: Math.min(resolved.retry.maxMs, PRODUCE_RETRY_MAX_MS),
-        multiplier: resolved.retry.multiplier,
-        factor: resolved.retry.jitter,
+        maxMs: Math.min(resolved.retry.maxMs, PRODUCE_RETRY_MAX_MS),
       },
     });
-  const admin: Admin = kafka.admin({ retry: { retries: resolved.retry.retries, initialRetryTime: resolved.retry.initialMs } });
-  const user = kafkaUser(options.kafka);
+  const admin: Admin = port.admin({ retry: { retries: resolved.retry.retries, initialMs: resolved.retry.initialMs } });
+  const { user } = port;
   const sender = new Sender(createProducer, { ...resolved, user, lanes: resolved.maxInFlightRequests });
   const partitions = new PartitionChooser(admin, user);
 
@@ -386,7 +375,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
 }
 
 function describeBrokers(options: PublisherOptions): string {
-  return options.kafka instanceof Kafka ? 'the configured brokers' : options.kafka.brokers.join(',');
+  return isKafkaConnection(options.kafka) ? options.kafka.brokers.join(',') : 'the configured brokers';
 }
 
 export type { Catalog };

@@ -1,7 +1,8 @@
 import { JunctionError } from '@junction/observability';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { Catalog } from '../contracts/catalog.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
+import type { KafkaPort } from '../kafka/port.ts';
 import { endSpan, startSendSpan } from '../tracing.ts';
 import { deadLetterTopic, type RecordSink, retryTopic } from './types.ts';
 
@@ -45,7 +46,7 @@ export function producerSink(producer: Producer, timeoutMs: number): RecordSink 
  * record it consumes. Retry topics made earlier keep the partitions they have.
  */
 export async function ensureOwnTopics(options: {
-  kafka: Kafka;
+  kafka: KafkaPort;
   catalog: Catalog;
   group: string;
   topics: readonly string[];

@@ -1,11 +1,12 @@
 import type { PartitionLag, SubscriberProbe } from '@junction/observability';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import type { KafkaPort } from '../kafka/port.ts';
 import type { PartitionOffsets } from './offsets.ts';
 
 /** What the probe reads of a running subscriber. */
 export interface ProbeSource {
   group: string;
-  kafka: Kafka;
+  kafka: KafkaPort;
   topics: readonly string[];
   sourceTopics: readonly string[];
   deadLetterTopics: readonly string[];

@@ -1,10 +1,10 @@
 import { JunctionError, probes, registerProbe, telemetry } from '@junction/observability';
-import { type Consumer, type EachBatchPayload, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import { backoffDelay } from '../backoff.ts';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { groupDenied } from '../kafka/errors.ts';
-import { kafkaClientFor, kafkaUser } from '../kafka-connection.ts';
+import { kafkaPort } from '../kafka/port.ts';
 import { afterCommit } from './after-commit.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { Commits } from './commits.ts';
@@ -64,8 +64,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const settings = resolveSubscriberOptions(options);
   const { group } = settings;
   const { catalog } = options;
-  const kafka = kafkaClientFor(options.kafka, { clientId: `junction-${group}`, logLevel: logLevel.NOTHING });
-  const user = kafkaUser(options.kafka);
+  const kafka = kafkaPort(options.kafka, { clientId: `junction-${group}` });
+  const { user } = kafka;
   const codec = 'url' in options.registry ? createAvroCodec({ registryUrl: options.registry.url }) : options.registry;
   const handled = new Set(Object.keys(options.handlers));
   const topics = [...new Set(catalog.events.filter((event) => handled.has(event.type)).map((event) => event.topic))];
@@ -75,16 +75,8 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
   const { records: maxRecords, bytes: maxBytes } = settings.maxInFlight;
 
   const sessionTimeout = settings.sessionTimeoutMs;
-  const consumer: Consumer = kafka.consumer({
-    groupId: group,
-    allowAutoTopicCreation: false,
-    sessionTimeout,
-    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
-    // kafkajs heartbeats between fetches: a fetch may not wait long enough to starve the session.
-    // kafkajs also sleeps this long when every partition is paused (an open breaker).
-    maxWaitTimeInMs: Math.min(1000, Math.floor(sessionTimeout / 4)),
-  });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({ groupId: group, sessionTimeoutMs: sessionTimeout });
+  const producer: Producer = kafka.producer();
   const sink = producerSink(producer, SINK_TIMEOUT_MS);
 
   const outcomes: Record<Outcome, number> = { ok: 0, retried: 0, 'dead-lettered': 0, deduplicated: 0, skipped: 0 };

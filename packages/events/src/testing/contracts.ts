@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { expect } from 'vitest';
 import { headersToStrings } from '../cloudevents.ts';
 import { createAvroCodec } from '../codec.ts';
 import { type Catalog, renameTopics } from '../contracts/catalog.ts';
 import { loadCatalog } from '../contracts/load.ts';
 import { createTopicsReady } from '../contracts/topics.ts';
+import { type KafkaPort, kafkaPort } from '../kafka/port.ts';
 
 /** The repository's `schemas/`. */
 export const SCHEMAS_DIR = resolve(import.meta.dirname, '../../../../schemas');
@@ -16,7 +17,7 @@ export interface PrivateContracts {
   catalog: Catalog;
   /** The topics are the catalog's with `.t<suffix>` appended. */
   suffix: string;
-  kafka: Kafka;
+  kafka: KafkaPort;
   admin: Admin;
   /** Deletes the topics and subjects. */
   cleanup(): Promise<void>;
@@ -42,7 +43,7 @@ export async function privateContracts(options: {
     ...renamed,
     topics: renamed.topics.map((topic) => ({ ...topic, partitions: options.partitions ?? topic.partitions })),
   };
-  const kafka = new Kafka({ clientId: `test-${suffix}`, brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const kafka = kafkaPort({ brokers: options.brokers }, { clientId: `test-${suffix}` });
   const admin = kafka.admin();
   await admin.connect();
   await createTopicsReady(
@@ -82,7 +83,7 @@ export interface ReadRecord {
 }
 
 /** Reads every record of `topics` from the beginning until `count` have arrived (or the time is up). */
-export async function readRecords(kafka: Kafka, topics: string[], count: number, timeoutMs = 30_000): Promise<ReadRecord[]> {
+export async function readRecords(kafka: KafkaPort, topics: string[], count: number, timeoutMs = 30_000): Promise<ReadRecord[]> {
   const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
   const records: ReadRecord[] = [];
   await consumer.connect();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
+import type { KafkaPort } from '@junction/events';
+import type { Admin } from 'kafkajs';
 import { type DlqRecord, toDlqRecord } from './record.ts';
 
 /** What to read of a topic. */
@@ -54,7 +55,7 @@ export function plan(
  * the empty group is deleted afterwards.
  */
 export async function scanTopic(
-  kafka: Kafka,
+  kafka: KafkaPort,
   admin: Admin,
   options: ScanOptions,
   visit: (record: DlqRecord) => boolean,
@@ -66,12 +67,7 @@ export async function scanTopic(
 
   const groupId = `junction-cli-dlq-${randomUUID()}`;
   // A broker that just started answers "coordinator loading" for a few seconds: be patient with that.
-  const consumer = kafka.consumer({
-    groupId,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 250,
-    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 3000 },
-  });
+  const consumer = kafka.consumer({ groupId, maxWaitMs: 250, retry: { retries: 8, initialMs: 300, maxMs: 3000 } });
   let scanned = 0;
   let counted = 0;
   let stop!: (how: ScanResult['stopped']) => void;

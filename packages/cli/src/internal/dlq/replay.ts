@@ -1,4 +1,5 @@
-import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import type { KafkaPort } from '@junction/events';
+import type { Message, TopicMessages } from 'kafkajs';
 import type { ReplaySend } from './replay-plan.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -29,10 +30,10 @@ function topicMessages(sends: ReplaySend[]): TopicMessages[] {
  * so records of one key stay in order. Resolves with how long the sending took; on a failure,
  * rejects saying how many were sent before it.
  */
-export async function sendReplays(kafka: Kafka, sends: ReplaySend[], options: SendReplaysOptions = {}): Promise<{ elapsedMs: number }> {
+export async function sendReplays(kafka: KafkaPort, sends: ReplaySend[], options: SendReplaysOptions = {}): Promise<{ elapsedMs: number }> {
   const bucket = options.ratePerSecond ? new TokenBucket({ ratePerSecond: options.ratePerSecond }) : undefined;
   const batch = bucket ? Math.min(bucket.capacity, BATCH) : BATCH;
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer();
   const started = Date.now();
   let done = 0;
   try {
