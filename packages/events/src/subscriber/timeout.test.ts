@@ -35,6 +35,22 @@ describe('timeout', () => {
     ).rejects.toBe(failure);
   });
 
+  it('passes on a handler that throws before returning a promise, and puts the signal back', async () => {
+    const failure = new JunctionError('event.invalid', 'thrown at once');
+    const ctx = context();
+    const incoming = ctx.signal;
+    let seen: AbortSignal | undefined;
+    const middleware = timeout({ ms: 20 })(((inner: EventContext) => {
+      seen = inner.signal;
+      throw failure;
+    }) as unknown as (ctx: EventContext) => Promise<void>);
+    await expect(middleware(ctx)).rejects.toBe(failure);
+    expect(ctx.signal).toBe(incoming);
+    await sleep(40);
+    // The limit was disarmed with the failure: it never fires afterwards.
+    expect(seen?.aborted).toBe(false);
+  });
+
   it('aborts the handler signal and rejects with a retriable timeout naming the record and the limit', async () => {
     let seen: AbortSignal | undefined;
     const error = await timeout({ ms: 20 })(async (ctx) => {

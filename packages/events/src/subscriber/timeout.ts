@@ -23,7 +23,7 @@ export function timeout(options: TimeoutOptions): Middleware {
     throw new JunctionError('config.invalid', `timeout: ms must be a positive number, got ${options.ms}`);
   }
   const { ms } = options;
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const incoming = ctx.signal;
     const limit = new AbortController();
     // Not AbortSignal.any: it registers every per-record signal with the subscriber's long-lived one
@@ -32,26 +32,45 @@ export function timeout(options: TimeoutOptions): Middleware {
     if (incoming.aborted) forward();
     else incoming.addEventListener('abort', forward, { once: true });
     ctx.signal = limit.signal;
-    const { topic, partition, offset } = ctx.record;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    // One promise settled by whichever comes first, the handler or the limit (no race of two
+    // promises: this runs for every record).
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = () => {
+        settled = true;
+        clearTimeout(timer);
+        incoming.removeEventListener('abort', forward);
+        ctx.signal = incoming;
+      };
+      const timer = setTimeout(() => {
+        if (settled) return;
+        const { topic, partition, offset } = ctx.record;
         const error = new JunctionError('timeout', `handler for ${topic}[${partition}]@${offset} did not finish within ${ms} ms`, {
           context: { topic, partition, offset, group: ctx.group, timeoutMs: ms },
         });
         limit.abort(error);
+        settle();
         reject(error);
       }, ms);
+      let running: Promise<void>;
+      try {
+        running = next(ctx);
+      } catch (error) {
+        running = Promise.reject(error);
+      }
+      // A result after the limit is dropped, never reported twice.
+      running.then(
+        () => {
+          if (settled) return;
+          settle();
+          resolve();
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settle();
+          reject(error);
+        },
+      );
     });
-    const running = next(ctx);
-    // The loser of the race must not surface as an unhandled rejection.
-    running.catch(() => {});
-    try {
-      await Promise.race([running, expired]);
-    } finally {
-      clearTimeout(timer);
-      incoming.removeEventListener('abort', forward);
-      ctx.signal = incoming;
-    }
   };
 }
