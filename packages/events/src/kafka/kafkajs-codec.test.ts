@@ -133,6 +133,47 @@ describe('the patched kafkajs encoder', () => {
     expect(decoded.headers.repeated.map(String)).toEqual(['first', 'second']);
   });
 
+  it('writes header strings of every kind byte for byte: short and long, ASCII and not, repeated, Buffers', () => {
+    const ascii256 = 'a'.repeat(256);
+    const ascii257 = 'b'.repeat(257);
+    const lateUnicode = `${'c'.repeat(40)}é`;
+    const record = {
+      timestampDelta: 0,
+      offsetDelta: 1,
+      key: 'k',
+      value: 'v',
+      headers: [
+        [ascii256, ascii257],
+        ['late', lateUnicode],
+        ['ünï', 'ascii value'],
+        ['empty', ''],
+        ['twice', 'one'],
+        ['twice', Buffer.from([0x80, 0xff])],
+        ['long-ü', 'é'.repeat(300)],
+      ] as [string, Buffer | string][],
+    };
+    const encoded = encodeRecord({
+      timestampDelta: 0,
+      offsetDelta: 1,
+      key: 'k',
+      value: 'v',
+      headers: {
+        [ascii256]: ascii257,
+        late: lateUnicode,
+        ünï: 'ascii value',
+        empty: '',
+        twice: ['one', Buffer.from([0x80, 0xff])],
+        'long-ü': 'é'.repeat(300),
+      },
+    }).buffer as Buffer;
+    expect(encoded).toEqual(referenceRecord(record));
+  });
+
+  it('refuses a header without a value, as kafkajs always did', () => {
+    expect(() => encodeRecord({ key: 'k', value: 'v', headers: { missing: undefined } })).toThrow(TypeError);
+    expect(() => encodeRecord({ key: 'k', value: 'v', headers: { missing: null } })).toThrow(TypeError);
+  });
+
   it('writes a record without key or headers, and one whose timestamp delta needs more than 32 bits', () => {
     const bare = { timestampDelta: 0, offsetDelta: 0, key: null, value: 'v', headers: [] };
     expect(encodeRecord({ ...bare, headers: {} }).buffer).toEqual(referenceRecord(bare));
