@@ -33,6 +33,17 @@ describe('cloudEventHeaders', () => {
     });
     expect(headers.ce_id).toMatch(UUID_V7);
   });
+
+  it('gives each event its own time, whether or not it shares the millisecond of the one before', () => {
+    const at = (iso: string) => cloudEventHeaders({ type: 't', source: '/s', subject: 'k', time: new Date(iso) }).ce_time;
+    expect(at('2026-11-24T10:00:00.001Z')).toBe('2026-11-24T10:00:00.001Z');
+    expect(at('2026-11-24T10:00:00.001Z')).toBe('2026-11-24T10:00:00.001Z');
+    expect(at('2026-11-24T10:00:00.002Z')).toBe('2026-11-24T10:00:00.002Z');
+    expect(at('1999-01-01T00:00:00.000Z')).toBe('1999-01-01T00:00:00.000Z');
+    expect(cloudEventHeaders({ type: 't', source: '/s', subject: 'k' }).ce_time).toBe(
+      new Date(Date.parse(cloudEventHeaders({ type: 't', source: '/s', subject: 'k' }).ce_time)).toISOString(),
+    );
+  });
 });
 
 describe('headersToStrings', () => {
