@@ -17,13 +17,20 @@ export interface MemoryInboxOptions {
 export function memoryInbox(options: MemoryInboxOptions = {}): InboxStore {
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
-  /** Insertion order is age order: a processed event is re-inserted, so the oldest come first. */
-  const seen = new Map<string, { expiresAt: number }>();
+  /** Key → when it expires. Insertion order is age order: a processed event is re-inserted, so the oldest come first. */
+  const seen = new Map<string, number>();
   const pending = new Set<string>();
+  let prunedAt = Number.NEGATIVE_INFINITY;
 
+  /**
+   * Drops the oldest entries past `maxEntries`, and expired ones once a second: an expired entry
+   * still in the map answers nothing (its time is checked on every lookup), it only holds memory.
+   */
   const prune = (at: number) => {
-    for (const [key, entry] of seen) {
-      if (entry.expiresAt > at && seen.size <= maxEntries) break;
+    if (seen.size <= maxEntries && at - prunedAt < 1000) return;
+    prunedAt = at;
+    for (const [key, expiresAt] of seen) {
+      if (expiresAt > at && seen.size <= maxEntries) break;
       seen.delete(key);
     }
   };
@@ -32,9 +39,8 @@ export function memoryInbox(options: MemoryInboxOptions = {}): InboxStore {
     async run(key: InboxKey, work) {
       const id = `${key.group}\u0000${key.eventId}`;
       const at = now();
-      prune(at);
-      const entry = seen.get(id);
-      if (entry && entry.expiresAt > at) return 'duplicate';
+      const expiresAt = seen.get(id);
+      if (expiresAt !== undefined && expiresAt > at) return 'duplicate';
       if (pending.has(id)) throw inProgress(key, 'memory');
       pending.add(id);
       try {
@@ -42,9 +48,10 @@ export function memoryInbox(options: MemoryInboxOptions = {}): InboxStore {
       } finally {
         pending.delete(id);
       }
-      seen.delete(id);
-      seen.set(id, { expiresAt: now() + key.ttlMs });
-      prune(now());
+      if (expiresAt !== undefined) seen.delete(id);
+      const done = now();
+      seen.set(id, done + key.ttlMs);
+      prune(done);
       return 'processed';
     },
     async close() {},
