@@ -35,7 +35,9 @@ export interface PublisherOptions {
    * through the same one, so it never has two requests out and its events stay in order. More
    * lets one request be built while another is at the broker (a remote broker, acks from
    * replicas far away); on a machine whose cores the broker shares, more, smaller requests cost
-   * more than they overlap (README, Performance). Default 1 (1 to 8).
+   * more than they overlap (README, Performance). With more than one, a key whose partition
+   * changes (partitions added to its topic) may have an event in flight under each partition at
+   * once, so its order across the change is not kept; with one it is. Default 1 (1 to 8).
    */
   maxInFlightRequests?: number;
   /** How long `publish` waits for room under `maxInFlightBytes` before `publisher.backpressure`. Default 5 s. */

@@ -224,15 +224,26 @@ export class Sender {
     const waiters = this.#waiters;
     while (this.#waitersHead < waiters.length) {
       const next = waiters[this.#waitersHead] as Waiter;
-      if (next.bytes >= 0 && this.#inFlightBytes + next.bytes > this.#limits.maxInFlightBytes) return;
+      if (next.bytes >= 0 && this.#inFlightBytes + next.bytes > this.#limits.maxInFlightBytes) break;
       this.#waitersHead += 1;
       if (next.bytes < 0) continue;
       this.#inFlightBytes += next.bytes;
       next.resolve();
     }
-    // All admitted: start the queue afresh rather than let it grow.
-    this.#waiters = [];
-    this.#waitersHead = 0;
+    // Admitted and expired waiters go once they are half the queue: it never holds more than
+    // twice the callers still waiting (a queue that never empties under steady backpressure too).
+    if (this.#waitersHead === waiters.length) {
+      this.#waiters = [];
+      this.#waitersHead = 0;
+    } else if (this.#waitersHead > 1024 && this.#waitersHead * 2 > waiters.length) {
+      this.#waiters = waiters.slice(this.#waitersHead);
+      this.#waitersHead = 0;
+    }
+  }
+
+  /** Entries of the waiting queue, admitted and expired ones not yet dropped included (for tests). */
+  get waiterSlots(): number {
+    return this.#waiters.length;
   }
 }
 
