@@ -49,7 +49,15 @@ export {
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
 export { brokerDenied, type DenialContext, groupDenied, kafkaError } from './kafka/errors.ts';
-export { type ConsumerSettings, type KafkaPort, kafkaPort, type PortSettings, type RetrySettings } from './kafka/port.ts';
+export {
+  type ConsumerSettings,
+  isKafkaPort,
+  type KafkaPort,
+  kafkaPort,
+  kafkaUser,
+  type PortSettings,
+  type RetrySettings,
+} from './kafka/port.ts';
 export {
   isKafkaConnection,
   type KafkaConnection,
@@ -57,7 +65,6 @@ export {
   type KafkaSasl,
   kafkaConnectionFromEnv,
   kafkaSecurityConfig,
-  kafkaUser,
 } from './kafka-connection.ts';
 export { type Database, fromPGlite, fromPgPool, openPGlite, openPostgres, type Queryable } from './outbox/database.ts';
 export { migrateOutbox } from './outbox/migrations.ts';

@@ -119,9 +119,3 @@ export function kafkaSecurityConfig(connection: KafkaConnection): Pick<KafkaConf
   const ssl = connection.ssl?.ca ? { ssl: { ca: [connection.ssl.ca] } } : tls ? { ssl: true } : {};
   return { ...ssl, ...(connection.sasl ? { sasl: { ...connection.sasl } } : {}) };
 }
-
-/** The SASL user of a client option, for error messages; undefined when unknown or none. */
-export function kafkaUser(option: KafkaOption): string | undefined {
-  if (isKafkaConnection(option)) return option.sasl?.username;
-  return option instanceof Kafka ? undefined : option.user;
-}

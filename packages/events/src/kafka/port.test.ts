@@ -1,7 +1,6 @@
 import { Kafka } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
-import { kafkaUser } from '../kafka-connection.ts';
-import { kafkaPort } from './port.ts';
+import { isKafkaPort, kafkaPort, kafkaUser } from './port.ts';
 
 // The port's settings are what Junction's guarantees rest on: every producer idempotent and
 // never creating topics, every consumer heartbeating well within its session. Checked here on a
@@ -56,10 +55,20 @@ describe('kafkaPort', () => {
     expect(admin).toHaveBeenLastCalledWith({ retry: { retries: 0 } });
   });
 
+  it('gives a kafkajs client that is not of this copy of kafkajs the same settings, never passing it off as a port', () => {
+    // As a client made with another copy of kafkajs would be: not `instanceof` ours.
+    const foreign = { producer: vi.fn(), consumer: vi.fn(), admin: vi.fn() } as unknown as Kafka;
+    const port = kafkaPort(foreign, { clientId: 'x' });
+    expect(isKafkaPort(foreign)).toBe(false);
+    expect(isKafkaPort(port)).toBe(true);
+    port.producer();
+    expect(foreign.producer).toHaveBeenLastCalledWith({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    expect(port.user).toBeUndefined();
+  });
+
   it('keeps a port it is given, and names the user of a connection', () => {
     const { port } = spied();
     expect(kafkaPort(port, { clientId: 'y' })).toBe(port);
-    expect(port.user).toBeUndefined();
     const connection = { brokers: ['a:1'], sasl: { mechanism: 'scram-sha-512' as const, username: 'billing', password: 'p' } };
     const made = kafkaPort(connection, { clientId: 'y' });
     expect(made.user).toBe('billing');

@@ -1,5 +1,5 @@
 import { type Admin, type Consumer, Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
-import { isKafkaConnection, type KafkaOption, kafkaSecurityConfig, kafkaUser } from '../kafka-connection.ts';
+import { isKafkaConnection, type KafkaOption, kafkaSecurityConfig } from '../kafka-connection.ts';
 
 /**
  * Junction's one way to Kafka: the only place that makes producers, consumers and admin clients,
@@ -11,6 +11,8 @@ import { isKafkaConnection, type KafkaOption, kafkaSecurityConfig, kafkaUser } f
  * (README, "The Kafka client"); the port hands out its interfaces as they are.
  */
 export interface KafkaPort {
+  /** Marks a port, so that no other object (a kafkajs client of another copy of kafkajs) passes for one. */
+  readonly [PORT]: true;
   /** The SASL user its clients connect as, for messages; undefined without SASL or for a client given as it is. */
   readonly user: string | undefined;
   /**
@@ -27,6 +29,19 @@ export interface KafkaPort {
   consumer(options: ConsumerSettings): Consumer;
   /** An admin client; `retry` bounds its calls' retries (default: the port's). */
   admin(options?: { retry?: RetrySettings }): Admin;
+}
+
+const PORT = Symbol.for('junction.kafka-port');
+
+/** Whether `option` is a port already. */
+export function isKafkaPort(option: unknown): option is KafkaPort {
+  return typeof option === 'object' && option !== null && (option as { [PORT]?: unknown })[PORT] === true;
+}
+
+/** The SASL user of a client option, for error messages; undefined when unknown or none. */
+export function kafkaUser(option: KafkaOption): string | undefined {
+  if (isKafkaConnection(option)) return option.sasl?.username;
+  return isKafkaPort(option) ? option.user : undefined;
 }
 
 /** Retries of a failed request: how many, and the backoff between them. */
@@ -74,28 +89,30 @@ const retryConfig = (retry: RetrySettings) => ({
 
 /**
  * The port to Kafka for a connection (brokers, TLS, SASL), for a kafkajs client given as it is
- * (its own settings then stand), or a port given as it is.
+ * (its own client settings then stand; what the port makes of it still has the port's), or a
+ * port given as it is.
  */
 export function kafkaPort(option: KafkaOption, settings: PortSettings): KafkaPort {
-  if (!(option instanceof Kafka) && !isKafkaConnection(option)) return option;
-  const kafka =
-    option instanceof Kafka
-      ? option
-      : new Kafka({
-          clientId: settings.clientId,
-          brokers: option.brokers,
-          ...kafkaSecurityConfig(option),
-          ...(settings.onLog
-            ? {
-                logLevel: logLevel.DEBUG,
-                logCreator: () => (entry: LogEntry) => settings.onLog?.(entry.log as { message: string; error?: unknown }),
-              }
-            : { logLevel: logLevel.NOTHING }),
-          connectionTimeout: settings.connectionTimeoutMs ?? 3000,
-          requestTimeout: settings.requestTimeoutMs ?? 30_000,
-          ...(settings.retry ? { retry: retryConfig(settings.retry) } : {}),
-        });
+  if (isKafkaPort(option)) return option;
+  // Not a connection: a kafkajs client, perhaps of another copy of kafkajs (not `instanceof`).
+  const kafka = !isKafkaConnection(option)
+    ? option
+    : new Kafka({
+        clientId: settings.clientId,
+        brokers: option.brokers,
+        ...kafkaSecurityConfig(option),
+        ...(settings.onLog
+          ? {
+              logLevel: logLevel.DEBUG,
+              logCreator: () => (entry: LogEntry) => settings.onLog?.(entry.log as { message: string; error?: unknown }),
+            }
+          : { logLevel: logLevel.NOTHING }),
+        connectionTimeout: settings.connectionTimeoutMs ?? 3000,
+        requestTimeout: settings.requestTimeoutMs ?? 30_000,
+        ...(settings.retry ? { retry: retryConfig(settings.retry) } : {}),
+      });
   return {
+    [PORT]: true,
     user: kafkaUser(option),
     producer: (options = {}) =>
       kafka.producer({
