@@ -54,7 +54,8 @@ export function timeout(options: TimeoutOptions): Middleware {
       }, ms);
       let running: Promise<void>;
       try {
-        running = next(ctx);
+        // Promise.resolve: a middleware that forgot to return its promise still gets an answer.
+        running = Promise.resolve(next(ctx));
       } catch (error) {
         running = Promise.reject(error);
       }
