@@ -11,6 +11,7 @@ const Decoder = require('kafkajs/src/protocol/decoder');
 const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0');
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder');
 const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v0');
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder');
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer | string) => number;
 const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition');
@@ -88,6 +89,21 @@ describe('the patched kafkajs encoder', () => {
       expect(Encoder.sizeOfVarLong(value)).toBe(varint(value).length);
     },
   );
+
+  it('grows its buffer before every write: varints and ASCII strings into an encoder of one byte', () => {
+    // allocUnsafe: a write past the end, or a buffer not grown first, would put stale memory on the wire.
+    const values = [0, 300, -70_000, 2 ** 30, -(2 ** 31)];
+    const ints = new Encoder(1);
+    for (const value of values) ints.writeVarInt(value);
+    expect(ints.buffer).toEqual(Buffer.concat(values.map((value) => varint(value))));
+    const strings = ['a', 'bb'.repeat(40), 'c'.repeat(256), 'ü-not-ascii', ''];
+    const text = new Encoder(1);
+    for (const value of strings) text.writeVarIntString(value).writeVarIntBytes(value);
+    expect(text.buffer).toEqual(Buffer.concat(strings.flatMap((value) => [varBytes(value), varBytes(value)])));
+    const longs = new Encoder(1);
+    for (const value of [2 ** 40, -5, 2 ** 31]) longs.writeVarLong(value);
+    expect(longs.buffer).toEqual(Buffer.concat([2 ** 40, -5, 2 ** 31].map((value) => varint(value))));
+  });
 
   it('writes a record with headers byte for byte as the protocol does, and kafkajs decodes it', () => {
     const value = randomBytes(1500);
@@ -181,6 +197,37 @@ describe('the patched kafkajs encoder', () => {
     expect(encodeRecord({ ...far, headers: {} }).buffer).toEqual(referenceRecord(far));
   });
 
+  it('compresses a batch (GZIP) that kafkajs reads back record for record', async () => {
+    const records = Array.from({ length: 30 }, (_, i) =>
+      encodeRecord({
+        offsetDelta: i,
+        timestampDelta: i,
+        key: `k${i}`,
+        value: `value ${i} ${'x'.repeat(i * 10)}`,
+        headers: { n: String(i), ü: 'ö' },
+      }),
+    );
+    const batch = await encodeBatch({
+      compression: 1,
+      records,
+      firstTimestamp: 1700000000000,
+      maxTimestamp: 1700000000029,
+      lastOffsetDelta: 29,
+    });
+    const decoded = await decodeBatch(new Decoder(batch.buffer));
+    expect(decoded.records).toHaveLength(30);
+    decoded.records.forEach(
+      (record: { key: Buffer; value: Buffer; offset: string; timestamp: string; headers: Record<string, Buffer> }, i: number) => {
+        expect(record.key.toString()).toBe(`k${i}`);
+        expect(record.value.toString()).toBe(`value ${i} ${'x'.repeat(i * 10)}`);
+        expect(record.offset).toBe(String(i));
+        expect(record.timestamp).toBe(String(1700000000000 + i));
+        expect(String(record.headers.n)).toBe(String(i));
+        expect(String(record.headers.ü)).toBe('ö');
+      },
+    );
+  });
+
   it('frames a batch whose CRC covers its body, and which kafkajs reads back', async () => {
     const records = Array.from({ length: 50 }, (_, i) =>
       encodeRecord({ offsetDelta: i, timestampDelta: i, key: `k${i}`, value: randomBytes(900 + i), headers: { n: String(i) } }),
@@ -217,6 +264,35 @@ describe('the patched kafkajs decoder', () => {
     expect(decode(bytes, { firstOffset: '41', firstTimestamp: '0' }).offset).toBe('48');
     expect(decode(bytes, { firstOffset: '9007199254740990', firstTimestamp: '0' }).offset).toBe('9007199254740997');
     expect(decode(bytes, { firstOffset: '9223372036854775800', firstTimestamp: '0' }).offset).toBe('9223372036854775807');
+  });
+
+  it('subtracts a negative delta from a base beyond exact doubles with Long', () => {
+    const bytes = referenceRecord({ timestampDelta: -10, offsetDelta: 0, key: null, value: 'v', headers: [] });
+    expect(decode(bytes, { firstOffset: '0', firstTimestamp: '9007199254740993' }).timestamp).toBe('9007199254740983');
+  });
+
+  it('takes the batch time for every record of a LOG_APPEND_TIME batch', () => {
+    const bytes = referenceRecord({ timestampDelta: 5, offsetDelta: 0, key: null, value: 'v', headers: [] });
+    const decoded = decode(bytes, { firstOffset: '0', firstTimestamp: '100', timestampType: 1, maxTimestamp: '1700000000999' });
+    expect(decoded.timestamp).toBe('1700000000999');
+  });
+
+  it('reads headers named as Object.prototype members as plain headers', () => {
+    const bytes = referenceRecord({
+      timestampDelta: 0,
+      offsetDelta: 0,
+      key: null,
+      value: 'v',
+      headers: [
+        ['constructor', 'x'],
+        ['toString', 'y'],
+        ['hasOwnProperty', 'z'],
+      ],
+    });
+    const { headers } = decode(bytes, { firstOffset: '0', firstTimestamp: '0' });
+    expect(String(headers.constructor)).toBe('x');
+    expect(String(headers.toString)).toBe('y');
+    expect(String(headers.hasOwnProperty)).toBe('z');
   });
 
   it('reads headers in order, a repeated one as an array, and __proto__ as a plain header', () => {
