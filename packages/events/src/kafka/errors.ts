@@ -5,13 +5,14 @@ import { kafkaPort } from './port.ts';
 // The one place where a Kafka client's failures become JunctionErrors: decisions branch on the
 // client's error names and protocol types here, and on Junction's codes everywhere else.
 
-/** kafkajs error fields that decisions branch on. */
-interface KafkaJsError {
+/** kafkajs error fields that decisions branch on, and where it keeps the errors it wraps. */
+interface KafkaJsFailure {
   name?: string;
-  cause?: unknown;
   type?: string;
   message?: string;
   originalError?: unknown;
+  cause?: unknown;
+  errors?: unknown[];
 }
 
 const TIMEOUTS = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout']);
@@ -19,11 +20,11 @@ const TIMEOUTS = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout']);
 const RECORD_ERRORS = new Set(['INVALID_TIMESTAMP', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
 /** The innermost cause kafkajs wraps in its retry errors. */
-function rootCause(error: unknown): KafkaJsError {
-  let current = (error ?? {}) as KafkaJsError;
+function rootCause(error: unknown): KafkaJsFailure {
+  let current = (error ?? {}) as KafkaJsFailure;
   // kafkajs keeps the last failure in `cause` (older wrappers in `originalError`).
   while (current.name === 'KafkaJSNumberOfRetriesExceeded' && (current.originalError ?? current.cause))
-    current = (current.originalError ?? current.cause) as KafkaJsError;
+    current = (current.originalError ?? current.cause) as KafkaJsFailure;
   return current;
 }
 
@@ -62,15 +63,6 @@ const AUTHORIZATION_TYPES = new Set([
   'CLUSTER_AUTHORIZATION_FAILED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
 ]);
-
-interface KafkaJsFailure {
-  name?: string;
-  type?: string;
-  message?: string;
-  originalError?: unknown;
-  cause?: unknown;
-  errors?: unknown[];
-}
 
 /** The first error in kafkajs's wrapping (retries, aggregates, causes) that `matches`. */
 function findFailure(error: unknown, matches: (e: KafkaJsFailure) => boolean, depth = 0): KafkaJsFailure | undefined {
