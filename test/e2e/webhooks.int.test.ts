@@ -135,8 +135,20 @@ describe('webhooks to three receivers while the notifications process is killed'
 
     const delivered = (r: { got: Received[] }) =>
       new Set(r.got.filter((g) => g.status === 200).map((g) => String(g.headers['webhook-id'])));
-    await until(async () => delivered(healthy).size === published.length, 120_000, 'every event at the healthy endpoint');
-    await until(async () => delivered(flaky).size === published.length, 120_000, 'every event at the flaky endpoint');
+    // On a timeout, say where the endpoint stands (a subscription disabled, or deliveries short).
+    const status = async (id: string, client: string) =>
+      (await fetch(`${notifications.url}/notifications/subscriptions/${id}`, { headers: { 'x-junction-client': client } })).json();
+    const everyEvent = (name: string, r: { got: Received[] }, sub: { id: string }, client: string) =>
+      until(async () => delivered(r).size === published.length, 120_000, `every event at the ${name} endpoint`).catch(
+        async (error: Error) => {
+          const known = JSON.stringify(await status(sub.id, client).catch((e: Error) => e.message));
+          throw new Error(
+            `${error.message}: ${delivered(r).size} of ${published.length} delivered, ${r.got.length} calls; subscription ${known}`,
+          );
+        },
+      );
+    await everyEvent('healthy', healthy, subs.healthy, 'team-healthy');
+    await everyEvent('flaky', flaky, subs.flaky, 'team-flaky');
     expect(delivered(healthy)).toEqual(new Set(published));
     expect(delivered(flaky)).toEqual(new Set(published));
 

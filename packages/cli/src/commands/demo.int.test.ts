@@ -35,7 +35,8 @@ describe('junction demo consume', () => {
           JUNCTION_STATE_DIR: state,
         },
       );
-      expect(result.code, result.stderr).toBe(0);
+      // Both streams on failure: the live lines on stdout say how far it got.
+      expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
       expect(result.stdout).toContain('Consuming orders.order as group demo');
       expect(`${result.stdout}${result.stderr}`).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
       // The last line: every order handled once, its effect counted once, retries along the way.
