@@ -1,5 +1,14 @@
 import { contextOfTraceparent, formatTraceparent } from '@junction/observability';
-import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { InboundRecord } from './subscriber/types.ts';
 
 /**
@@ -11,12 +20,27 @@ import type { InboundRecord } from './subscriber/types.ts';
  */
 const tracer = trace.getTracer('@junction/events');
 
+/** What the API's proxy provider delegates to while no SDK is registered: the API's no-op provider. */
+const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether a tracing SDK is registered. Until one is, the API's provider is a proxy for its no-op
+ * provider, whose spans never record: the per-event span work (attributes, parent contexts) is
+ * skipped then, on paths that run for every event published and every record consumed. (A
+ * registered SDK becomes the delegate of the global proxy.)
+ */
+export function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_PROVIDER;
+}
+
 /**
  * Starts the producer span of one record to `topic`, as a child of `parent` (an explicit or
  * causing `traceparent`) or else of the active span, and writes its context into `headers`
  * (the record's, changed in place). Undefined when tracing does not record.
  */
 export function startSendSpan(topic: string, headers: Record<string, string>, parent?: string): Span | undefined {
+  if (!tracingRegistered()) return undefined;
   const span = tracer.startSpan(
     `send ${topic}`,
     {
@@ -47,8 +71,12 @@ export function endSpan(span: Span | undefined, error?: unknown): void {
   span.end();
 }
 
-/** Starts the consumer span of one record, a child of the span its `traceparent` header names. Undefined when tracing does not record. */
-export function startProcessSpan(group: string, record: InboundRecord): Span | undefined {
+/**
+ * Starts the consumer span of one record, a child of `parent`: the span its `traceparent` header
+ * names, parsed by the caller. Undefined when tracing does not record.
+ */
+export function startProcessSpan(group: string, record: InboundRecord, parent: SpanContext | undefined): Span | undefined {
+  if (!tracingRegistered()) return undefined;
   const span = tracer.startSpan(
     `process ${record.topic}`,
     {
@@ -64,7 +92,7 @@ export function startProcessSpan(group: string, record: InboundRecord): Span | u
         ...(record.key !== null ? { 'messaging.kafka.message.key': record.key } : {}),
       },
     },
-    contextOfTraceparent(record.headers.traceparent),
+    parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT,
   );
   return span.isRecording() ? span : undefined;
 }

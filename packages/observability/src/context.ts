@@ -11,21 +11,28 @@ export interface LogFields {
   request_id?: string;
 }
 
-const fields = new AsyncLocalStorage<LogFields>();
+/** Log fields, or how to work them out when a line is logged (most handled records log nothing). */
+type FieldSource = LogFields | (() => LogFields);
+
+const fields = new AsyncLocalStorage<FieldSource>();
+
+const resolve = (source: FieldSource): LogFields => (typeof source === 'function' ? source() : source);
 
 /**
  * Runs `fn` with `more` added to the log fields of everything it logs, however deep and however
  * asynchronous. The subscriber runs each record's handling in one, so a handler's own log lines
- * carry the record's event and trace without being told.
+ * carry the record's event and trace without being told. `more` may be a function: it is called
+ * when a line is logged, not before, for fields that cost something to work out.
  */
-export function withLogFields<T>(more: LogFields, fn: () => T): T {
+export function withLogFields<T>(more: FieldSource, fn: () => T): T {
   const outer = fields.getStore();
-  return fields.run(outer ? { ...outer, ...more } : more, fn);
+  return fields.run(outer ? () => ({ ...resolve(outer), ...resolve(more) }) : more, fn);
 }
 
 /** The log fields here: those of {@link withLogFields}, with the active span's ids over them when tracing records. */
 export function currentLogFields(): LogFields {
-  const own = fields.getStore();
+  const source = fields.getStore();
+  const own = source === undefined ? undefined : resolve(source);
   const span = trace.getSpanContext(context.active());
   if (!span || !isSpanContextValid(span)) return own ?? {};
   return { ...own, trace_id: span.traceId, span_id: span.spanId };

@@ -71,6 +71,27 @@ describe('createLogger', () => {
     expect(lines[0]?.event_id).toBe('inner');
   });
 
+  it('works out fields given as a function only when a line is logged, inner over outer', async () => {
+    const { logger, lines } = capture();
+    let asked = 0;
+    const lazy = () => {
+      asked += 1;
+      return { event_id: 'e-lazy', trace_id: 'c'.repeat(32) };
+    };
+    withLogFields(lazy, () => undefined);
+    expect(asked).toBe(0);
+    withLogFields({ correlation_id: 'outer', event_id: 'outer' }, () =>
+      withLogFields(lazy, () => {
+        logger.info('nested');
+      }),
+    );
+    withLogFields(lazy, () => withLogFields({ event_id: 'inner' }, () => logger.info('inner wins')));
+    await expect.poll(() => lines.length).toBe(2);
+    expect(asked).toBe(2);
+    expect(lines[0]).toMatchObject({ correlation_id: 'outer', event_id: 'e-lazy', trace_id: 'c'.repeat(32) });
+    expect(lines[1]).toMatchObject({ event_id: 'inner', trace_id: 'c'.repeat(32) });
+  });
+
   it('redacts secrets and personal fields at any depth, and keeps the rest', async () => {
     const { logger, lines } = capture('info', ['email', 'shippingAddress']);
     logger.info('order placed', {
