@@ -1,4 +1,5 @@
 import { JunctionError } from '@junction/observability';
+import { Deadlines } from './deadlines.ts';
 import type { Middleware } from './types.ts';
 
 /** Options of {@link timeout}. */
@@ -23,14 +24,36 @@ export function timeout(options: TimeoutOptions): Middleware {
     throw new JunctionError('config.invalid', `timeout: ms must be a positive number, got ${options.ms}`);
   }
   const { ms } = options;
+  // This runs for every record: one timer for all the calls' limits, and one abort listener per
+  // incoming signal (the subscriber's, usually) for all the calls under it, rather than a timer
+  // and a listener each. Not AbortSignal.any either: it registers every per-record signal with
+  // the long-lived one until garbage collection.
+  const deadlines = new Deadlines(ms);
+  const linked = new WeakMap<AbortSignal, Set<AbortController>>();
+  const link = (incoming: AbortSignal, limit: AbortController): Set<AbortController> => {
+    let limits = linked.get(incoming);
+    if (!limits) {
+      const under = new Set<AbortController>();
+      incoming.addEventListener(
+        'abort',
+        () => {
+          for (const each of under) each.abort(incoming.reason);
+          under.clear();
+        },
+        { once: true },
+      );
+      linked.set(incoming, under);
+      limits = under;
+    }
+    limits.add(limit);
+    return limits;
+  };
   return (next) => (ctx) => {
     const incoming = ctx.signal;
     const limit = new AbortController();
-    // Not AbortSignal.any: it registers every per-record signal with the subscriber's long-lived one
-    // until garbage collection, which costs more per record the more records went by.
-    const forward = () => limit.abort(incoming.reason);
-    if (incoming.aborted) forward();
-    else incoming.addEventListener('abort', forward, { once: true });
+    let limits: Set<AbortController> | undefined;
+    if (incoming.aborted) limit.abort(incoming.reason);
+    else limits = link(incoming, limit);
     ctx.signal = limit.signal;
     // One promise settled by whichever comes first, the handler or the limit (no race of two
     // promises: this runs for every record).
@@ -38,11 +61,11 @@ export function timeout(options: TimeoutOptions): Middleware {
       let settled = false;
       const settle = () => {
         settled = true;
-        clearTimeout(timer);
-        incoming.removeEventListener('abort', forward);
+        deadlines.disarm(deadline);
+        limits?.delete(limit);
         ctx.signal = incoming;
       };
-      const timer = setTimeout(() => {
+      const deadline = deadlines.arm(() => {
         if (settled) return;
         const { topic, partition, offset } = ctx.record;
         const error = new JunctionError('timeout', `handler for ${topic}[${partition}]@${offset} did not finish within ${ms} ms`, {
@@ -51,7 +74,7 @@ export function timeout(options: TimeoutOptions): Middleware {
         limit.abort(error);
         settle();
         reject(error);
-      }, ms);
+      });
       let running: Promise<void>;
       try {
         // Promise.resolve: a middleware that forgot to return its promise still gets an answer.
