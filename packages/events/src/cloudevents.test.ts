@@ -55,4 +55,17 @@ describe('headersToStrings', () => {
       c: 'first',
     });
   });
+
+  it('reads a header named like an Object member as a header, and nothing inherited', () => {
+    const headers = JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, unknown>;
+    const inherited = Object.assign(Object.create({ hidden: Buffer.from('no') }) as Record<string, unknown>, { own: Buffer.from('é') });
+    const read = headersToStrings(headers);
+    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    expect(Object.entries(read)).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ]);
+    expect(headersToStrings(inherited)).toEqual({ own: 'é' });
+    expect(headersToStrings(undefined)).toEqual({});
+  });
 });

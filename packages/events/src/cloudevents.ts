@@ -79,12 +79,18 @@ export function cloudEventHeaders(attributes: CloudEventAttributes): Record<stri
   };
 }
 
-/** Reads Kafka record headers (Buffers, strings or arrays of them) into strings. */
+/** Reads Kafka record headers (Buffers, strings or arrays of them) into strings. It runs for every record consumed. */
 export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers ?? {})) {
+  for (const key in headers) {
+    if (!Object.hasOwn(headers, key)) continue;
+    const value = headers[key];
     const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined && first !== null) out[key] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    if (first === undefined || first === null) continue;
+    const text = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    // A header named __proto__ is a header like any other, not this object's prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
+    else out[key] = text;
   }
   return out;
 }

@@ -13,6 +13,15 @@ export interface AfterCommitOptions {
  * back), and a duplicate runs no handler, so asks for none.
  */
 export function afterCommit(options: AfterCommitOptions = {}): Middleware {
+  const run = (effects: ReadonlyArray<() => void>) => {
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        options.onError?.(error);
+      }
+    }
+  };
   return (next) => async (ctx) => {
     // Most handlers ask for none: no list until one is asked for, on this per-record path.
     let effects: Array<() => void> | undefined;
@@ -26,12 +35,6 @@ export function afterCommit(options: AfterCommitOptions = {}): Middleware {
     } finally {
       ctx.afterCommit = outer;
     }
-    for (const effect of effects ?? []) {
-      try {
-        effect();
-      } catch (error) {
-        options.onError?.(error);
-      }
-    }
+    if (effects) run(effects);
   };
 }

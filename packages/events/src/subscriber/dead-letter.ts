@@ -26,43 +26,49 @@ const RETRY_PREFIX = 'junction.retry.';
  */
 export function deadLetter(options: DeadLetterOptions): Middleware {
   const maxStack = options.maxStackChars ?? 4000;
+  /** Writes a record that failed for good to its dead-letter topic. */
+  const setAside = async (ctx: EventContext, thrown: unknown): Promise<void> => {
+    const error = JunctionError.from(thrown);
+    const { record } = ctx;
+    // A record that came through retry topics is dead-lettered under its original coordinates.
+    const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;
+    const now = new Date().toISOString();
+    const kept = Object.fromEntries(
+      Object.entries(record.headers).filter(([name]) => !name.startsWith(DLQ_PREFIX) && !name.startsWith(RETRY_PREFIX)),
+    );
+    const headers: Record<string, string> = {
+      ...kept,
+      [DLQ_HEADERS.originalTopic]: originalTopic,
+      [DLQ_HEADERS.originalPartition]: record.headers[RETRY_HEADERS.originalPartition] ?? String(record.partition),
+      [DLQ_HEADERS.originalOffset]: record.headers[RETRY_HEADERS.originalOffset] ?? record.offset,
+      [DLQ_HEADERS.originalTimestamp]: new Date(record.timestamp).toISOString(),
+      [DLQ_HEADERS.group]: ctx.group,
+      [DLQ_HEADERS.errorCode]: error.code,
+      [DLQ_HEADERS.errorMessage]: error.message.slice(0, 1000),
+      [DLQ_HEADERS.errorStack]: (error.stack ?? '').slice(0, maxStack),
+      [DLQ_HEADERS.attempts]: String(ctx.attempt),
+      [DLQ_HEADERS.firstFailure]: record.headers[RETRY_HEADERS.firstFailure] ?? now,
+      [DLQ_HEADERS.lastFailure]: now,
+      [DLQ_HEADERS.fingerprint]: fingerprint(originalTopic, error),
+    };
+    try {
+      await options.sink(deadLetterTopic(ctx.group, originalTopic), { key: record.key, value: record.value, headers });
+    } catch (sinkError) {
+      throw new AggregateError(
+        [error, sinkError],
+        `could not dead-letter ${record.topic}/${record.partition}@${record.offset}: ${String((sinkError as Error)?.message ?? sinkError)}`,
+      );
+    }
+    ctx.outcome = 'dead-lettered';
+    options.onDeadLetter?.(ctx, error);
+  };
+  // The failure path is a function of its own: an async function's frame is as large as all its
+  // locals, and this one is made for every record, failed or not.
   return (next) => async (ctx) => {
     try {
       await next(ctx);
     } catch (thrown) {
-      const error = JunctionError.from(thrown);
-      const { record } = ctx;
-      // A record that came through retry topics is dead-lettered under its original coordinates.
-      const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;
-      const now = new Date().toISOString();
-      const kept = Object.fromEntries(
-        Object.entries(record.headers).filter(([name]) => !name.startsWith(DLQ_PREFIX) && !name.startsWith(RETRY_PREFIX)),
-      );
-      const headers: Record<string, string> = {
-        ...kept,
-        [DLQ_HEADERS.originalTopic]: originalTopic,
-        [DLQ_HEADERS.originalPartition]: record.headers[RETRY_HEADERS.originalPartition] ?? String(record.partition),
-        [DLQ_HEADERS.originalOffset]: record.headers[RETRY_HEADERS.originalOffset] ?? record.offset,
-        [DLQ_HEADERS.originalTimestamp]: new Date(record.timestamp).toISOString(),
-        [DLQ_HEADERS.group]: ctx.group,
-        [DLQ_HEADERS.errorCode]: error.code,
-        [DLQ_HEADERS.errorMessage]: error.message.slice(0, 1000),
-        [DLQ_HEADERS.errorStack]: (error.stack ?? '').slice(0, maxStack),
-        [DLQ_HEADERS.attempts]: String(ctx.attempt),
-        [DLQ_HEADERS.firstFailure]: record.headers[RETRY_HEADERS.firstFailure] ?? now,
-        [DLQ_HEADERS.lastFailure]: now,
-        [DLQ_HEADERS.fingerprint]: fingerprint(originalTopic, error),
-      };
-      try {
-        await options.sink(deadLetterTopic(ctx.group, originalTopic), { key: record.key, value: record.value, headers });
-      } catch (sinkError) {
-        throw new AggregateError(
-          [error, sinkError],
-          `could not dead-letter ${record.topic}/${record.partition}@${record.offset}: ${String((sinkError as Error)?.message ?? sinkError)}`,
-        );
-      }
-      ctx.outcome = 'dead-lettered';
-      options.onDeadLetter?.(ctx, error);
+      await setAside(ctx, thrown);
     }
   };
 }

@@ -3,7 +3,7 @@ import type { AvroCodec } from '../codec.ts';
 import { frame } from '../codec.ts';
 import { avroType } from '../contracts/avro.ts';
 import type { Catalog } from '../contracts/catalog.ts';
-import { decode, decodeStages } from './decode.ts';
+import { ceTypeVersion, decode, decodeStages } from './decode.ts';
 import type { EventContext } from './types.ts';
 
 const writer = {
@@ -124,6 +124,24 @@ describe('decode', () => {
     })(bare);
     expect(seen).toEqual([12, 0]);
     expect(event).toMatchObject({ id: '', version: 0 });
+  });
+
+  it('reads a ce_type version only from a final .v and digits after a name', () => {
+    const cases: Array<[string | undefined, number]> = [
+      ['com.junction.test.Parcel.v1', 1],
+      ['com.junction.test.Parcel.v2024', 2024],
+      ['a.v1.v7', 7],
+      ['a.v', 0],
+      ['.v3', 0],
+      ['a.v1x', 0],
+      ['a.vx1', 0],
+      ['a.v/1', 0],
+      ['a.v1:', 0],
+      ['Parcel', 0],
+      ['', 0],
+      [undefined, 0],
+    ];
+    expect(cases.map(([ceType]) => ceTypeVersion(ceType))).toEqual(cases.map(([, version]) => version));
   });
 
   it('fails for good on a handled type the catalog has no reader schema for, naming it', async () => {

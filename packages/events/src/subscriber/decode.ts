@@ -20,9 +20,24 @@ export interface DecodeOptions {
   pii?: PiiKeyring | false;
 }
 
-const CE_TYPE = /^(.+)\.v(\d+)$/;
-/** Where `identify` leaves the record's type for `decode`. */
-const IDENTIFIED = Symbol('junction.identified-type');
+/** The version in a `ce_type` of `<type>.v<n>`; 0 when it has none. By hand: it runs for every record. */
+export function ceTypeVersion(ceType: string | undefined): number {
+  if (ceType === undefined) return 0;
+  const at = ceType.lastIndexOf('.v');
+  if (at < 1 || at + 2 === ceType.length) return 0;
+  let version = 0;
+  for (let i = at + 2; i < ceType.length; i += 1) {
+    const digit = ceType.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return 0;
+    version = version * 10 + digit;
+  }
+  return version;
+}
+/**
+ * Where `identify` leaves the record's type for `decode`. The subscriber makes each context
+ * with it (undefined), so that every context has one shape on the per-record path.
+ */
+export const IDENTIFIED = Symbol('junction.identified-type');
 
 /**
  * Reads the record's Avro value with the writer's schema from the registry and resolves it to the
@@ -84,16 +99,36 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
     });
   };
 
-  const decodeValue: Middleware = (next) => async (ctx) => {
+  /** Per record: no promise of its own once the value is read (the registry answered for its schema before). */
+  const decodeValue: Middleware = (next) => (ctx) => {
     const { record } = ctx;
     const type = (ctx as Identified)[IDENTIFIED];
-    if (type === undefined || !record.value) throw new JunctionError('internal', 'decode ran without identify before it');
+    if (type === undefined || !record.value) return Promise.reject(new JunctionError('internal', 'decode ran without identify before it'));
     const reader = readers.get(type);
     if (!reader)
-      throw new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } });
-    const decoded = options.codec.decodeNow(record.value, reader) ?? (await options.codec.decode(record.value, reader));
-    const schemaId = record.value.readInt32BE(1);
-    const version = Number(CE_TYPE.exec(record.headers.ce_type ?? '')?.[2] ?? 0);
+      return Promise.reject(
+        new JunctionError('schema.unknown', `no reader schema for ${type} in the catalog`, { context: { ...at(record), type } }),
+      );
+    const value = record.value;
+    let decoded: ReturnType<AvroCodec['decodeNow']>;
+    try {
+      decoded = options.codec.decodeNow(value, reader);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (decoded) return handOn(ctx, type, reader, decoded, next);
+    return options.codec.decode(value, reader).then((later) => handOn(ctx, type, reader, later, next));
+  };
+
+  /** Sets `ctx.event` from the decoded value (its personal fields decrypted) and runs the rest of the chain. */
+  const handOn = (
+    ctx: EventContext,
+    type: string,
+    reader: Record<string, unknown>,
+    decoded: { value: unknown },
+    next: (ctx: EventContext) => Promise<void>,
+  ): Promise<void> => {
+    const { record } = ctx;
     const id = record.headers.ce_id ?? '';
     let data = decoded.value;
     if (pii) {
@@ -101,11 +136,11 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
         data = decryptEventPii(reader, { type, id }, data, pii);
       } catch (error) {
         if (error instanceof JunctionError) Object.assign(error.context, at(record));
-        throw error;
+        return Promise.reject(error);
       }
     }
-    ctx.event = { id, type, version, schemaId, data };
-    await next(ctx);
+    ctx.event = { id, type, version: ceTypeVersion(record.headers.ce_type), schemaId: (record.value as Buffer).readInt32BE(1), data };
+    return next(ctx);
   };
   return { identify, decode: decodeValue };
 }

@@ -26,34 +26,39 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  * (`retry: { mode: 'blocking' }`). Past the last stage, or for a non-retriable error, the error goes on (to the dead-letter middleware).
  */
 export function retryTopics(options: RetryTopicsOptions): Middleware {
+  /** Sends a failed record on to its next retry topic, or throws the error on when it has none. */
+  const forward = async (ctx: EventContext, thrown: unknown): Promise<void> => {
+    const error = JunctionError.from(thrown);
+    const { record } = ctx;
+    const stage = retryStage(record.topic, ctx.group) + 1;
+    const delay = options.delaysMs[stage - 1];
+    if (!error.retriable || delay === undefined) throw error;
+    const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;
+    const now = Date.now();
+    await options.sink(retryTopic(ctx.group, originalTopic, stage), {
+      key: record.key,
+      value: record.value,
+      headers: {
+        ...record.headers,
+        [RETRY_HEADERS.originalTopic]: originalTopic,
+        [RETRY_HEADERS.originalPartition]: record.headers[RETRY_HEADERS.originalPartition] ?? String(record.partition),
+        [RETRY_HEADERS.originalOffset]: record.headers[RETRY_HEADERS.originalOffset] ?? record.offset,
+        [RETRY_HEADERS.attempts]: String(ctx.attempt),
+        [RETRY_HEADERS.dueAt]: String(now + delay),
+        [RETRY_HEADERS.firstFailure]: record.headers[RETRY_HEADERS.firstFailure] ?? new Date(now).toISOString(),
+        [RETRY_HEADERS.lastError]: error.code,
+      },
+    });
+    ctx.outcome = 'retried';
+    options.onRetry?.(ctx, stage, error);
+  };
+  // The failure path is a function of its own: an async function's frame is as large as all its
+  // locals, and this one is made for every record, failed or not.
   return (next) => async (ctx) => {
     try {
       await next(ctx);
     } catch (thrown) {
-      const error = JunctionError.from(thrown);
-      const { record } = ctx;
-      const stage = retryStage(record.topic, ctx.group) + 1;
-      const delay = options.delaysMs[stage - 1];
-      // An open circuit is not the record's failure: the subscriber waits and runs it again.
-      if (!error.retriable || delay === undefined) throw error;
-      const originalTopic = record.headers[RETRY_HEADERS.originalTopic] ?? record.topic;
-      const now = Date.now();
-      await options.sink(retryTopic(ctx.group, originalTopic, stage), {
-        key: record.key,
-        value: record.value,
-        headers: {
-          ...record.headers,
-          [RETRY_HEADERS.originalTopic]: originalTopic,
-          [RETRY_HEADERS.originalPartition]: record.headers[RETRY_HEADERS.originalPartition] ?? String(record.partition),
-          [RETRY_HEADERS.originalOffset]: record.headers[RETRY_HEADERS.originalOffset] ?? record.offset,
-          [RETRY_HEADERS.attempts]: String(ctx.attempt),
-          [RETRY_HEADERS.dueAt]: String(now + delay),
-          [RETRY_HEADERS.firstFailure]: record.headers[RETRY_HEADERS.firstFailure] ?? new Date(now).toISOString(),
-          [RETRY_HEADERS.lastError]: error.code,
-        },
-      });
-      ctx.outcome = 'retried';
-      options.onRetry?.(ctx, stage, error);
+      await forward(ctx, thrown);
     }
   };
 }

@@ -1,6 +1,6 @@
 import { JunctionError } from '@junction/observability';
 import { type BackoffOptions, backoffDelay } from '../backoff.ts';
-import type { Middleware } from './types.ts';
+import type { EventContext, Middleware } from './types.ts';
 
 /** Waits `ms`, or less when `signal` aborts; it never rejects. */
 export type RetrySleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -54,18 +54,24 @@ export function retryInPlace(options: RetryInPlaceOptions): Middleware {
   }
   const sleep = options.sleep ?? timerSleep;
   const random = options.random ?? Math.random;
+  /** After a failed try: waits out the backoff and returns when the next try may go, or throws the error on. */
+  const again = async (ctx: EventContext, thrown: unknown, retry: number): Promise<void> => {
+    const error = JunctionError.from(thrown, 'internal');
+    const attempts = retry + 1;
+    if (!error.retriable || retry >= options.retries || ctx.signal.aborted) throw withAttempts(error, attempts);
+    await sleep(backoffDelay(retry, options.backoff, random), ctx.signal);
+    if (ctx.signal.aborted) throw withAttempts(error, attempts);
+    ctx.attempt += 1;
+  };
+  // The failure path is a function of its own: an async function's frame is as large as all its
+  // locals, and this one is made for every record, failed or not.
   return (next) => async (ctx) => {
     for (let retry = 0; ; retry += 1) {
       try {
         await next(ctx);
         return;
       } catch (thrown) {
-        const error = JunctionError.from(thrown, 'internal');
-        const attempts = retry + 1;
-        if (!error.retriable || retry >= options.retries || ctx.signal.aborted) throw withAttempts(error, attempts);
-        await sleep(backoffDelay(retry, options.backoff, random), ctx.signal);
-        if (ctx.signal.aborted) throw withAttempts(error, attempts);
-        ctx.attempt += 1;
+        await again(ctx, thrown, retry);
       }
     }
   };

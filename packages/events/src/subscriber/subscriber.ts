@@ -9,10 +9,11 @@ import { afterCommit } from './after-commit.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { Commits } from './commits.ts';
 import { deadLetter } from './dead-letter.ts';
-import { decodeStages } from './decode.ts';
+import { decodeStages, IDENTIFIED } from './decode.ts';
 import { FetchGate } from './fetch-gate.ts';
 import { idempotency } from './idempotency.ts';
 import { Lanes } from './lanes.ts';
+import type { PartitionOffsets } from './offsets.ts';
 import { ensureOwnTopics, producerSink } from './own-topics.ts';
 import { subscriberProbe } from './probe.ts';
 import { Membership } from './rebalance.ts';
@@ -36,19 +37,21 @@ interface Work {
   record: InboundRecord;
   bytes: number;
   generation: number;
+  /** The offsets of the record's partition in that generation, and the record's. */
+  tracker: PartitionOffsets;
+  offset: number;
 }
 
 const SINK_TIMEOUT_MS = 30_000;
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): InboundRecord {
-  const headers = headersToStrings(message.headers);
   return {
     topic,
     partition,
     offset: message.offset,
-    key: message.key?.toString() ?? null,
+    key: message.key ? message.key.toString() : null,
     value: message.value,
-    headers,
+    headers: headersToStrings(message.headers),
     timestamp: Number(message.timestamp),
   };
 }
@@ -126,11 +129,18 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
 
   const run = async (work: Work): Promise<void> => {
     const { record } = work;
-    const ctx: EventContext = {
+    // Every field the middlewares set is here from the start: one shape for every context.
+    const ctx: EventContext & { [IDENTIFIED]: string | undefined } = {
       group,
       record,
       attempt: Number(record.headers[RETRY_HEADERS.attempts] ?? 0) + 1,
       signal: abort.signal,
+      event: undefined,
+      tx: undefined,
+      afterCommit: undefined,
+      deferred: undefined,
+      outcome: undefined,
+      [IDENTIFIED]: undefined,
     };
     const handled = await observed(ctx, () => handle(work, ctx));
     if (!handled) return finish(work, undefined);
@@ -143,59 +153,85 @@ export function createSubscriber<Events = Record<string, Record<string, unknown>
 
   /** Runs a record through the chain until it is done; false when it was given up (stop, rebalance). */
   const handle = async (work: Work, ctx: EventContext): Promise<boolean> => {
+    // The first try alone here: an async function's frame is as large as all its locals, and this
+    // one is made for every record. What is not done after it goes on in `persist`.
+    try {
+      await pipeline(ctx);
+      if (!ctx.deferred) return true;
+    } catch (error) {
+      return persist(work, ctx, { error });
+    }
+    return persist(work, ctx, undefined);
+  };
+
+  /** Runs a record again until it is done, after a try that failed (`failure`) or was put off; false when it was given up. */
+  const persist = async (work: Work, ctx: EventContext, failure: { error: unknown } | undefined): Promise<boolean> => {
     const { record } = work;
-    for (let failures = 0; ; failures += 1) {
-      try {
-        await pipeline(ctx);
-        if (!ctx.deferred) return true;
-        // The breaker put it off (the dependency is down): wait for its probe time and run the
-        // record again (fetching is paused meanwhile).
-        const { retryAfterMs } = ctx.deferred;
-        ctx.deferred = undefined;
-        if (gate.stopped || !membership.isCurrent(work.generation)) return false;
-        await new Promise((resolve) => setTimeout(resolve, Math.max(50, retryAfterMs)));
-        failures = -1;
-      } catch (error) {
+    /** Failed tries in a row. */
+    let failures = 0;
+    for (;;) {
+      if (failure) {
         // Only a failed dead-letter write gets here: the record cannot be set aside, so it is
         // tried again (this lane waits; its offset is not committed) until it can, or until stop.
         options.logger?.error('record could not be handled or dead-lettered; trying again', {
           topic: record.topic,
           offset: record.offset,
-          error: String(error),
+          error: String(failure.error),
         });
         if (gate.stopped || !membership.isCurrent(work.generation)) return false;
         await new Promise((resolve) =>
           setTimeout(resolve, backoffDelay(failures, { initialMs: 500, multiplier: 2, maxMs: 30_000, jitter: 0.2 })),
         );
+        failures += 1;
+      } else {
+        // The breaker put it off (the dependency is down): wait for its probe time and run the
+        // record again (fetching is paused meanwhile).
+        const retryAfterMs = ctx.deferred?.retryAfterMs ?? 0;
+        ctx.deferred = undefined;
+        if (gate.stopped || !membership.isCurrent(work.generation)) return false;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(50, retryAfterMs)));
+        failures = 0;
+      }
+      failure = undefined;
+      try {
+        await pipeline(ctx);
+        if (!ctx.deferred) return true;
+      } catch (error) {
+        failure = { error };
       }
     }
   };
 
   const finish = (work: Work, ctx: EventContext | undefined): void => {
     // Work of an older generation (before a rebalance) no longer owns its partition: it commits nothing.
-    if (ctx && membership.isCurrent(work.generation))
-      commits.get(work.record.topic, work.record.partition)?.finish(Number(work.record.offset));
+    if (ctx && membership.isCurrent(work.generation)) work.tracker.finish(work.offset);
     gate.release(work.bytes);
   };
 
   const { ordering } = settings;
   const lanes = new Lanes<Work>(ordering === 'key' ? settings.maxConcurrency : Number.POSITIVE_INFINITY, run);
-  const laneOf = (record: InboundRecord) => `${record.topic}\0${record.partition}${ordering === 'key' ? `\0${record.key ?? ''}` : ''}`;
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
     const { topic, partition } = batch;
     const tracker = commits.tracker(topic, partition);
     const stage = retryStage(topic, group);
     const generation = membership.generation;
+    // One lane per partition, or per key within it. The partition's name is made once per batch:
+    // lanes are looked up by it for every record.
+    const partitionLane = `${topic}\0${partition}`;
+    const byKey = ordering === 'key';
+    // A held partition's records wait. Only this loop holds one (below), and stops when it does.
+    const held = gate.due.isHeld(topic, partition);
     for (const message of batch.messages) {
-      if (gate.stopped || gate.due.isHeld(topic, partition)) break;
+      if (held || gate.stopped) break;
       const record = toRecord(topic, partition, message);
       // A retry record not due yet: its partition waits for it, without fetching.
       if (stage > 0 && gate.due.holdIfEarly(topic, partition, message.offset, Number(record.headers[RETRY_HEADERS.dueAt] ?? 0))) break;
       const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-      tracker.start(Number(message.offset), Number(message.timestamp));
+      const offset = Number(message.offset);
+      tracker.start(offset, record.timestamp);
       gate.take(bytes);
-      lanes.push(laneOf(record), { record, bytes, generation });
+      lanes.push(byKey ? `${partitionLane}\0${record.key ?? ''}` : partitionLane, { record, bytes, generation, tracker, offset });
       // Taken on: kafkajs fetches on from here; the commit waits for the record to finish.
       resolveOffset(message.offset);
     }

@@ -30,4 +30,38 @@ describe('memoryInbox (tests only)', () => {
     release();
     expect(await first).toBe('processed');
   });
+
+  it('keeps groups apart: an event processed by one group is new to another', async () => {
+    const store = memoryInbox();
+    expect(await store.run(key('a'), noop)).toBe('processed');
+    expect(await store.run({ group: 'h', eventId: 'a', ttlMs: 1_000 }, noop)).toBe('processed');
+    expect(await store.run({ group: 'h', eventId: 'a', ttlMs: 1_000 }, noop)).toBe('duplicate');
+    expect(await store.run(key('a'), noop)).toBe('duplicate');
+  });
+
+  it('forgets an event whose handler failed, so its redelivery runs', async () => {
+    const store = memoryInbox();
+    await expect(
+      store.run(key('a'), async () => {
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    expect(await store.run(key('a'), noop)).toBe('processed');
+    expect(await store.run(key('a'), noop)).toBe('duplicate');
+  });
+
+  it('forgets expired events once a second, and never one that is still running', async () => {
+    let clock = 0;
+    const store = memoryInbox({ now: () => clock, maxEntries: 3 });
+    let release = () => {};
+    const running = store.run(key('slow'), () => new Promise<void>((resolve) => (release = resolve)));
+    for (const id of ['a', 'b', 'c', 'd']) await store.run(key(id), noop);
+    // Past the bound: the oldest processed went ('a'); the running one is still refused.
+    await expect(store.run(key('slow'), noop)).rejects.toMatchObject({ code: 'inbox.unavailable' });
+    expect(await store.run(key('a'), noop)).toBe('processed');
+    release();
+    expect(await running).toBe('processed');
+    clock = 5_000;
+    expect(await store.run(key('slow'), noop)).toBe('processed');
+  });
 });

@@ -9,6 +9,9 @@ export interface MemoryInboxOptions {
   now?: () => number;
 }
 
+/** The expiry of an event whose first copy is running: not yet processed, not to be run twice. */
+const RUNNING = -1;
+
 /**
  * An inbox in this process's memory, FOR TESTS ONLY: it is not shared between processes or
  * replicas, and forgets everything on restart, so in production it dedupes nothing that
@@ -17,41 +20,80 @@ export interface MemoryInboxOptions {
 export function memoryInbox(options: MemoryInboxOptions = {}): InboxStore {
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
-  /** Key → when it expires. Insertion order is age order: a processed event is re-inserted, so the oldest come first. */
-  const seen = new Map<string, number>();
-  const pending = new Set<string>();
+  /**
+   * Per group, event id → when it expires (RUNNING while its first copy runs). A map per group,
+   * not one keyed by group and id: the id is looked up as it came, with no key built per record.
+   * Insertion order is age order: an event processed again is re-inserted, so the oldest come first.
+   */
+  const groups = new Map<string, Map<string, number>>();
+  let entries = 0;
   let prunedAt = Number.NEGATIVE_INFINITY;
 
-  /**
-   * Drops the oldest entries past `maxEntries`, and expired ones once a second: an expired entry
-   * still in the map answers nothing (its time is checked on every lookup), it only holds memory.
-   */
-  const prune = (at: number) => {
-    if (seen.size <= maxEntries && at - prunedAt < 1000) return;
-    prunedAt = at;
-    for (const [key, expiresAt] of seen) {
-      if (expiresAt > at && seen.size <= maxEntries) break;
-      seen.delete(key);
+  /** Drops expired entries of `seen` from its oldest on, and the oldest past `maxEntries`; running ones stay. */
+  const pruneGroup = (seen: Map<string, number>, at: number) => {
+    for (const [id, expiresAt] of seen) {
+      if (expiresAt === RUNNING) continue;
+      if (expiresAt > at && entries <= maxEntries) break;
+      seen.delete(id);
+      entries -= 1;
     }
+  };
+  /**
+   * Past `maxEntries` the oldest of the group just written go first (then other groups'), and
+   * expired entries go once a second: an expired entry still held answers nothing (its time is
+   * checked on every lookup), it only holds memory.
+   */
+  const prune = (written: Map<string, number>, at: number) => {
+    if (entries <= maxEntries && at - prunedAt < 1000) return;
+    prunedAt = at;
+    pruneGroup(written, at);
+    for (const seen of groups.values()) if (seen !== written) pruneGroup(seen, at);
+  };
+
+  /** Claims `eventId` for its first copy; the verdict when it may not run now. */
+  const claim = (seen: Map<string, number>, key: InboxKey): 'duplicate' | undefined => {
+    const { eventId } = key;
+    const expiresAt = seen.get(eventId);
+    if (expiresAt === RUNNING) throw inProgress(key, 'memory');
+    if (expiresAt !== undefined) {
+      if (expiresAt > now()) return 'duplicate';
+      seen.delete(eventId);
+      entries -= 1;
+    }
+    seen.set(eventId, RUNNING);
+    entries += 1;
+    return undefined;
+  };
+  const release = (seen: Map<string, number>, eventId: string) => {
+    seen.delete(eventId);
+    entries -= 1;
+  };
+  const processed = (seen: Map<string, number>, key: InboxKey) => {
+    const done = now();
+    seen.set(key.eventId, done + key.ttlMs);
+    prune(seen, done);
+  };
+  const groupOf = (group: string): Map<string, number> => {
+    let seen = groups.get(group);
+    if (!seen) {
+      seen = new Map();
+      groups.set(group, seen);
+    }
+    return seen;
   };
 
   return {
+    // Small on purpose: an async function's frame is as large as all its locals, and this runs per record.
     async run(key: InboxKey, work) {
-      const id = `${key.group}\u0000${key.eventId}`;
-      const at = now();
-      const expiresAt = seen.get(id);
-      if (expiresAt !== undefined && expiresAt > at) return 'duplicate';
-      if (pending.has(id)) throw inProgress(key, 'memory');
-      pending.add(id);
+      const seen = groupOf(key.group);
+      if (claim(seen, key) === 'duplicate') return 'duplicate';
       try {
         await work(undefined);
-      } finally {
-        pending.delete(id);
+      } catch (error) {
+        release(seen, key.eventId);
+        throw error;
       }
-      if (expiresAt !== undefined) seen.delete(id);
-      const done = now();
-      seen.set(id, done + key.ttlMs);
-      prune(done);
+      processed(seen, key);
       return 'processed';
     },
     async close() {},
