@@ -98,19 +98,31 @@ export interface AttemptRecord {
 /** How a delivery stands after an attempt. */
 export type Settlement = { status: 'delivered' } | { status: 'pending'; retryAt: Date } | { status: 'failed' };
 
+/** How the endpoint's failure clock runs. */
+export interface FailureClock {
+  /** An endpoint whose every attempt failed for this long is disabled. */
+  disableAfterMs: number;
+  /**
+   * A pause between two failed attempts longer than this means nobody was trying (the dispatcher
+   * was down): the clock starts again at the later failure. Longer than any wait between
+   * attempts (the retry cap, an open breaker).
+   */
+  pauseMs: number;
+}
+
 /**
  * Records an attempt and settles its delivery, unless the delivery moved on meanwhile (its lease
  * ran out and another attempt took it: false then, and nothing is written). Tracks the
- * endpoint's health: a success clears its failure clock; a failure starts it, and disables the
- * endpoint once it has run for `disableAfterMs`. Returns whether it was settled, and whether the
- * endpoint was disabled by this attempt.
+ * endpoint's health: a success clears its failure clock; a failure starts it (or starts it again
+ * after a pause, see {@link FailureClock}), and disables the endpoint once it has run for
+ * `disableAfterMs`. Returns whether it was settled, and whether the endpoint was disabled by this attempt.
  */
 export async function settle(
   tx: Queryable,
   delivery: ClaimedDelivery,
   attempt: AttemptRecord,
   settlement: Settlement,
-  disableAfterMs: number,
+  clock: FailureClock,
 ): Promise<{ settled: boolean; disabled: boolean }> {
   // The subscription first, then the delivery: the order of the API's replay and updates, so
   // that neither waits on the other in a cycle. NO KEY UPDATE, not UPDATE: a fan-out inserting
@@ -157,24 +169,34 @@ export async function settle(
     ],
   );
   if (delivered) return { settled: true, disabled: false };
+  // The clock's start: kept while failures follow each other, this failure's start after a pause.
   const { rows: health } = await tx.query(
-    `UPDATE subscriptions SET
-        failing_since = COALESCE(failing_since, $2),
-        status = CASE WHEN status = 'active' AND $3 - COALESCE(failing_since, $2) >= $4::float8 * interval '1 millisecond'
-                      THEN 'disabled' ELSE status END,
-        disabled_reason = CASE WHEN status = 'active' AND $3 - COALESCE(failing_since, $2) >= $4::float8 * interval '1 millisecond'
-                               THEN 'every attempt failed for ' || $4 || ' ms; last: ' || $5 ELSE disabled_reason END,
-        disabled_by = CASE WHEN status = 'active' AND $3 - COALESCE(failing_since, $2) >= $4::float8 * interval '1 millisecond'
-                           THEN 'failures' ELSE disabled_by END,
+    `WITH clock AS (
+       SELECT CASE WHEN failing_since IS NULL OR last_failure_at IS NULL
+                     OR $2::timestamptz - last_failure_at > $6::float8 * interval '1 millisecond'
+                   THEN $2::timestamptz ELSE failing_since END AS since
+         FROM subscriptions WHERE subscription_id = $1
+     ), verdict AS (
+       SELECT since, $3::timestamptz - since >= $4::float8 * interval '1 millisecond' AS expired FROM clock
+     )
+     UPDATE subscriptions s SET
+        failing_since = verdict.since,
+        last_failure_at = GREATEST(s.last_failure_at, $3::timestamptz),
+        status = CASE WHEN s.status = 'active' AND verdict.expired THEN 'disabled' ELSE s.status END,
+        disabled_reason = CASE WHEN s.status = 'active' AND verdict.expired
+                               THEN 'every attempt failed for ' || $4 || ' ms; last: ' || $5 ELSE s.disabled_reason END,
+        disabled_by = CASE WHEN s.status = 'active' AND verdict.expired THEN 'failures' ELSE s.disabled_by END,
         updated_at = now()
-      WHERE subscription_id = $1
-      RETURNING status`,
+       FROM verdict
+      WHERE s.subscription_id = $1
+      RETURNING s.status`,
     [
       delivery.subscriptionId,
       attempt.startedAt,
       new Date(attempt.startedAt.getTime() + attempt.durationMs),
-      disableAfterMs,
+      clock.disableAfterMs,
       attempt.error ?? '',
+      clock.pauseMs,
     ],
   );
   const now = (health[0] as { status: string } | undefined)?.status;

@@ -3,7 +3,15 @@ import type { NotificationsConfig } from '../config.ts';
 import type { AddressPolicy } from '../delivery/address-policy.ts';
 import { type SendResult, sendWebhook } from '../delivery/sender.ts';
 import { webhookHeaders } from '../delivery/signing.ts';
-import { type AttemptRecord, type ClaimedDelivery, claimDeliveries, endpointsWithDueWork, type Settlement, settle } from './deliveries.ts';
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  claimDeliveries,
+  endpointsWithDueWork,
+  type FailureClock,
+  type Settlement,
+  settle,
+} from './deliveries.ts';
 import { createEndpointGate } from './endpoint-gate.ts';
 import { afterFailure, type RetrySchedule } from './schedule.ts';
 
@@ -55,6 +63,12 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
     jitter: own.JUNCTION_NOTIFICATIONS_RETRY_JITTER,
     maxAttempts: own.JUNCTION_NOTIFICATIONS_MAX_ATTEMPTS,
     maxAgeMs: own.JUNCTION_NOTIFICATIONS_MAX_AGE_MS,
+  };
+  // The endpoint's failure clock runs while attempts go on. The longest wait between two of them
+  // is a retry delay at its cap (with jitter), an open breaker and a poll; twice that is a pause.
+  const failureClock: FailureClock = {
+    disableAfterMs: own.JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS,
+    pauseMs: 2 * (schedule.maxMs * (1 + schedule.jitter) + own.JUNCTION_NOTIFICATIONS_BREAKER_OPEN_MS + own.JUNCTION_NOTIFICATIONS_POLL_MS),
   };
   // Long enough for an attempt and its settling; an attempt cut short by a crash is retried after it.
   const leaseMs = own.JUNCTION_NOTIFICATIONS_CONNECT_TIMEOUT_MS + own.JUNCTION_NOTIFICATIONS_ATTEMPT_TIMEOUT_MS + 30_000;
@@ -227,7 +241,7 @@ export function createDispatcher(service: ServiceContext<NotificationsConfig>, o
     service.transaction(async (tx) => {
       const settled: boolean[] = [];
       for (const { delivery, record, settlement } of batch) {
-        const { settled: recorded, disabled } = await settle(tx, delivery, record, settlement, own.JUNCTION_NOTIFICATIONS_DISABLE_AFTER_MS);
+        const { settled: recorded, disabled } = await settle(tx, delivery, record, settlement, failureClock);
         settled.push(recorded);
         if (!recorded) continue;
         if (disabled)
