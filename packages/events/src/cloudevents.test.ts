@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudEventHeaders, headersToStrings, uuidv7 } from './cloudevents.ts';
+import { cloudEventHeaders, headersToStrings, randomHexPooled, uuidv7 } from './cloudevents.ts';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -16,6 +16,15 @@ describe('uuidv7', () => {
     const ids = Array.from({ length: 3000 }, () => uuidv7(now));
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('randomHexPooled', () => {
+  it('gives lowercase hex of the size asked, never the same bytes twice across pool refills', () => {
+    const draws = Array.from({ length: 1000 }, (_, i) => randomHexPooled(1 + (i % 24)));
+    for (const [i, hex] of draws.entries()) expect(hex).toMatch(new RegExp(`^[0-9a-f]{${2 * (1 + (i % 24))}}$`));
+    const long = draws.filter((hex) => hex.length >= 16);
+    expect(new Set(long).size).toBe(long.length);
   });
 });
 

@@ -4,15 +4,27 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-/** `size` cryptographically random bytes, copied out of the pool. */
-export function randomBytesPooled(size: number): Buffer {
+/** Where the next `size` random bytes start in the pool, refilled first when it has fewer left. */
+function takePooled(size: number): number {
   if (poolOffset + size > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + size));
+  const at = poolOffset;
   poolOffset += size;
-  return bytes;
+  return at;
+}
+
+/** `size` cryptographically random bytes, copied out of the pool. */
+export function randomBytesPooled(size: number): Buffer {
+  const at = takePooled(size);
+  return Buffer.from(pool.subarray(at, at + size));
+}
+
+/** `size` cryptographically random bytes as lowercase hex, read straight off the pool (no Buffer of their own). */
+export function randomHexPooled(size: number): string {
+  const at = takePooled(size);
+  return pool.toString('hex', at, at + size);
 }
 
 let lastMillis = 0;
@@ -21,6 +33,7 @@ let sequence = 0;
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness. Ids made in one
  * process sort in creation order, even within a millisecond (a 12-bit counter in rand_a).
+ * Made in the pool's bytes, which are used once (one per event published: no Buffer of its own).
  */
 export function uuidv7(now: number = Date.now()): string {
   if (now <= lastMillis) {
@@ -28,14 +41,14 @@ export function uuidv7(now: number = Date.now()): string {
     if (sequence === 0) lastMillis += 1;
   } else {
     lastMillis = now;
-    sequence = randomBytesPooled(2).readUInt16BE() & 0x7ff;
+    sequence = pool.readUInt16BE(takePooled(2)) & 0x7ff;
   }
-  const bytes = randomBytesPooled(16);
-  bytes.writeUIntBE(lastMillis, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
+  const at = takePooled(16);
+  pool.writeUIntBE(lastMillis, at, 6);
+  pool[at + 6] = 0x70 | (sequence >> 8);
+  pool[at + 7] = sequence & 0xff;
+  pool[at + 8] = 0x80 | ((pool[at + 8] ?? 0) & 0x3f);
+  const hex = pool.toString('hex', at, at + 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

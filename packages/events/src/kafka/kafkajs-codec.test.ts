@@ -15,6 +15,15 @@ const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder');
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer | string) => number;
 const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition');
+const { Partitioners } = require('kafkajs') as {
+  Partitioners: {
+    DefaultPartitioner: () => (args: {
+      topic: string;
+      partitionMetadata: Array<{ partitionId: number; leader: number }>;
+      message: { key?: string | null; partition?: number };
+    }) => number;
+  };
+};
 
 /** Kafka's varint: zigzag, then seven bits a byte, least significant first. */
 function varint(value: number | bigint): Buffer {
@@ -357,6 +366,18 @@ describe('the patched kafkajs partitioning', () => {
   ])('hashes %j as before', (key, hash) => {
     expect(murmur2(key)).toBe(hash);
     expect(murmur2(Buffer.from(key))).toBe(hash);
+  });
+
+  it('hashes a keyed message over every partition, leader or not, and spreads keyless ones over those with a leader', () => {
+    const partition = Partitioners.DefaultPartitioner();
+    const partitionMetadata = [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: partitionId === 2 ? -1 : 1 }));
+    for (const key of ['', 'a', 'order-ü-1', '0190f3c2-7a1b-7c3d-8e4f-5a6b7c8d9e0f'])
+      expect(partition({ topic: 't', partitionMetadata, message: { key } })).toBe((murmur2(key) & 0x7fffffff) % 4);
+    expect(partition({ topic: 't', partitionMetadata, message: { key: 'a', partition: 2 } })).toBe(2);
+    const keyless = Array.from({ length: 30 }, () => partition({ topic: 't', partitionMetadata, message: {} }));
+    expect(new Set(keyless)).toEqual(new Set([0, 1, 3]));
+    const leaderless = partitionMetadata.map((p) => ({ ...p, leader: -1 }));
+    expect(partition({ topic: 't', partitionMetadata: leaderless, message: { key: null } })).toBeLessThan(4);
   });
 
   it('groups messages by partition in order', () => {
