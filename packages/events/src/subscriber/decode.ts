@@ -3,7 +3,7 @@ import type { AvroCodec } from '../codec.ts';
 import { type Catalog, eventVersion } from '../contracts/catalog.ts';
 import { decryptEventPii } from '../pii/event.ts';
 import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
-import type { EventContext, Middleware } from './types.ts';
+import type { EventContext, Handler, Middleware } from './types.ts';
 
 /** Options of {@link decode}. */
 export interface DecodeOptions {
@@ -81,22 +81,24 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
     }
     const schemaId = record.value.readInt32BE(1);
     const known = types.get(schemaId);
-    const go = (type: string): Promise<void> => {
-      if (!options.handled.has(type)) {
-        ctx.outcome = 'skipped';
-        return Promise.resolve();
-      }
-      (ctx as Identified)[IDENTIFIED] = type;
-      return next(ctx);
-    };
-    if (known !== undefined) return go(known);
+    if (known !== undefined) return identified(ctx, known, next);
     // A schema id seen for the first time: one registry lookup, ever.
     const now = options.codec.schemaNow(schemaId);
     const named = now ? Promise.resolve(fullname(now)) : options.codec.schema(schemaId).then(fullname);
     return named.then((type) => {
       types.set(schemaId, type);
-      return go(type);
+      return identified(ctx, type, next);
     });
+  };
+
+  /** Hands a record of `type` on to `next`, or skips it when nobody here handles its type. */
+  const identified = (ctx: EventContext, type: string, next: Handler): Promise<void> => {
+    if (!options.handled.has(type)) {
+      ctx.outcome = 'skipped';
+      return Promise.resolve();
+    }
+    (ctx as Identified)[IDENTIFIED] = type;
+    return next(ctx);
   };
 
   /** Per record: no promise of its own once the value is read (the registry answered for its schema before). */
