@@ -12,6 +12,7 @@ const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0');
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder');
 const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v0');
 const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder');
+const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request');
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer | string) => number;
 const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition');
@@ -235,6 +236,53 @@ describe('the patched kafkajs encoder', () => {
         expect(String(record.headers.ü)).toBe('ö');
       },
     );
+  });
+
+  it("gives a produce request batch the lowest and highest of its messages' timestamps, as numbers, and each record its own fields", async () => {
+    const request = produceRequest({
+      acks: -1,
+      timeout: 30_000,
+      topicData: [
+        {
+          topic: 't',
+          partitions: [
+            {
+              partition: 0,
+              firstSequence: 0,
+              messages: [
+                // As strings these sort 1000 < 50 < 999999999999: the batch would start at 1000.
+                { key: 'a', value: 'one', timestamp: 1000, headers: { h: 'x' }, partition: 0 },
+                { key: 'b', value: 'two', timestamp: 999_999_999_999 },
+                { key: 'c', value: 'three', timestamp: '50' },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const decoder = new Decoder((await request.encode()).buffer);
+    decoder.readString();
+    decoder.readInt16();
+    decoder.readInt32();
+    expect(decoder.readInt32()).toBe(1);
+    expect(decoder.readString()).toBe('t');
+    expect(decoder.readInt32()).toBe(1);
+    expect(decoder.readInt32()).toBe(0);
+    const batch = await decodeBatch(new Decoder(decoder.readBytes()));
+    expect(String(batch.firstTimestamp)).toBe('50');
+    expect(String(batch.maxTimestamp)).toBe('999999999999');
+    expect(
+      batch.records.map((record: { key: Buffer; value: Buffer; timestamp: string; headers: Record<string, Buffer> }) => [
+        record.key.toString(),
+        record.value.toString(),
+        record.timestamp,
+        Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, String(value)])),
+      ]),
+    ).toEqual([
+      ['a', 'one', '1000', { h: 'x' }],
+      ['b', 'two', '999999999999', {}],
+      ['c', 'three', '50', {}],
+    ]);
   });
 
   it('frames a batch whose CRC covers its body, and which kafkajs reads back', async () => {
