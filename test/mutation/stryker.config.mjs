@@ -12,6 +12,7 @@ export default {
     'packages/events/src/subscriber/retry.ts',
     'packages/events/src/subscriber/retry-topics.ts',
     'packages/events/src/subscriber/timeout.ts',
+    'packages/events/src/subscriber/deadlines.ts',
     'packages/events/src/subscriber/circuit-breaker.ts',
     'packages/events/src/subscriber/idempotency.ts',
     'packages/events/src/subscriber/decode.ts',
