@@ -59,4 +59,20 @@ describe('afterCommit', () => {
     expect(String(errors[0])).toContain('metrics broke');
     expect(ran).toBe(true);
   });
+
+  it('gives the context back its own afterCommit when the call ends, failed or not', async () => {
+    const outer = () => {};
+    for (const fails of [false, true]) {
+      const ctx = { ...context('e-9'), afterCommit: outer };
+      let inside: unknown;
+      const call = afterCommit()(async (c) => {
+        inside = c.afterCommit;
+        if (fails) throw new Error('handler failed');
+      })(ctx);
+      if (fails) await expect(call).rejects.toThrow('handler failed');
+      else await call;
+      expect(inside).not.toBe(outer);
+      expect(ctx.afterCommit).toBe(outer);
+    }
+  });
 });

@@ -12,31 +12,36 @@ describe('Deadlines', () => {
 
   it('fires each armed deadline once, its length after it was armed, in order; a disarmed one never', () => {
     const deadlines = new Deadlines(1000, clock);
+    expect(deadlines.held).toBe(0);
     const fired: string[] = [];
-    deadlines.arm(() => fired.push(`a@${Date.now()}`));
+    const started = Date.now();
+    deadlines.arm(() => fired.push(`a@${Date.now() - started}`));
     vi.advanceTimersByTime(300);
     const b = deadlines.arm(() => fired.push('b'));
     vi.advanceTimersByTime(100);
-    deadlines.arm(() => fired.push(`c@${Date.now()}`));
+    deadlines.arm(() => fired.push(`c@${Date.now() - started}`));
     deadlines.disarm(b);
-    const started = Date.now() - 400;
+    expect([deadlines.armed, deadlines.held]).toEqual([2, 3]);
     vi.advanceTimersByTime(599);
     expect(fired).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(fired).toEqual([`a@${started + 1000}`]);
+    expect(fired).toEqual(['a@1000']);
+    // The two the timer passed (a fired, b disarmed) are the larger part: they go.
+    expect([deadlines.armed, deadlines.held]).toEqual([1, 1]);
     vi.advanceTimersByTime(5000);
-    expect(fired).toEqual([`a@${started + 1000}`, `c@${started + 1400}`]);
-    expect(deadlines.armed).toBe(0);
+    expect(fired).toEqual(['a@1000', 'c@1400']);
+    expect([deadlines.armed, deadlines.held]).toEqual([0, 0]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('keeps one timer for any number of deadlines, and none once all are disarmed', () => {
+  it('keeps one timer for any number of deadlines, and neither entries nor a timer once all are disarmed', () => {
     const deadlines = new Deadlines(30_000, clock);
     const armed = Array.from({ length: 1000 }, () => deadlines.arm(() => {}));
     expect(vi.getTimerCount()).toBe(1);
-    for (const deadline of armed) deadlines.disarm(deadline);
-    expect(vi.getTimerCount()).toBe(0);
-    expect(deadlines.held).toBe(0);
+    for (const deadline of armed.slice(1)) deadlines.disarm(deadline);
+    expect([deadlines.armed, deadlines.held, vi.getTimerCount()]).toEqual([1, 1000, 1]);
+    deadlines.disarm(armed[0] as (typeof armed)[0]);
+    expect([deadlines.armed, deadlines.held, vi.getTimerCount()]).toEqual([0, 0, 0]);
   });
 
   it('follows an early front that was disarmed: the next deadline fires at its own time, not sooner', () => {
@@ -55,7 +60,7 @@ describe('Deadlines', () => {
     expect(firedAt).toBe(start + 1500);
   });
 
-  it('keeps a deadline armed while another fires, and fires it at its time', () => {
+  it('fires a deadline armed while another fires at its own time', () => {
     const deadlines = new Deadlines(100, clock);
     const fired: number[] = [];
     const start = Date.now();
@@ -67,6 +72,20 @@ describe('Deadlines', () => {
     expect(fired).toEqual([100, 200]);
   });
 
+  it('fires every deadline due by the time the timer runs late, in order, in one go', () => {
+    let now = 0;
+    const deadlines = new Deadlines(100, () => now);
+    const fired: number[] = [];
+    for (const at of [0, 10, 20]) {
+      now = at;
+      deadlines.arm(() => fired.push(at));
+    }
+    now = 500;
+    vi.advanceTimersByTime(100);
+    expect(fired).toEqual([0, 10, 20]);
+    expect(deadlines.held).toBe(0);
+  });
+
   it('disarming twice, or after it fired, changes nothing', () => {
     const deadlines = new Deadlines(10, clock);
     let fired = 0;
@@ -76,13 +95,43 @@ describe('Deadlines', () => {
     const other = deadlines.arm(() => {
       fired += 10;
     });
+    const later = deadlines.arm(() => {
+      fired += 100;
+    });
     vi.advanceTimersByTime(10);
+    expect(fired).toBe(111);
     deadlines.disarm(once);
     deadlines.disarm(once);
-    expect(deadlines.armed).toBe(0);
-    expect(fired).toBe(11);
     deadlines.disarm(other);
     expect(deadlines.armed).toBe(0);
+    const next = deadlines.arm(() => {
+      fired += 1000;
+    });
+    deadlines.disarm(later);
+    expect(deadlines.armed).toBe(1);
+    vi.advanceTimersByTime(10);
+    expect(fired).toBe(1111);
+    deadlines.disarm(next);
+    expect(deadlines.armed).toBe(0);
+  });
+
+  it('drops disarmed entries once they are over 1,024 and more than the armed ones, keeping the armed in order', () => {
+    const deadlines = new Deadlines(60_000, clock);
+    const fired: string[] = [];
+    deadlines.arm(() => fired.push('oldest'));
+    for (let i = 0; i < 1024; i += 1) deadlines.disarm(deadlines.arm(() => fired.push('never')));
+    expect([deadlines.armed, deadlines.held]).toEqual([1, 1025]);
+    deadlines.arm(() => fired.push('newest'));
+    deadlines.disarm(deadlines.arm(() => fired.push('never')));
+    // 1,025 disarmed against 2 armed: only the armed ones stay.
+    expect([deadlines.armed, deadlines.held]).toEqual([2, 2]);
+    // Over 1,024 but not more than the armed ones: they stay.
+    const many = Array.from({ length: 3000 }, (_, i) => deadlines.arm(() => fired.push(`many ${i}`)));
+    for (const deadline of many.slice(0, 1100)) deadlines.disarm(deadline);
+    expect([deadlines.armed, deadlines.held]).toEqual([1902, 3002]);
+    vi.advanceTimersByTime(60_000);
+    expect(fired).toEqual(['oldest', 'newest', ...Array.from({ length: 1900 }, (_, i) => `many ${1100 + i}`)]);
+    expect([deadlines.armed, deadlines.held]).toEqual([0, 0]);
   });
 
   it('holds about twice the armed deadlines however long the oldest one waits', () => {
@@ -93,13 +142,26 @@ describe('Deadlines', () => {
     });
     let most = 0;
     for (let i = 0; i < 50_000; i += 1) {
-      const deadline = deadlines.arm(() => {});
-      deadlines.disarm(deadline);
+      deadlines.disarm(deadlines.arm(() => {}));
       most = Math.max(most, deadlines.held);
     }
-    expect(deadlines.armed).toBe(1);
-    expect(most).toBeLessThanOrEqual(2 * 1 + 1025);
+    expect(most).toBe(1025);
     vi.advanceTimersByTime(60_000);
     expect(fired).toBe(true);
+  });
+
+  it('lets go of the entries the timer passed once they are more than half of those held', () => {
+    const deadlines = new Deadlines(100, clock);
+    let fired = 0;
+    for (let i = 0; i < 30; i += 1) {
+      deadlines.arm(() => {
+        fired += 1;
+      });
+      vi.advanceTimersByTime(1);
+    }
+    // Armed at 0…29 ms, each due 100 ms later: by 119 ms, twenty fired. At the sixteenth the
+    // passed ones were more than half of thirty and went; four more passed since.
+    vi.advanceTimersByTime(89);
+    expect([fired, deadlines.armed, deadlines.held]).toEqual([20, 10, 14]);
   });
 });

@@ -15,14 +15,16 @@ interface Entry extends Deadline {
  * arming is a push and disarming a write. Deadlines of one length armed in time order expire in
  * that order, so they wait in a queue and the timer is set for the oldest armed one.
  *
- * Disarmed entries leave the queue from its front, or in one sweep once they outnumber the
- * armed ones, so it holds at most about twice the armed deadlines (plus 1,024) however long one
- * of them waits.
+ * Disarmed entries stay in the queue until the timer passes them, or until they are more than
+ * 1,024 and more than the armed ones: then the queue keeps only the armed ones. So it holds at
+ * most twice the armed deadlines plus 1,024, however long one of them waits. The entries the
+ * timer passed go once they are more than half the queue.
  */
 export class Deadlines {
   readonly #ms: number;
   readonly #now: () => number;
   #queue: Entry[] = [];
+  /** Entries before it were fired or disarmed and passed by the timer. */
   #head = 0;
   #armed = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -39,9 +41,9 @@ export class Deadlines {
     return this.#armed;
   }
 
-  /** Entries held, disarmed ones not yet swept included. */
+  /** Entries held: the armed ones, and those fired or disarmed that are not let go of yet. */
   get held(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   /** Calls `fire` once `ms` from now, unless {@link disarm}ed first. */
@@ -59,23 +61,16 @@ export class Deadlines {
     if (entry.fire === undefined) return;
     entry.fire = undefined;
     this.#armed -= 1;
-    this.#sweep();
-  }
-
-  /** Drops disarmed entries from the front, and all of them once they outnumber the armed ones. */
-  #sweep(): void {
-    const queue = this.#queue;
-    while (this.#head < queue.length && queue[this.#head]?.fire === undefined) this.#head += 1;
-    const held = queue.length - this.#head;
     if (this.#armed === 0) {
+      // Nothing left to time: no queue, no timer.
       this.#queue = [];
       this.#head = 0;
       this.#stopTimer();
-    } else if (held > 1024 && held > 2 * this.#armed) {
-      this.#queue = queue.slice(this.#head).filter((entry) => entry.fire !== undefined);
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
-      this.#queue = queue.slice(this.#head);
+      return;
+    }
+    const disarmed = this.#queue.length - this.#armed;
+    if (disarmed > 1024 && disarmed > this.#armed) {
+      this.#queue = this.#queue.slice(this.#head).filter((each) => each.fire !== undefined);
       this.#head = 0;
     }
   }
@@ -96,9 +91,9 @@ export class Deadlines {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     const now = this.#now();
-    const queue = this.#queue;
-    while (this.#head < queue.length) {
-      const entry = queue[this.#head] as Entry;
+    // Fires every armed entry that is due, and passes the disarmed ones before the first that is not.
+    while (this.#head < this.#queue.length) {
+      const entry = this.#queue[this.#head] as Entry;
       if (entry.fire !== undefined && entry.at > now) break;
       this.#head += 1;
       const { fire } = entry;
@@ -107,8 +102,12 @@ export class Deadlines {
       this.#armed -= 1;
       fire();
     }
+    // The passed entries go once they are the larger part (the timer fires once per length at most).
+    if (this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
     // What `fire` did (disarming others, arming new ones) is in the queue now: the timer follows its front.
-    this.#sweep();
     const next = this.#queue[this.#head];
     if (next !== undefined && next.at < this.#timerAt) this.#schedule(next.at);
   }

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AvroCodec } from '../codec.ts';
 import { frame } from '../codec.ts';
 import { avroType } from '../contracts/avro.ts';
 import type { Catalog } from '../contracts/catalog.ts';
+import { encryptEventPii } from '../pii/event.ts';
+import { createPiiKeyring } from '../pii/keyring.ts';
 import { ceTypeVersion, decode, decodeStages } from './decode.ts';
 import type { EventContext } from './types.ts';
 
@@ -131,6 +134,9 @@ describe('decode', () => {
       ['com.junction.test.Parcel.v1', 1],
       ['com.junction.test.Parcel.v2024', 2024],
       ['a.v1.v7', 7],
+      ['a.v1', 1],
+      ['a.v9', 9],
+      ['a.v90', 90],
       ['a.v', 0],
       ['.v3', 0],
       ['a.v1x', 0],
@@ -184,5 +190,95 @@ describe('decode', () => {
       code: 'internal',
       message: 'decode ran without identify before it',
     });
+  });
+
+  describe('personal fields', () => {
+    const personal = { ...writer, fields: [...writer.fields, { name: 'email', type: 'string', 'junction.pii': true }] };
+    const piiCatalog: Catalog = {
+      ...catalog,
+      events: [
+        {
+          ...(catalog.events[0] as Catalog['events'][number]),
+          versions: [{ version: 1, ceType: 'com.junction.test.Parcel.v1', file: 'x', schema: personal }],
+        },
+      ],
+    };
+    const piiCodec = {
+      ...codec,
+      schemaNow: () => personal,
+      decodeNow: (buffer: Buffer) => ({ schemaId: 7, value: avroType(personal as never).fromBuffer(buffer.subarray(5)) }),
+    } as unknown as AvroCodec;
+    const ring = createPiiKeyring({ keys: { k1: randomBytes(32).toString('base64') } });
+    const sealed = () => {
+      const data = encryptEventPii(
+        personal as never,
+        { type: 'com.junction.test.Parcel', id: 'e9' },
+        { parcelId: 'p1', email: 'ada@example.com' },
+        ring,
+      );
+      return context(frame(7, avroType(personal as never).toBuffer(data)), { ce_id: 'e9', ce_type: 'com.junction.test.Parcel.v1' });
+    };
+    const read = async (pii: Parameters<typeof decode>[0]['pii']) => {
+      let data: Record<string, unknown> | undefined;
+      await decode({ codec: piiCodec, catalog: piiCatalog, handled, pii })(async (c) => {
+        data = c.event?.data as Record<string, unknown>;
+      })(sealed());
+      return data;
+    };
+
+    it('decrypts them with the keyring, and leaves the ciphertext to a subscriber without one', async () => {
+      expect(await read(ring)).toEqual({ parcelId: 'p1', email: 'ada@example.com' });
+      const kept = await read(false);
+      expect(kept?.parcelId).toBe('p1');
+      expect(kept?.email).not.toBe('ada@example.com');
+      expect(typeof kept?.email).toBe('string');
+    });
+
+    it('fails for good on a ciphertext its keyring cannot open, naming the record', async () => {
+      const other = createPiiKeyring({ keys: { k2: randomBytes(32).toString('base64') } });
+      const error = await read(other).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'event.undecodable',
+        retriable: false,
+        context: { topic: 'test.parcel', partition: 0, offset: '3' },
+      });
+    });
+  });
+
+  it('waits for the registry when the value cannot be read at once, then hands on the event', async () => {
+    const later = {
+      ...codec,
+      decodeNow: () => undefined,
+      decode: async (buffer: Buffer, readerSchema?: object) => codec.decodeNow(buffer, readerSchema as never),
+    } as unknown as AvroCodec;
+    let seen: unknown;
+    await decode({ codec: later, catalog, handled })(async (c) => {
+      seen = c.event?.data;
+    })(context(frame(7, avroType(writer).toBuffer({ parcelId: 'p4' })), { ce_id: 'e4' }));
+    expect(seen).toEqual({ parcelId: 'p4', carrier: null });
+  });
+
+  it('fails a value that does not read as a rejection, not a throw, and asks the registry nothing more', async () => {
+    let asked = 0;
+    const broken = {
+      ...codec,
+      decodeNow: () => {
+        throw new Error('truncated buffer');
+      },
+      decode: async () => {
+        asked += 1;
+        return { schemaId: 7, value: { parcelId: 'from the registry' } };
+      },
+    } as unknown as AvroCodec;
+    let handed = false;
+    const call = decode({ codec: broken, catalog, handled })(async () => {
+      handed = true;
+    });
+    let result: Promise<void> | undefined;
+    expect(() => {
+      result = call(context(frame(7, Buffer.from([1, 2, 3]))));
+    }).not.toThrow();
+    await expect(result).rejects.toThrow('truncated buffer');
+    expect([asked, handed]).toEqual([0, false]);
   });
 });

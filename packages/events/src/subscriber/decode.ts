@@ -24,7 +24,8 @@ export interface DecodeOptions {
 export function ceTypeVersion(ceType: string | undefined): number {
   if (ceType === undefined) return 0;
   const at = ceType.lastIndexOf('.v');
-  if (at < 1 || at + 2 === ceType.length) return 0;
+  // A name before it; digits after it (none: the loop leaves 0).
+  if (at < 1) return 0;
   let version = 0;
   for (let i = at + 2; i < ceType.length; i += 1) {
     const digit = ceType.charCodeAt(i) - 48;
@@ -149,7 +150,7 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
 
 /** `namespace.name` of a record schema as the registry holds it. */
 function fullname(schema: Record<string, unknown>): string {
-  const name = String(schema.name ?? '');
+  const name = String(schema.name);
   return name.includes('.') || !schema.namespace ? name : `${String(schema.namespace)}.${name}`;
 }
 

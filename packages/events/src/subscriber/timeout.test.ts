@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { JunctionError } from '@junction/observability';
 import { describe, expect, it } from 'vitest';
 import { timeout } from './timeout.ts';
@@ -129,5 +130,53 @@ describe('timeout', () => {
   it('says which limit was refused', () => {
     expect(() => timeout({ ms: 0 })).toThrow('timeout: ms must be a positive number, got 0');
     expect(() => timeout({ ms: Number.NaN })).toThrow('got NaN');
+  });
+
+  it('puts the incoming signal back when the limit passes, and a late result changes nothing after', async () => {
+    const ctx = context();
+    const incoming = ctx.signal;
+    let finish = () => {};
+    const call = timeout({ ms: 20 })(
+      (inner) =>
+        new Promise<void>((resolve) => {
+          finish = () => {
+            inner.outcome = 'skipped';
+            resolve();
+          };
+        }),
+    )(ctx);
+    await expect(call).rejects.toMatchObject({ code: 'timeout' });
+    expect(ctx.signal).toBe(incoming);
+    // The next try (an in-place retry) has a signal of its own; the first try's late end keeps off it.
+    const next = new AbortController().signal;
+    ctx.signal = next;
+    finish();
+    await sleep(10);
+    expect(ctx.signal).toBe(next);
+  });
+
+  it('listens once on an incoming signal for all the calls under it, and aborts the running ones when it aborts', async () => {
+    const shutdown = new AbortController();
+    const limited = timeout({ ms: 10_000 });
+    const seen: AbortSignal[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = limited(async (ctx) => {
+      seen.push(ctx.signal);
+      await held;
+    });
+    const quick = limited(async () => {});
+    await Promise.all(Array.from({ length: 20 }, () => quick(context(shutdown.signal))));
+    const running = [handler(context(shutdown.signal)), handler(context(shutdown.signal))];
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    shutdown.abort('stopping');
+    expect(seen.map((signal) => [signal.aborted, signal.reason])).toEqual([
+      [true, 'stopping'],
+      [true, 'stopping'],
+    ]);
+    release();
+    await Promise.all(running);
   });
 });

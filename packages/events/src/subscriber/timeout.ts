@@ -33,15 +33,11 @@ export function timeout(options: TimeoutOptions): Middleware {
   const link = (incoming: AbortSignal, limit: AbortController): Set<AbortController> => {
     let limits = linked.get(incoming);
     if (!limits) {
+      // A signal aborts once; the calls under it leave the set as they settle.
       const under = new Set<AbortController>();
-      incoming.addEventListener(
-        'abort',
-        () => {
-          for (const each of under) each.abort(incoming.reason);
-          under.clear();
-        },
-        { once: true },
-      );
+      incoming.addEventListener('abort', () => {
+        for (const each of under) each.abort(incoming.reason);
+      });
       linked.set(incoming, under);
       limits = under;
     }
@@ -65,8 +61,8 @@ export function timeout(options: TimeoutOptions): Middleware {
         limits?.delete(limit);
         ctx.signal = incoming;
       };
+      // A disarmed deadline never fires: this runs only while the call is unsettled.
       const deadline = deadlines.arm(() => {
-        if (settled) return;
         const { topic, partition, offset } = ctx.record;
         const error = new JunctionError('timeout', `handler for ${topic}[${partition}]@${offset} did not finish within ${ms} ms`, {
           context: { topic, partition, offset, group: ctx.group, timeoutMs: ms },
