@@ -39,15 +39,18 @@ describe('junction demo consume', () => {
       expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
       expect(result.stdout).toContain('Consuming orders.order as group demo');
       expect(`${result.stdout}${result.stderr}`).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
-      // The last line: every order handled once, its effect counted once, retries along the way.
+      // The last line: every order done with once — handled, its effect counted once, or (when
+      // every retry of it failed, about one run in a hundred at --flaky 0.3) dead-lettered.
       const last =
         result.stdout
           .trim()
           .split('\n')
           .filter((line) => line.startsWith('consumed'))
           .at(-1) ?? '';
-      expect(last).toMatch(/handled 12 /);
-      expect(last).toMatch(/effects 12$/);
+      const count = (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(last)?.[1] ?? Number.NaN);
+      expect(count('handled') + count('dead-lettered'), last).toBe(12);
+      expect(count('handled'), last).toBeGreaterThan(0);
+      expect(count('effects'), last).toBe(count('handled'));
       expect(result.stdout).toContain('Stopped: running work finished and its offsets are committed.');
     } finally {
       await rm(state, { recursive: true, force: true });

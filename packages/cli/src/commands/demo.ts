@@ -173,7 +173,9 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const ticker = setInterval(
     () => {
       void line();
-      if (flags.stopAfter !== undefined && tally.ok >= flags.stopAfter) stop.resolve();
+      // Done for good: handled, or dead-lettered after every retry failed (with --flaky that can
+      // happen to any event, and a script waiting for handled ones alone would wait forever).
+      if (flags.stopAfter !== undefined && tally.ok + tally['dead-lettered'] >= flags.stopAfter) stop.resolve();
     },
     tty ? 500 : 2000,
   );
@@ -199,7 +201,7 @@ export function demoCommand(): Command {
     )
     .option('--publish <n>', 'publish this many sample OrderPlaced events first', count, 0)
     .option('--flaky <fraction>', 'make the handler fail retriably this often, e.g. 0.2, to watch retries', ratio, 0)
-    .option('--stop-after <n>', 'stop once this many events were handled (for scripts)', count)
+    .option('--stop-after <n>', 'stop once this many events were done with: handled, or dead-lettered (for scripts)', count)
     .option('--metrics-port <port>', `serve /metrics, /healthz and /readyz on this port (0: any free one)`, port, DEMO_METRICS_PORT)
     .option('--no-metrics', 'serve no metrics')
     .option('--postgres <url>', 'keep the inbox and the effects in this PostgreSQL instead of PGlite under .junction/')
