@@ -99,4 +99,35 @@ describe('the endpoint gate', () => {
     g.reset('a');
     expect(g.slots('a')).toBe(2);
   });
+
+  it('lets go of endpoints with nothing to remember, and keeps those with failures, work or spent tokens', () => {
+    const g = make({ concurrency: 5, ratePerSecond: 5 });
+    for (let i = 0; i < 100; i += 1) {
+      expect(g.start(`gone-${i}`)).toBe(true);
+      g.finished(`gone-${i}`, true);
+    }
+    g.start('busy');
+    g.start('failing');
+    g.finished('failing', false);
+    g.start('failing');
+    g.finished('failing', false);
+    expect(g.held()).toBe(102);
+    // Their buckets are not full yet: everything is kept.
+    expect(g.blocked()).toEqual([]);
+    expect(g.held()).toBe(102);
+    clock += 1000;
+    expect(g.blocked()).toEqual([]);
+    // Only the one in flight and the one failing since its last success are left.
+    expect(g.held()).toBe(2);
+    // The failures in a row were kept: one more opens its breaker.
+    g.start('failing');
+    g.finished('failing', false);
+    expect(g.blocked()).toEqual(['failing']);
+    // An endpoint let go of starts afresh.
+    expect(g.slots('gone-7')).toBe(5);
+    g.finished('busy', true);
+    clock += 1000;
+    expect(g.blocked()).toEqual(['failing']);
+    expect(g.held()).toBe(1);
+  });
 });

@@ -22,6 +22,8 @@ interface Endpoint {
   circuit: Circuit;
   /** Passes of the requests in flight, settled first in, first out (which is which does not matter to the count). */
   passes: CircuitPass[];
+  /** Whether its last request failed: its breaker counts failures in a row. */
+  failing: boolean;
 }
 
 /**
@@ -40,8 +42,15 @@ export interface EndpointGate {
   cancel(endpoint: string): void;
   /** Forgets an endpoint's failures (enabled again by its owner: a fresh start). */
   reset(endpoint: string): void;
-  /** The endpoints that may start nothing now: at their bounds, out of tokens, or their breaker open. */
+  /**
+   * The endpoints that may start nothing now: at their bounds, out of tokens, or their breaker
+   * open. Asked every round, it also lets go of endpoints with nothing to remember (idle, a full
+   * bucket, a closed breaker and no failure since the last success), so the gate holds only
+   * those in use, however many endpoints come and go.
+   */
   blocked(): string[];
+  /** Endpoints the gate holds state for. */
+  held(): number;
   /** Requests in flight, all endpoints. */
   inFlight(): number;
   /** Stops the breakers' timers. */
@@ -67,7 +76,7 @@ export function createEndpointGate(options: EndpointGateOptions): EndpointGate {
         },
         `webhook endpoint ${id}`,
       );
-      e = { inFlight: 0, tokens: options.ratePerSecond, refilledAt: now(), circuit, passes: [] };
+      e = { inFlight: 0, tokens: options.ratePerSecond, refilledAt: now(), circuit, passes: [], failing: false };
       endpoints.set(id, e);
     }
     return e;
@@ -86,7 +95,19 @@ export function createEndpointGate(options: EndpointGateOptions): EndpointGate {
   };
   return {
     slots: (id) => slots(of(id)),
-    blocked: () => [...endpoints].flatMap(([id, e]) => (slots(e) === 0 ? [id] : [])),
+    blocked() {
+      const blocked: string[] = [];
+      for (const [id, e] of endpoints) {
+        if (slots(e) === 0) blocked.push(id);
+        // As good as new: a fresh entry is made when it is asked for again.
+        else if (e.inFlight === 0 && !e.failing && e.circuit.state() === 'closed' && e.tokens >= options.ratePerSecond) {
+          e.circuit.dispose();
+          endpoints.delete(id);
+        }
+      }
+      return blocked;
+    },
+    held: () => endpoints.size,
     start(id) {
       const e = of(id);
       refill(e);
@@ -105,6 +126,7 @@ export function createEndpointGate(options: EndpointGateOptions): EndpointGate {
       if (!e || !pass) return;
       e.inFlight -= 1;
       total -= 1;
+      e.failing = !ok;
       if (ok) pass.succeeded();
       else pass.failed();
     },
