@@ -137,7 +137,12 @@ describe('webhooks to three receivers while the notifications process is killed'
       new Set(r.got.filter((g) => g.status === 200).map((g) => String(g.headers['webhook-id'])));
     // On a timeout, say where the endpoint stands (a subscription disabled, or deliveries short).
     const status = async (id: string, client: string) =>
-      (await fetch(`${notifications.url}/notifications/subscriptions/${id}`, { headers: { 'x-junction-client': client } })).json();
+      (await (
+        await fetch(`${notifications.url}/notifications/subscriptions/${id}`, {
+          headers: { 'x-junction-client': client },
+          signal: AbortSignal.timeout(10_000),
+        })
+      ).json()) as { status: string; disabledReason: string };
     const everyEvent = (name: string, r: { got: Received[] }, sub: { id: string }, client: string) =>
       until(async () => delivered(r).size === published.length, 120_000, `every event at the ${name} endpoint`).catch(
         async (error: Error) => {
@@ -174,10 +179,7 @@ describe('webhooks to three receivers while the notifications process is killed'
       expect(new Set(calls.map((c) => c.body)).size, id).toBe(1);
     }
 
-    const dead = async () =>
-      (await (
-        await fetch(`${notifications.url}/notifications/subscriptions/${subs.dead.id}`, { headers: { 'x-junction-client': 'team-dead' } })
-      ).json()) as { status: string; disabledReason: string };
+    const dead = () => status(subs.dead.id, 'team-dead');
     await until(async () => (await dead()).status === 'disabled', 60_000, 'the dead endpoint disabled');
     expect((await dead()).disabledReason).toMatch(/every attempt failed/);
   });

@@ -1,5 +1,5 @@
 import { JunctionError } from '@junction/observability';
-import type { AvroCodec } from '../codec.ts';
+import type { AvroCodec, Decoded } from '../codec.ts';
 import { type Catalog, eventVersion } from '../contracts/catalog.ts';
 import { decryptEventPii } from '../pii/event.ts';
 import { type PiiKeyring, piiKeyringFromEnv } from '../pii/keyring.ts';
@@ -128,8 +128,8 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
     ctx: EventContext,
     type: string,
     reader: Record<string, unknown>,
-    decoded: { value: unknown },
-    next: (ctx: EventContext) => Promise<void>,
+    decoded: Decoded<unknown>,
+    next: Handler,
   ): Promise<void> => {
     const { record } = ctx;
     const id = record.headers.ce_id ?? '';
@@ -142,7 +142,7 @@ export function decodeStages(options: DecodeOptions): { identify: Middleware; de
         return Promise.reject(error);
       }
     }
-    ctx.event = { id, type, version: ceTypeVersion(record.headers.ce_type), schemaId: (record.value as Buffer).readInt32BE(1), data };
+    ctx.event = { id, type, version: ceTypeVersion(record.headers.ce_type), schemaId: decoded.schemaId, data };
     return next(ctx);
   };
   return { identify, decode: decodeValue };
