@@ -1,6 +1,6 @@
-import type { Producer } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, type Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { Sender } from './sender.ts';
+import { SendExpired, Sender, sendFailure } from './sender.ts';
 
 // The in-flight budget of a Sender, which needs no Kafka: no record is sent here, so no producer
 // is ever made.
@@ -70,5 +70,54 @@ describe('Sender budget', () => {
     expect(budget.waiterSlots).toBeLessThan(3000);
     budget.release(10);
     await pending;
+  });
+});
+
+describe('sendFailure', () => {
+  const RetriesExceeded = KafkaJSNumberOfRetriesExceeded as unknown as new (error: Error, options: object) => Error;
+  const notEnoughReplicas = () =>
+    new KafkaJSProtocolError({
+      type: 'NOT_ENOUGH_REPLICAS',
+      message: 'fewer in-sync replicas than required',
+      code: 19,
+      retriable: true,
+    } as never);
+  const context = { topics: ['orders.order'], events: 3, sendTimeoutMs: 6000 };
+
+  it('says nothing was sent when the timeout ends the wait for a connection', () => {
+    expect(sendFailure(new SendExpired(), false, undefined, context)).toMatchObject({
+      code: 'timeout',
+      message: expect.stringContaining('nothing was sent'),
+    });
+  });
+
+  it("names Kafka's last refusal when the timeout ends an attempt in flight, as retries that ran out do", () => {
+    const expired = sendFailure(new SendExpired(), true, notEnoughReplicas(), context);
+    const exhausted = sendFailure(new RetriesExceeded(notEnoughReplicas(), { retryCount: 9, retryTime: 800 }), true, undefined, context);
+    for (const failure of [expired, exhausted]) {
+      expect(failure).toMatchObject({
+        code: 'publisher.outcome-unknown',
+        retriable: true,
+        context: { reason: 'broker.unavailable', sendTimeoutMs: 6000 },
+      });
+      expect(failure.message).toContain('within 6000 ms of retries (last: NOT_ENOUGH_REPLICAS: fewer in-sync replicas than required)');
+    }
+  });
+
+  it('leaves the reason out when Kafka refused nothing before the timeout', () => {
+    const failure = sendFailure(new SendExpired(), true, undefined, context);
+    expect(failure).toMatchObject({
+      code: 'publisher.outcome-unknown',
+      message: expect.stringContaining('within 6000 ms (sendTimeoutMs)'),
+    });
+    expect(failure.context).not.toHaveProperty('reason');
+  });
+
+  it('passes on a refusal that blames the records, and any failure before the request left', () => {
+    const tooLarge = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', message: 'too large', code: 10, retriable: false } as never);
+    expect(sendFailure(tooLarge, true, notEnoughReplicas(), context)).toMatchObject({ code: 'event.invalid' });
+    expect(sendFailure(new KafkaJSConnectionError('Connection refused'), false, undefined, context)).toMatchObject({
+      code: 'broker.unavailable',
+    });
   });
 });

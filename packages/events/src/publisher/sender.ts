@@ -20,7 +20,7 @@ export interface OutgoingRecord {
 }
 
 /** The publish timeout ran out before Kafka answered. */
-class SendExpired extends Error {}
+export class SendExpired extends Error {}
 
 /**
  * What a failed send means for its records. Before the request left (no producer, no
@@ -28,30 +28,35 @@ class SendExpired extends Error {}
  * topic or the user's rights is that refusal; anything else — retries that ran out, a
  * connection cut mid-request, the publish timeout — leaves the outcome unknown: Kafka may
  * have written the records. That is `publisher.outcome-unknown`, and the publisher names the
- * events so the caller can publish them again under the same ids.
+ * events so the caller can publish them again under the same ids. `lastRefusal` is the last
+ * retriable error Kafka gave while retrying: the timeout that ends an attempt in flight names it
+ * too, as retries that ran out do.
  */
-function sendFailure(
+export function sendFailure(
   error: unknown,
   sent: boolean,
+  lastRefusal: unknown,
   context: { topics: string[]; events: number; sendTimeoutMs: number; user?: string | undefined },
 ): JunctionError {
   const { topics, events, sendTimeoutMs, user } = context;
-  if (error instanceof SendExpired) {
-    return sent
-      ? new JunctionError(
-          'publisher.outcome-unknown',
-          `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms (sendTimeoutMs); they may or may not be written`,
-          { context: { topics, events, sendTimeoutMs } },
-        )
-      : new JunctionError('timeout', `no connection to Kafka within ${sendTimeoutMs} ms (sendTimeoutMs); nothing was sent`, {
-          context: { topics, events, sendTimeoutMs },
-        });
+  if (error instanceof SendExpired && !sent) {
+    return new JunctionError('timeout', `no connection to Kafka within ${sendTimeoutMs} ms (sendTimeoutMs); nothing was sent`, {
+      context: { topics, events, sendTimeoutMs },
+    });
   }
-  const failure = kafkaError(error, `Kafka did not acknowledge ${events} events`, { topics, events, user });
-  if (!sent || !failure.retriable) return failure;
+  const refusal = error instanceof SendExpired ? lastRefusal : error;
+  if (refusal === undefined) {
+    return new JunctionError(
+      'publisher.outcome-unknown',
+      `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms (sendTimeoutMs); they may or may not be written`,
+      { context: { topics, events, sendTimeoutMs } },
+    );
+  }
+  const failure = kafkaError(refusal, `Kafka did not acknowledge ${events} events`, { topics, events, user });
+  if (refusal === error && (!sent || !failure.retriable)) return failure;
   return new JunctionError(
     'publisher.outcome-unknown',
-    `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms of retries (last: ${kafkaFailureReason(error)}); they may or may not be written`,
+    `Kafka did not acknowledge ${events} events within ${sendTimeoutMs} ms of retries (last: ${kafkaFailureReason(refusal)}); they may or may not be written`,
     { cause: failure, context: { ...failure.context, sendTimeoutMs, reason: failure.code } },
   );
 }
@@ -362,12 +367,22 @@ class Lane {
       timer = setTimeout(() => resolve('expired'), sendTimeoutMs);
     });
     let sending: Promise<RecordMetadata[]> | undefined;
+    let lastRefusal: unknown;
+    const onRetriableError = (error: Error) => {
+      lastRefusal = error;
+    };
     try {
       const outcome = await Promise.race([
         (async () => {
           const producer = await this.#connectedProducer();
           this.#requests += 1;
-          sending = producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, timeout: sendTimeoutMs, deadline });
+          sending = producer.sendBatch({
+            topicMessages: [...byTopic.values()],
+            acks: -1,
+            timeout: sendTimeoutMs,
+            deadline,
+            onRetriableError,
+          });
           return sending;
         })(),
         expired,
@@ -376,7 +391,12 @@ class Lane {
       this.#settle(batch, outcome);
       this.#release(bytes);
     } catch (error) {
-      const failure = sendFailure(error, sending !== undefined, { topics, events: batch.length, sendTimeoutMs, user: this.#limits.user });
+      const failure = sendFailure(error, sending !== undefined, lastRefusal, {
+        topics,
+        events: batch.length,
+        sendTimeoutMs,
+        user: this.#limits.user,
+      });
       for (const pending of batch) pending.reject(failure);
       this.#failQueue(failure);
       // The abandoned request still holds its buffers until kafkajs lets go of it; the bytes count until then (bounded).
