@@ -13,6 +13,7 @@ const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder
 const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v0');
 const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder');
 const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request');
+const frameRequest = require('kafkajs/src/protocol/request');
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer | string) => number;
 const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition');
@@ -60,6 +61,17 @@ function referenceRecord(record: {
   ]);
   return Buffer.concat([varint(body.length), body]);
 }
+
+const int16 = (value: number): Buffer => {
+  const buffer = Buffer.alloc(2);
+  buffer.writeInt16BE(value);
+  return buffer;
+};
+const int32 = (value: number): Buffer => {
+  const buffer = Buffer.alloc(4);
+  buffer.writeInt32BE(value);
+  return buffer;
+};
 
 /** CRC32C a byte at a time, the textbook way. */
 function referenceCrc32C(buffer: Buffer): number {
@@ -282,6 +294,58 @@ describe('the patched kafkajs encoder', () => {
       ['a', 'one', '1000', { h: 'x' }],
       ['b', 'two', '999999999999', {}],
       ['c', 'three', '50', {}],
+    ]);
+  });
+
+  it('frames a request: its size, then api key, version, correlation id, client id and payload', async () => {
+    for (const clientId of ['junction', 'jünction-€', null]) {
+      const payload = randomBytes(3000);
+      const frame = (
+        await frameRequest({
+          correlationId: 77,
+          clientId,
+          request: { apiKey: 0, apiVersion: 7, encode: async () => new Encoder().writeBuffer(payload) },
+        })
+      ).buffer as Buffer;
+      const client =
+        clientId === null ? Buffer.from([0xff, 0xff]) : Buffer.concat([int16(Buffer.byteLength(clientId)), Buffer.from(clientId)]);
+      const body = Buffer.concat([int16(0), int16(7), int32(77), client, payload]);
+      expect(frame).toEqual(Buffer.concat([int32(body.length), body]));
+    }
+  });
+
+  it('writes a produce request of two topics, transactional, as the protocol does', async () => {
+    const message = (i: number) => ({ key: `k${i}`, value: randomBytes(700), timestamp: 1700000000000 + i, headers: { n: String(i) } });
+    const request = produceRequest({
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: 'tx-ü',
+      topicData: [
+        { topic: 'first', partitions: [0, 1].map((partition) => ({ partition, firstSequence: 0, messages: [message(partition)] })) },
+        { topic: 'zweite-ü', partitions: [{ partition: 4, firstSequence: 0, messages: [message(9), message(10)] }] },
+      ],
+    });
+    const encoded = (await request.encode()).buffer as Buffer;
+    const decoder = new Decoder(encoded);
+    expect(decoder.readString()).toBe('tx-ü');
+    expect(decoder.readInt16()).toBe(-1);
+    expect(decoder.readInt32()).toBe(30_000);
+    const seen: [string, number, string[]][] = [];
+    const topics = decoder.readInt32();
+    for (let t = 0; t < topics; t += 1) {
+      const topic = decoder.readString();
+      const partitions = decoder.readInt32();
+      for (let p = 0; p < partitions; p += 1) {
+        const partition = decoder.readInt32();
+        const batch = await decodeBatch(new Decoder(decoder.readBytes()));
+        seen.push([topic, partition, batch.records.map((record: { key: Buffer }) => record.key.toString())]);
+      }
+    }
+    expect(decoder.canReadBytes(1)).toBe(false);
+    expect(seen).toEqual([
+      ['first', 0, ['k0']],
+      ['first', 1, ['k1']],
+      ['zweite-ü', 4, ['k9', 'k10']],
     ]);
   });
 
