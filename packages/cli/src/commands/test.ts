@@ -1,10 +1,11 @@
 import { join, resolve } from 'node:path';
 import { stopAllStacks } from '@junction/stack';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { integer } from '../internal/args.ts';
 import { style, table } from '../internal/output.ts';
 import { repositoryRoot, stateDir } from '../internal/paths.ts';
 import { type AttachedOptions, runAttached } from '../internal/test-run/attached.ts';
+import { CONFORMANCE, conformanceFiles } from '../internal/test-run/conformance.ts';
 import { runVitest } from '../internal/test-run/vitest.ts';
 
 /** One step of the suite and what it found. */
@@ -32,6 +33,7 @@ async function check(name: string, command: string, args: string[], options: Att
 /** Flags of `junction test`. */
 interface TestFlags {
   unit?: boolean;
+  conformance?: boolean;
   lint: boolean;
   typecheck: boolean;
   testNamePattern?: string;
@@ -46,6 +48,10 @@ export function testCommand(): Command {
       .description('run the whole suite: lint, type check, unit tests and the tests against a real Kafka and registry')
       .argument('[filters...]', 'only test files whose path contains one of these')
       .option('--unit', 'only unit tests (*.test.ts), no stack')
+      .option(
+        '--conformance',
+        "only the transport's conformance set: what Junction's guarantees ask of the Kafka client, against the real stack",
+      )
       .option('--no-lint', 'skip the linter')
       .option('--no-typecheck', 'skip the type check')
       .option('-t, --test-name-pattern <regex>', 'only tests whose name matches')
@@ -56,7 +62,19 @@ export function testCommand(): Command {
         new Option('--root <dir>', 'the vitest project to run (default: the repository)').argParser((dir) => resolve(dir)).hideHelp(),
       )
       .addHelpText('after', '\nSkipped tests count as failures: a test that cannot run must say so by failing.')
-      .action(async (filters: string[], flags: TestFlags) => {
+      .action(async (given: string[], flags: TestFlags) => {
+        if (flags.conformance && (given.length > 0 || flags.unit)) {
+          throw new InvalidArgumentError('--conformance runs its own set of files: give it no filters and no --unit');
+        }
+        const filters = flags.conformance ? conformanceFiles() : given;
+        if (flags.conformance) {
+          console.log(
+            `The transport's conformance set:\n${table(
+              ['TESTS', 'PROPERTY'],
+              CONFORMANCE.map((entry) => [entry.files.join(', '), entry.property]),
+            )}\n`,
+          );
+        }
         const root = repositoryRoot();
         const node = process.execPath;
         const timeoutMs = flags.timeoutMinutes * 60_000;
