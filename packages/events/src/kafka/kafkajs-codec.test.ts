@@ -416,6 +416,20 @@ describe('the patched kafkajs decoder', () => {
     expect(String(headers.hasOwnProperty)).toBe('z');
   });
 
+  it('reads header names it has seen before by their bytes: names whose hashes collide, long, not ASCII, and past the cache bound', () => {
+    // "Aa" and "BB" hash alike (31·65 + 97 = 31·66 + 66); the cache must still tell them apart.
+    const names = ['Aa', 'BB', 'x'.repeat(65), 'ünï', ...Array.from({ length: 600 }, (_, i) => `name-${i}`)];
+    for (let round = 0; round < 3; round += 1) {
+      const headers: [string, string][] = names.map((name, i) => [name, `${round}:${i}`]);
+      const decoded = decode(referenceRecord({ timestampDelta: 0, offsetDelta: 0, key: 'k', value: 'v', headers }), {
+        firstOffset: '0',
+        firstTimestamp: '0',
+      }).headers;
+      expect(Object.keys(decoded)).toEqual(names);
+      expect(names.map((name) => String(decoded[name]))).toEqual(names.map((_, i) => `${round}:${i}`));
+    }
+  });
+
   it('reads headers in order, a repeated one as an array, and __proto__ as a plain header', () => {
     const bytes = referenceRecord({
       timestampDelta: 0,
