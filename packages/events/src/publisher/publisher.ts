@@ -113,6 +113,16 @@ function withSchemaId(event: PreparedEvent, id: number): Buffer {
   return event.framed;
 }
 
+/** What a caller learns of an event Kafka wrote. */
+const result = (event: PreparedEvent, delivery: Delivery): PublishResult => ({
+  id: event.id,
+  type: event.headers.ce_type as string,
+  key: event.key,
+  topic: delivery.topic,
+  partition: delivery.partition,
+  offset: delivery.offset,
+});
+
 /** Creates a {@link Publisher}. Nothing connects until the first publish. */
 export function createPublisher<Events = Record<string, Record<string, unknown>>>(options: PublisherOptions): Publisher<Events> {
   const resolved = resolvePublisherOptions(options);
@@ -162,8 +172,11 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
   };
 
   const schemaIds = new Map<string, Promise<number>>();
-  /** Ids already resolved, for the synchronous path. */
-  const knownIds = new Map<string, number>();
+  /**
+   * Ids already resolved, for the synchronous path: per subject, then version, so that no key
+   * is built for every event published.
+   */
+  const knownIds = new Map<string, Map<number, number>>();
   const schemaId = (event: PreparedEvent): Promise<number> => {
     const cacheKey = `${event.subject}\0${event.version}`;
     let found = schemaIds.get(cacheKey);
@@ -171,7 +184,12 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
       const version = eventVersion(eventContract(catalog, event.type), event.version);
       found = (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).then(
         (id) => {
-          knownIds.set(cacheKey, id);
+          let versions = knownIds.get(event.subject);
+          if (!versions) {
+            versions = new Map();
+            knownIds.set(event.subject, versions);
+          }
+          versions.set(event.version, id);
           return id;
         },
         (error: unknown) => {
@@ -212,15 +230,24 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
         ),
       );
     }
-    const keys =
-      events.length === 1 ? [`${events[0]?.topic}/${events[0]?.key}`] : [...new Set(events.map((event) => `${event.topic}/${event.key}`))];
-    // The common case takes no detour: nothing of its keys is waiting, there is room, and the
-    // partitions and schema ids are known, so the events join the send queue at once.
-    if (connected && !keys.some((key) => chains.has(key)) && sender.tryReserve(bytes)) {
+    // The common case takes no detour: nothing of its keys is waiting (nothing at all, as a rule,
+    // so no key is even named), there is room, and the partitions and schema ids are known, so
+    // the events join the send queue at once.
+    const keys = chains.size > 0 ? chainKeys(events) : undefined;
+    if (connected && !keys?.some((key) => chains.has(key)) && sender.tryReserve(bytes)) {
       const records = recordsNow(events);
       if (records) return settle(events, sender.send(records));
       sender.release(bytes);
     }
+    return admitLater(events, bytes, keys ?? chainKeys(events));
+  };
+
+  /** The admission chains' keys of `events`, each once. */
+  const chainKeys = (events: PreparedEvent[]): string[] =>
+    events.length === 1 ? [`${events[0]?.topic}/${events[0]?.key}`] : [...new Set(events.map((event) => `${event.topic}/${event.key}`))];
+
+  /** Admits `events` after the admissions of their keys under way, once they have room, their partitions and schema ids. */
+  const admitLater = (events: PreparedEvent[], bytes: number, keys: string[]): Promise<PublishResult[]> => {
     // Room is claimed now, in call order, so the backpressure wait starts when the caller calls; a
     // caller turned away is told at once, holding nothing.
     let reserved: Promise<void>;
@@ -260,7 +287,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     const records: OutgoingRecord[] = [];
     for (const event of events) {
       const partition = partitions.partitionNow(event.topic, event.key);
-      const id = knownIds.get(`${event.subject}\0${event.version}`);
+      const id = knownIds.get(event.subject)?.get(event.version);
       if (partition === undefined || id === undefined) return undefined;
       records.push(toRecord(event, partition, id));
     }
@@ -279,12 +306,6 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
 
   /** Waits for Kafka's answer on every event; fails as a whole when one failed. */
   const settle = async (events: PreparedEvent[], deliveries: Promise<Delivery>[]): Promise<PublishResult[]> => {
-    const result = (event: PreparedEvent, delivery: Delivery): PublishResult => ({
-      id: event.id,
-      type: event.headers.ce_type as string,
-      key: event.key,
-      ...delivery,
-    });
     if (deliveries.length === 1) {
       // One event, one answer: the common case needs no allSettled.
       const event = events[0] as PreparedEvent;
