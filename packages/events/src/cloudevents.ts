@@ -29,6 +29,9 @@ export function randomHexPooled(size: number): string {
 
 let lastMillis = 0;
 let sequence = 0;
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** A UUID's text, its dashes in place; the digits are written over for each id. */
+const uuidText = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness. Ids made in one
@@ -60,10 +63,6 @@ export function uuidv7(now: number = Date.now()): string {
   }
   return uuidText.toString('latin1', 0, 36);
 }
-
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** A UUID's text, its dashes in place; the digits are written over for each id. */
-const uuidText = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 
 /** What an event says about itself, carried in CloudEvents headers. */
 export interface CloudEventAttributes {
