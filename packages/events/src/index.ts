@@ -48,6 +48,7 @@ export {
   type RegistryAdminOptions,
 } from './contracts/registry-admin.ts';
 export { createTopicsReady, type EnsureTopicsOptions, type EnsureTopicsResult, ensureTopics, type TopicDrift } from './contracts/topics.ts';
+export { MAX_DECOMPRESSED_BYTES, PUBLISH_COMPRESSIONS, type PublishCompression } from './kafka/compression.ts';
 export { brokerDenied, type DenialContext, groupDenied, kafkaError } from './kafka/errors.ts';
 export {
   type ConsumerSettings,

@@ -48,6 +48,12 @@ describe('readServiceConfig', () => {
     }
   });
 
+  it('compresses published batches as JUNCTION_PUBLISH_COMPRESSION says (none by default), refusing what the publisher does not write', () => {
+    expect(read(base).publishCompression).toBe('none');
+    expect(read({ ...base, JUNCTION_PUBLISH_COMPRESSION: 'zstd' }).publishCompression).toBe('zstd');
+    expect(() => read({ ...base, JUNCTION_PUBLISH_COMPRESSION: 'lz4' })).toThrow(/JUNCTION_PUBLISH_COMPRESSION: .*"gzip"/);
+  });
+
   it('gives the service its own settings, typed and defaulted', () => {
     const own = z.object({ ORDERS_MAX_LINES: z.coerce.number().int().min(1).default(50) });
     expect(read({ ...base, ORDERS_MAX_LINES: '7' }, own).own).toEqual({ ORDERS_MAX_LINES: 7 });

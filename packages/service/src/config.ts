@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type KafkaConnection, kafkaConnectionFromEnv } from '@junction/events';
+import { type KafkaConnection, kafkaConnectionFromEnv, PUBLISH_COMPRESSIONS, type PublishCompression } from '@junction/events';
 import { JunctionError } from '@junction/observability';
 import { z } from 'zod';
 
@@ -12,6 +12,8 @@ export interface ServiceConfig<Own> {
   kafka: KafkaConnection;
   registryUrl: string;
   schemasDir: string;
+  /** How the service's publisher compresses record batches (`JUNCTION_PUBLISH_COMPRESSION`: none, gzip or zstd). */
+  publishCompression: PublishCompression;
   /** PostgreSQL (`JUNCTION_POSTGRES_URL`), or a PGlite directory: the embedded default. */
   database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string };
   /** The service's database schema: its tables, outbox and inbox live there, apart from other services'. */
@@ -62,6 +64,7 @@ export function readServiceConfig<Own extends z.ZodRawShape>(options: {
     [`${prefix}_DRAIN_DELAY_MS`]: int(0, 120_000).default(0),
     JUNCTION_SCHEMA_REGISTRY_URL: z.url({ message: 'the schema registry URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7' }),
     JUNCTION_SCHEMAS_DIR: z.string().min(1).default(SCHEMAS_DIR),
+    JUNCTION_PUBLISH_COMPRESSION: z.enum(PUBLISH_COMPRESSIONS).default('none'),
     JUNCTION_POSTGRES_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
@@ -95,6 +98,7 @@ export function readServiceConfig<Own extends z.ZodRawShape>(options: {
     kafka,
     registryUrl: e.JUNCTION_SCHEMA_REGISTRY_URL as string,
     schemasDir: e.JUNCTION_SCHEMAS_DIR as string,
+    publishCompression: e.JUNCTION_PUBLISH_COMPRESSION as PublishCompression,
     database: postgresUrl ? { kind: 'postgres', url: postgresUrl } : { kind: 'pglite', dir: e[`${prefix}_DATA_DIR`] as string },
     schema: name.replace(/-/g, '_'),
     shutdownTimeoutMs: e[`${prefix}_SHUTDOWN_TIMEOUT_MS`] as number,

@@ -187,6 +187,7 @@ export async function startService<Own extends z.ZodRawShape>(
       kafka: config.kafka,
       registry: { url: config.registryUrl },
       catalog,
+      compression: config.publishCompression,
     });
     undo.push(() => publisher.close());
     const relay: OutboxRelay = createOutboxRelay({ db, publisher, logger });

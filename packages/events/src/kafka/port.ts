@@ -1,5 +1,6 @@
 import { type Admin, type Consumer, Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
 import { isKafkaConnection, type KafkaOption, kafkaSecurityConfig } from '../kafka-connection.ts';
+import { registerCompressionCodecs } from './compression.ts';
 
 /**
  * Junction's one way to Kafka: the only place that makes producers, consumers and admin clients,
@@ -8,7 +9,8 @@ import { isKafkaConnection, type KafkaOption, kafkaSecurityConfig } from '../kaf
  * Failures of what it makes become `JunctionError`s in `errors.ts`, beside it.
  *
  * kafkajs (with our patch: `patches/kafkajs@2.2.4.patch`) is the client, chosen by measurement
- * (README, "The Kafka client"); the port hands out its interfaces as they are.
+ * (README, "The Kafka client"); the port hands out its interfaces as they are, with codecs for
+ * every compression Kafka has registered (`compression.ts`).
  */
 export interface KafkaPort {
   /** Marks a port, so that no other object (a kafkajs client of another copy of kafkajs) passes for one. */
@@ -93,6 +95,8 @@ const retryConfig = (retry: RetrySettings) => ({
  * port given as it is.
  */
 export function kafkaPort(option: KafkaOption, settings: PortSettings): KafkaPort {
+  // Every client of the process reads every compression Kafka has (kafkajs's codecs are shared).
+  registerCompressionCodecs();
   if (isKafkaPort(option)) return option;
   // Not a connection: a kafkajs client, perhaps of another copy of kafkajs (not `instanceof`).
   const kafka = !isKafkaConnection(option)

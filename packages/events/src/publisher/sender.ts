@@ -1,5 +1,6 @@
 import { JunctionError } from '@junction/observability';
-import type { Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { CompressionTypes, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import { compressionType, type PublishCompression } from '../kafka/compression.ts';
 import { kafkaError, kafkaFailureReason } from '../kafka/errors.ts';
 
 /** The most one produce request carries, far below the broker's `socket.request.max.bytes` (100 MiB). */
@@ -71,6 +72,8 @@ export interface Delivery {
 /** Limits of a {@link Sender}. */
 export interface SenderLimits {
   sendTimeoutMs: number;
+  /** How record batches are compressed. Default none. */
+  compression?: PublishCompression;
   maxInFlightBytes: number;
   backpressureTimeoutMs: number;
   maxBatchBytes: number;
@@ -268,12 +271,14 @@ class Lane {
   readonly #createProducer: () => Producer;
   #producer: Promise<Producer> | undefined;
   readonly #limits: SenderLimits;
+  readonly #compression: CompressionTypes;
   readonly #release: (bytes: number) => void;
   readonly #queue: Pending[] = [];
   #requests = 0;
   #pumping: Promise<void> | undefined;
 
   constructor(createProducer: () => Producer, limits: SenderLimits, release: (bytes: number) => void) {
+    this.#compression = compressionType(limits.compression ?? 'none');
     this.#createProducer = createProducer;
     this.#limits = limits;
     this.#release = release;
@@ -380,6 +385,7 @@ class Lane {
             topicMessages: [...byTopic.values()],
             acks: -1,
             timeout: sendTimeoutMs,
+            compression: this.#compression,
             deadline,
             onRetriableError,
           });
