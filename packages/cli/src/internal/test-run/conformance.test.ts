@@ -17,7 +17,18 @@ describe("the transport's conformance set", () => {
 
   it("covers each property issue 15 asks of a transport, the leader's SIGKILL through Junction's own publisher", () => {
     const properties = CONFORMANCE.map((entry) => entry.property).join('\n');
-    for (const property of ['SIGKILL', 'lost', 'twice', 'order', 'rebalance', 'pause', 'backpressure', 'retry topics', 'dead letters', 'compression']) {
+    for (const property of [
+      'SIGKILL',
+      'lost',
+      'twice',
+      'order',
+      'rebalance',
+      'pause',
+      'backpressure',
+      'retry topics',
+      'dead letters',
+      'compression',
+    ]) {
       expect(properties).toContain(property);
     }
     const failover = readFileSync(join(repositoryRoot(), 'packages/events/src/publisher/failover.int.test.ts'), 'utf8');
