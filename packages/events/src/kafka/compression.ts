@@ -53,11 +53,11 @@ interface Codec {
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const tooLarge = (codec: string, bytes: number | string): JunctionError =>
+const tooLarge = (codec: string, claimed?: number): JunctionError =>
   new JunctionError(
     'event.undecodable',
-    `a ${codec} record batch inflates to ${bytes} bytes, more than ${MAX_DECOMPRESSED_BYTES} (MAX_DECOMPRESSED_BYTES): not read`,
-    { context: { codec, maxBytes: MAX_DECOMPRESSED_BYTES } },
+    `a ${codec} record batch inflates past ${MAX_DECOMPRESSED_BYTES} bytes (MAX_DECOMPRESSED_BYTES)${claimed === undefined ? '' : `, up to ${claimed} by its frame`}: not read`,
+    { context: { codec, maxBytes: MAX_DECOMPRESSED_BYTES, ...(claimed === undefined ? {} : { claimed }) } },
   );
 
 /** zlib's error when the output passes `maxOutputLength`. */
@@ -73,7 +73,7 @@ const zlibCodec = (
     try {
       return await decompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
     } catch (error) {
-      if (isOverLimit(error)) throw tooLarge(name, `more than ${MAX_DECOMPRESSED_BYTES}`);
+      if (isOverLimit(error)) throw tooLarge(name);
       throw error;
     }
   },
@@ -110,7 +110,7 @@ function snappyBlock(block: Buffer, room: number): Buffer {
   try {
     return asBuffer(snappy.uncompress(block, room));
   } catch (error) {
-    if (/too big/.test((error as Error).message)) throw tooLarge('snappy', `more than ${room}`);
+    if (/too big/.test((error as Error).message)) throw tooLarge('snappy');
     throw new JunctionError('event.undecodable', `a snappy record batch is not valid snappy: ${(error as Error).message}`, {
       cause: error,
     });
@@ -125,7 +125,7 @@ export function lz4Decompress(buffer: Buffer): Buffer {
   } catch (error) {
     throw new JunctionError('event.undecodable', `an lz4 record batch is not an LZ4 frame: ${(error as Error).message}`, { cause: error });
   }
-  if (bound > MAX_DECOMPRESSED_BYTES) throw tooLarge('lz4', `up to ${bound}`);
+  if (bound > MAX_DECOMPRESSED_BYTES) throw tooLarge('lz4', bound);
   return asBuffer(lz4.decompress(buffer, bound));
 }
 
