@@ -110,6 +110,7 @@ function snappyBlock(block: Buffer, room: number): Buffer {
   try {
     return asBuffer(snappy.uncompress(block, room));
   } catch (error) {
+    // snappyjs checks the length a block claims against `room` before allocating, and says so only in its message.
     if (/too big/.test((error as Error).message)) throw tooLarge('snappy');
     throw new JunctionError('event.undecodable', `a snappy record batch is not valid snappy: ${(error as Error).message}`, {
       cause: error,

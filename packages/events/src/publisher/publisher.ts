@@ -171,29 +171,28 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     return connecting;
   };
 
-  const schemaIds = new Map<string, Promise<number>>();
   /**
-   * Ids already resolved, for the synchronous path: per subject, then version, so that no key
-   * is built for every event published.
+   * Schema ids per subject, then version (no key built for every event published): the lookup
+   * under way, and the id once it came, for the synchronous path. A failed lookup is forgotten.
    */
-  const knownIds = new Map<string, Map<number, number>>();
+  const schemaIds = new Map<string, Map<number, { lookup: Promise<number>; id?: number }>>();
   const schemaId = (event: PreparedEvent): Promise<number> => {
-    const cacheKey = `${event.subject}\0${event.version}`;
-    let found = schemaIds.get(cacheKey);
-    if (!found) {
-      const version = eventVersion(eventContract(catalog, event.type), event.version);
-      found = (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).then(
+    let versions = schemaIds.get(event.subject);
+    if (!versions) {
+      versions = new Map();
+      schemaIds.set(event.subject, versions);
+    }
+    const known = versions.get(event.version);
+    if (known) return known.lookup;
+    const version = eventVersion(eventContract(catalog, event.type), event.version);
+    const entry: { lookup: Promise<number>; id?: number } = {
+      lookup: (resolved.autoRegister ? codec.register(event.subject, version.schema) : codec.idOf(event.subject, version.schema)).then(
         (id) => {
-          let versions = knownIds.get(event.subject);
-          if (!versions) {
-            versions = new Map();
-            knownIds.set(event.subject, versions);
-          }
-          versions.set(event.version, id);
+          entry.id = id;
           return id;
         },
         (error: unknown) => {
-          schemaIds.delete(cacheKey);
+          versions.delete(event.version);
           if (error instanceof JunctionError && error.code === 'schema.unknown') {
             throw new JunctionError(
               'schema.unknown',
@@ -203,10 +202,10 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
           }
           throw error;
         },
-      );
-      schemaIds.set(cacheKey, found);
-    }
-    return found;
+      ),
+    };
+    versions.set(event.version, entry);
+    return entry.lookup;
   };
 
   // Admission is chained per key: an event enters the send queue only after every earlier event
@@ -287,7 +286,7 @@ export function createPublisher<Events = Record<string, Record<string, unknown>>
     const records: OutgoingRecord[] = [];
     for (const event of events) {
       const partition = partitions.partitionNow(event.topic, event.key);
-      const id = knownIds.get(event.subject)?.get(event.version);
+      const id = schemaIds.get(event.subject)?.get(event.version)?.id;
       if (partition === undefined || id === undefined) return undefined;
       records.push(toRecord(event, partition, id));
     }
