@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   type Catalog,
+  createAvroCodec,
   createPublisher,
   createSubscriber,
   createTopicsReady,
   eventContract,
+  eventVersion,
+  headersToStrings,
   memoryInbox,
   renameTopics,
   type Subscriber,
@@ -36,9 +39,15 @@ export interface ConsumeRun {
 /** Both comparisons. */
 export interface ConsumeBenchResult {
   raw: ConsumeRun;
+  /** The per-record work of Junction's run written inline in raw kafkajs's loop: what any subscriber on kafkajs's thread pays. */
+  inline: ConsumeRun;
   junction: ConsumeRun;
   /** Junction's throughput over raw kafkajs's. */
   ratio: number;
+  /** Junction's throughput over the inline work's: what the subscriber's own layers cost. */
+  inlineRatio: number;
+  /** The inline work's throughput over raw kafkajs's: the most a subscriber that decodes and dedupes could reach. */
+  inlineCeiling: number;
   /** Kafka's ConsumerPerformance (Java) on the same topic, and Junction's throughput over its fetching rate. */
   java?: JavaConsume;
   javaRatio?: number;
@@ -127,6 +136,49 @@ async function rawRun(options: ConsumeBenchOptions, topic: string, count: number
   return result;
 }
 
+/**
+ * The work Junction's run does for each record, written inline in raw kafkajs's `eachBatch`:
+ * headers read into strings, the value decoded with the registry's writer schema into the
+ * catalog's reader schema, its id remembered in a map (the dedupe), an awaited handler that does
+ * nothing. No layers, no bookkeeping: between it and raw kafkajs lies what the work itself costs;
+ * between Junction and it, what Junction's own layers cost.
+ */
+async function inlineRun(options: ConsumeBenchOptions, catalog: Catalog, count: number): Promise<ConsumeRun> {
+  const contract = eventContract(catalog, TYPE);
+  const reader = eventVersion(contract).schema;
+  const codec = createAvroCodec({ registryUrl: options.registryUrl });
+  const kafka = new Kafka({ clientId: 'junction-bench-inline', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-inline-${randomBytes(4).toString('hex')}` });
+  const seenIds = new Map<string, number>();
+  const handler = async (_data: unknown) => {};
+  let seen = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topics: [contract.topic], fromBeginning: true });
+  const started = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+      for (const message of batch.messages) {
+        const headers = headersToStrings(message.headers);
+        const value = message.value as Buffer;
+        const decoded = codec.decodeNow(value, reader) ?? (await codec.decode(value, reader));
+        const id = headers.ce_id ?? '';
+        if (seenIds.get(id) === undefined) {
+          seenIds.set(id, -1);
+          await handler(decoded.value);
+          seenIds.set(id, Date.now() + 3_600_000);
+        }
+        seen += 1;
+        resolveOffset(message.offset);
+      }
+      await commitOffsetsIfNecessary();
+    },
+  });
+  await waitFor(() => seen >= count, 300_000, 'the inline work');
+  const result = run('the same work inline (headers, decode, dedupe, handler)', count, started);
+  await consumer.disconnect();
+  return result;
+}
+
 /** Deletes the retry and dead-letter topics a subscriber of `group` made: they are named after the group. */
 export async function dropGroupTopics(admin: Admin, group: string): Promise<void> {
   const own = (await admin.listTopics().catch(() => [])).filter((topic) => topic.startsWith(`${group}.`));
@@ -177,18 +229,21 @@ async function junctionRun(
 /**
  * Two comparisons in one run. Throughput: raw kafkajs `eachBatch` (iterate, resolve, commit)
  * against a Junction subscriber that decodes every event with the registry, deduplicates it and
- * commits. Ordering: a handler that waits 5 ms (I/O), in `partition` mode against `key` mode on
+ * commits, and against the same per-record work written inline in raw kafkajs's loop. Ordering: a handler that waits 5 ms (I/O), in `partition` mode against `key` mode on
  * 3 partitions.
  */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<ConsumeBenchResult> {
   const fast = await filledTopic(options, 6, options.events);
   let raw: ConsumeRun;
+  let inline: ConsumeRun;
   let junction: ConsumeRun;
   let java: JavaConsume | undefined;
   let javaError: string | undefined;
   try {
     options.onProgress?.('raw kafkajs consuming');
     raw = await rawRun(options, fast.topic, options.events);
+    options.onProgress?.('the same work inline consuming');
+    inline = await inlineRun(options, fast.catalog, options.events);
     options.onProgress?.('junction consuming');
     junction = await junctionRun(options, 'junction (decode, dedupe, commit)', fast.catalog, options.events, { dedupe: true });
     options.onProgress?.("Kafka's ConsumerPerformance consuming");
@@ -219,8 +274,11 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Con
   }
   return {
     raw,
+    inline,
     junction,
     ratio: junction.eventsPerSecond / raw.eventsPerSecond,
+    inlineRatio: junction.eventsPerSecond / inline.eventsPerSecond,
+    inlineCeiling: inline.eventsPerSecond / raw.eventsPerSecond,
     ...(java ? { java, javaRatio: junction.eventsPerSecond / java.fetchRecordsPerSecond } : {}),
     ...(javaError ? { javaError } : {}),
     partitionMode,
