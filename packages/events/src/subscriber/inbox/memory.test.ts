@@ -22,6 +22,16 @@ describe('memoryInbox (tests only)', () => {
     expect(await store.run(key('a'), noop)).toBe('processed');
   });
 
+  it('past the bound, forgets a tenth of it at once (not one entry per event)', async () => {
+    const store = memoryInbox({ maxEntries: 10 });
+    for (let i = 0; i <= 10; i += 1) await store.run(key(String(i)), noop);
+    // Eleven held: down to nine, the two oldest gone.
+    expect(await store.run(key('2'), noop)).toBe('duplicate');
+    expect(await store.run(key('10'), noop)).toBe('duplicate');
+    expect(await store.run(key('1'), noop)).toBe('processed');
+    expect(await store.run(key('0'), noop)).toBe('processed');
+  });
+
   it('refuses, retriably, a duplicate that arrives while the first copy runs', async () => {
     const store = memoryInbox();
     let release = () => {};
