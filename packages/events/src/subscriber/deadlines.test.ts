@@ -34,14 +34,42 @@ describe('Deadlines', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('keeps one timer for any number of deadlines, and neither entries nor a timer once all are disarmed', () => {
+  it('keeps one timer for any number of deadlines, and no entries once all are disarmed; the timer then ends at its time', () => {
     const deadlines = new Deadlines(30_000, clock);
-    const armed = Array.from({ length: 1000 }, () => deadlines.arm(() => {}));
+    const fired: number[] = [];
+    const armed = Array.from({ length: 1000 }, (_, i) => deadlines.arm(() => fired.push(i)));
     expect(vi.getTimerCount()).toBe(1);
     for (const deadline of armed.slice(1)) deadlines.disarm(deadline);
     expect([deadlines.armed, deadlines.held, vi.getTimerCount()]).toEqual([1, 1000, 1]);
     deadlines.disarm(armed[0] as (typeof armed)[0]);
-    expect([deadlines.armed, deadlines.held, vi.getTimerCount()]).toEqual([0, 0, 0]);
+    expect([deadlines.armed, deadlines.held, vi.getTimerCount()]).toEqual([0, 0, 1]);
+    vi.advanceTimersByTime(30_000);
+    expect([fired, vi.getTimerCount()]).toEqual([[], 0]);
+  });
+
+  it('arms and disarms one call at a time on one timer, not a timer each', () => {
+    const deadlines = new Deadlines(1000, clock);
+    const fired: number[] = [];
+    for (let i = 0; i < 100; i += 1) {
+      deadlines.disarm(deadlines.arm(() => fired.push(i)));
+      vi.advanceTimersByTime(5);
+    }
+    // 500 ms passed: the first timer is still the one set; at its time it finds nothing and sets no other.
+    expect(vi.getTimerCount()).toBe(1);
+    const last = deadlines.arm(() => fired.push(100));
+    vi.advanceTimersByTime(1000);
+    expect(fired).toEqual([100]);
+    deadlines.disarm(last);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('sets a timer that holds no process up', () => {
+    const deadlines = new Deadlines(1000, clock);
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    deadlines.arm(() => {});
+    const timer = spy.mock.results[0]?.value as NodeJS.Timeout;
+    spy.mockRestore();
+    expect(timer.hasRef()).toBe(false);
   });
 
   it('follows an early front that was disarmed: the next deadline fires at its own time, not sooner', () => {
