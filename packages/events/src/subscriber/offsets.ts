@@ -28,8 +28,10 @@ export class PartitionOffsets {
 
   /** A record is done (handled, dead-lettered, forwarded to a retry topic, or skipped). */
   finish(offset: number): void {
-    this.#done.add(offset);
-    while (this.#head < this.#order.length && this.#done.delete(this.#order[this.#head] as number)) this.#head += 1;
+    // The oldest finishing (partition order, as a rule) passes without a stop in the set.
+    if (this.#order[this.#head] === offset) this.#head += 1;
+    else this.#done.add(offset);
+    while (this.#done.size && this.#head < this.#order.length && this.#done.delete(this.#order[this.#head] as number)) this.#head += 1;
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#head);
       this.#times = this.#times.slice(this.#head);
