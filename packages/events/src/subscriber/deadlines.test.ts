@@ -72,6 +72,41 @@ describe('Deadlines', () => {
     expect(timer.hasRef()).toBe(false);
   });
 
+  it('keeps one timer when a firing deadline arms another while an earlier one waits', () => {
+    const deadlines = new Deadlines(1000, clock);
+    const fired: string[] = [];
+    const started = Date.now();
+    deadlines.arm(() => {
+      fired.push(`a@${Date.now() - started}`);
+      deadlines.arm(() => fired.push(`c@${Date.now() - started}`));
+    });
+    vi.advanceTimersByTime(500);
+    deadlines.arm(() => fired.push(`b@${Date.now() - started}`));
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    vi.advanceTimersByTime(500);
+    // a fired and armed c (at 2000): c's timer was set, then replaced by one for b, the front (at 1500).
+    expect([fired, vi.getTimerCount(), spy.mock.calls.length]).toEqual([['a@1000'], 1, 2]);
+    vi.advanceTimersByTime(500);
+    // b fired; c is the front, and the timer set for it is the only one.
+    expect([fired, vi.getTimerCount(), spy.mock.calls.length]).toEqual([['a@1000', 'b@1500'], 1, 3]);
+    vi.advanceTimersByTime(500);
+    spy.mockRestore();
+    expect([fired, vi.getTimerCount()]).toEqual([['a@1000', 'b@1500', 'c@2000'], 0]);
+  });
+
+  it('sets no second timer when the deadline a firing one armed is the front', () => {
+    const deadlines = new Deadlines(1000, clock);
+    const fired: string[] = [];
+    deadlines.arm(() => {
+      fired.push('a');
+      deadlines.arm(() => fired.push('b'));
+    });
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    vi.advanceTimersByTime(1000);
+    expect([fired, spy.mock.calls.length, vi.getTimerCount()]).toEqual([['a'], 1, 1]);
+    spy.mockRestore();
+  });
+
   it('follows an early front that was disarmed: the next deadline fires at its own time, not sooner', () => {
     const deadlines = new Deadlines(1000, clock);
     let firedAt: number | undefined;
@@ -160,6 +195,17 @@ describe('Deadlines', () => {
     vi.advanceTimersByTime(60_000);
     expect(fired).toEqual(['oldest', 'newest', ...Array.from({ length: 1900 }, (_, i) => `many ${1100 + i}`)]);
     expect([deadlines.armed, deadlines.held]).toEqual([0, 0]);
+  });
+
+  it('keeps disarmed entries that are only as many as the armed ones', () => {
+    const deadlines = new Deadlines(60_000, clock);
+    const all = Array.from({ length: 2050 }, () => deadlines.arm(() => {}));
+    for (const deadline of all.slice(0, 1025)) deadlines.disarm(deadline);
+    // 1,025 disarmed, 1,025 armed.
+    expect([deadlines.armed, deadlines.held]).toEqual([1025, 2050]);
+    deadlines.disarm(all[1025] as (typeof all)[0]);
+    // 1,026 and 1,024: the disarmed are more now.
+    expect([deadlines.armed, deadlines.held]).toEqual([1024, 1024]);
   });
 
   it('holds about twice the armed deadlines however long the oldest one waits', () => {

@@ -74,22 +74,18 @@ export class Deadlines {
     }
     const disarmed = this.#queue.length - this.#armed;
     if (disarmed > 1024 && disarmed > this.#armed) {
-      this.#queue = this.#queue.slice(this.#head).filter((each) => each.fire !== undefined);
+      // Those before the head were passed, so disarmed or fired: the filter drops them too.
+      this.#queue = this.#queue.filter((each) => each.fire !== undefined);
       this.#head = 0;
     }
   }
 
   #schedule(at: number): void {
-    this.#stopTimer();
+    // A timer set while another runs: one a deadline's `fire` armed, replaced by an earlier front.
+    clearTimeout(this.#timer);
     this.#timerAt = at;
     // Unreferenced: a deadline is only ever armed for a call in flight, which holds the process up by itself.
     this.#timer = setTimeout(() => this.#expire(), Math.max(1, Math.ceil(at - this.#now()))).unref();
-  }
-
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
   #expire(): void {

@@ -112,4 +112,56 @@ describe('PartitionOffsets over many records', () => {
     offsets.finish(2);
     expect(offsets.commitPoint()).toBe(4);
   });
+
+  it('lets go of the finished offsets once more than 1,024 of them are the larger part, not before', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 4000; offset += 1) offsets.start(offset, offset);
+    for (let offset = 0; offset < 1024; offset += 1) offsets.finish(offset);
+    // 1,024 finished: not more than 1,024 yet.
+    expect(offsets.retained).toBe(4000);
+    for (let offset = 1024; offset < 2000; offset += 1) offsets.finish(offset);
+    // 2,000 of 4,000: not the larger part yet.
+    expect(offsets.retained).toBe(4000);
+    offsets.finish(2000);
+    expect(offsets.retained).toBe(1999);
+    expect([offsets.position, offsets.oldestPendingTimestamp, offsets.pending]).toEqual([2001, 2001, 1999]);
+  });
+
+  it('lets go of nothing at 1,024 finished, though they are the larger part', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 2000; offset += 1) offsets.start(offset);
+    for (let offset = 0; offset < 1024; offset += 1) offsets.finish(offset);
+    expect(offsets.retained).toBe(2000);
+    offsets.finish(1024);
+    expect([offsets.retained, offsets.position]).toEqual([975, 1025]);
+  });
+
+  it('keeps a short queue whole: under 1,024 finished, nothing is let go of', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 10; offset += 1) offsets.start(offset);
+    for (let offset = 0; offset < 8; offset += 1) offsets.finish(offset);
+    expect([offsets.retained, offsets.position]).toEqual([10, 8]);
+  });
+
+  it('passes, with the oldest, every record finished out of order right behind it, and stops at the first unfinished', () => {
+    const offsets = new PartitionOffsets();
+    for (let offset = 0; offset < 6; offset += 1) offsets.start(offset, offset * 10);
+    offsets.finish(1);
+    offsets.finish(2);
+    offsets.finish(4);
+    expect([offsets.position, offsets.pending]).toEqual([0, 3]);
+    offsets.finish(0);
+    expect([offsets.position, offsets.oldestPendingTimestamp, offsets.pending]).toEqual([3, 30, 2]);
+    offsets.finish(3);
+    expect([offsets.position, offsets.oldestPendingTimestamp, offsets.pending]).toEqual([5, 50, 1]);
+  });
+
+  it('never moves the point past everything taken on back: a record fetched again after a seek', () => {
+    const offsets = new PartitionOffsets();
+    offsets.start(7);
+    offsets.finish(7);
+    offsets.start(5);
+    offsets.finish(5);
+    expect(offsets.commitPoint()).toBe(8);
+  });
 });

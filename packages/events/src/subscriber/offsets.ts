@@ -23,15 +23,20 @@ export class PartitionOffsets {
   start(offset: number, timestamp = 0): void {
     this.#order.push(offset);
     this.#times.push(timestamp);
-    if (this.#next === undefined || offset + 1 > this.#next) this.#next = offset + 1;
+    // Never back: a record fetched again after a seek is one taken on before.
+    this.#next = Math.max(this.#next ?? 0, offset + 1);
   }
 
   /** A record is done (handled, dead-lettered, forwarded to a retry topic, or skipped). */
   finish(offset: number): void {
-    // The oldest finishing (partition order, as a rule) passes without a stop in the set.
-    if (this.#order[this.#head] === offset) this.#head += 1;
-    else this.#done.add(offset);
-    while (this.#done.size && this.#head < this.#order.length && this.#done.delete(this.#order[this.#head] as number)) this.#head += 1;
+    if (this.#order[this.#head] !== offset) {
+      // Out of order (key mode): it waits until every record before it is finished.
+      this.#done.add(offset);
+      return;
+    }
+    // The oldest (partition order finishes each so): past it, and past those that finished before it.
+    this.#head += 1;
+    while (this.#done.delete(this.#order[this.#head] as number)) this.#head += 1;
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#head);
       this.#times = this.#times.slice(this.#head);
@@ -56,14 +61,14 @@ export class PartitionOffsets {
 
   /** The timestamp of the oldest unfinished record; undefined when every record taken on is finished. */
   get oldestPendingTimestamp(): number | undefined {
-    return this.#head < this.#order.length ? this.#times[this.#head] : undefined;
+    // Past the last one taken on there is none: undefined.
+    return this.#times[this.#head];
   }
 
   /** The offset to commit (the next record to read after a restart), or undefined when nothing new may be committed. */
   commitPoint(): number | undefined {
     const point = this.position;
-    if (point === undefined || point === this.#committed) return undefined;
-    return point;
+    return point === this.#committed ? undefined : point;
   }
 
   /** Kafka took the commit of `point`. */
