@@ -164,6 +164,52 @@ describe('Lanes, one step at a time', () => {
     await h.finish('b2');
   });
 
+  it('lines a lane emptied by remove up once, at the back, when it is pushed to again', async () => {
+    const h = gated<string>();
+    const lanes = new Lanes<string>(2, h.run);
+    lanes.push('a', 'a1');
+    lanes.push('c', 'c1'); // both slots taken
+    lanes.push('b', 'b1');
+    lanes.push('d', 'd1'); // b, then d, wait
+    expect(lanes.remove((item) => item === 'b1')).toEqual(['b1']);
+    lanes.push('b', 'b2'); // b lines up again, behind d
+    await h.finish('a1');
+    expect(h.started).toEqual(['a1', 'c1', 'd1']);
+    await h.finish('c1');
+    expect(h.started).toEqual(['a1', 'c1', 'd1', 'b2']);
+    await h.finish('d1'); // a slot frees while b2 runs: it must not start again beside itself
+    expect(h.started).toEqual(['a1', 'c1', 'd1', 'b2']);
+    await h.finish('b2');
+    await lanes.idle();
+    expect([lanes.size, lanes.lanes]).toEqual([0, 0]);
+  });
+
+  it('lets go of each lane once it runs empty: key mode holds the keys in flight, not every key seen', async () => {
+    const h = gated<string>();
+    const lanes = new Lanes<string>(2, h.run);
+    for (const key of ['k1', 'k2', 'k3', 'k4']) lanes.push(key, key);
+    lanes.push('k1', 'k1 again');
+    expect(lanes.lanes).toBe(4);
+    await h.finish('k1');
+    // k1 has more: it went to the back of the line; k3 took the slot.
+    expect([lanes.lanes, h.started]).toEqual([4, ['k1', 'k2', 'k3']]);
+    await h.finish('k2');
+    expect(lanes.lanes).toBe(3);
+    for (const item of ['k3', 'k4', 'k1 again']) await h.finish(item);
+    await lanes.idle();
+    expect(lanes.lanes).toBe(0);
+    // Removing every queued item lets the emptied lanes go too.
+    lanes.push('x', 'x1');
+    lanes.push('y', 'y1');
+    lanes.push('z', 'z1');
+    lanes.push('x', 'x2');
+    expect(lanes.remove((item) => item !== 'x1' && item !== 'y1')).toEqual(['x2', 'z1']);
+    expect(lanes.lanes).toBe(2);
+    await h.finish('x1');
+    await h.finish('y1');
+    expect(lanes.lanes).toBe(0);
+  });
+
   it('resolves idle() at once when empty, and every waiter once the work is done', async () => {
     const h = gated<string>();
     const lanes = new Lanes<string>(1, h.run);

@@ -23,6 +23,11 @@ export class Lanes<T> {
     return this.#size;
   }
 
+  /** Lanes holding items, queued or running: a lane is let go of once it runs empty, so key mode holds the keys in flight, not every key seen. */
+  get lanes(): number {
+    return this.#lanes.size;
+  }
+
   /** Queues `item` at the end of `lane`. */
   push(lane: string, item: T): void {
     let queue = this.#lanes.get(lane);
@@ -45,14 +50,15 @@ export class Lanes<T> {
       for (let i = queue.length - 1; i >= start; i -= 1) {
         if (drop(queue[i] as T)) removed.push(...queue.splice(i, 1));
       }
+      // Emptied, so not running: it waits in the line, and leaves it too (pushed to again, it
+      // lines up anew; left in the line as well, it would be drained twice at once).
       if (!queue.length) {
         this.#lanes.delete(lane);
-        const waiting = this.#ready.indexOf(lane);
-        if (waiting >= 0) this.#ready.splice(waiting, 1);
+        this.#ready.splice(this.#ready.indexOf(lane), 1);
       }
     }
+    // Not idle now, if it was not before: a queued item waits for a running lane, which stays.
     this.#size -= removed.length;
-    this.#settleIdle();
     return removed;
   }
 
@@ -71,10 +77,11 @@ export class Lanes<T> {
   }
 
   async #drain(lane: string): Promise<void> {
+    // A lane in the line has its queue, and keeps it while it runs (remove() leaves a running head).
+    const queue = this.#lanes.get(lane) as T[];
     for (;;) {
-      const queue = this.#lanes.get(lane);
-      const item = queue?.[0];
-      if (!queue || item === undefined) break;
+      const item = queue[0];
+      if (item === undefined) break;
       try {
         await this.#run(item);
       } finally {
@@ -87,7 +94,7 @@ export class Lanes<T> {
         break;
       }
     }
-    if (!this.#lanes.get(lane)?.length) this.#lanes.delete(lane);
+    if (!queue.length) this.#lanes.delete(lane);
     this.#running.delete(lane);
     this.#fill();
     this.#settleIdle();
