@@ -97,6 +97,23 @@ describe('circuitBreaker', () => {
     expect(changes).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('gives the probe slot back when a probe fails for bad data: the next call probes, the circuit stays half-open', async () => {
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 500, halfOpenProbes: 1 });
+    const dep = dependency();
+    const handle = breaker.middleware(dep.handler);
+    dep.healthy = false;
+    await settle(handle(context()));
+    vi.advanceTimersByTime(500);
+    dep.failure = () => new JunctionError('event.invalid', 'bad data');
+    expect(await settle(handle(context(1)))).toMatchObject({ code: 'event.invalid' });
+    expect(breaker.state()).toBe('half-open');
+    dep.healthy = true;
+    const next = context(2);
+    expect(await settle(handle(next))).toBe('ok');
+    expect(next.deferred).toBeUndefined();
+    expect([dep.calls, breaker.state()]).toEqual([3, 'closed']);
+  });
+
   it('a failed probe opens it again for another openMs', async () => {
     const breaker = circuitBreaker({ failureThreshold: 1, openMs: 500 });
     const dep = dependency();
@@ -194,6 +211,6 @@ describe('circuitBreaker', () => {
   });
 
   it('reports every invalid option at once', () => {
-    expect(() => circuitBreaker({ failureThreshold: 0, openMs: -1 })).toThrow(/failureThreshold.*openMs/);
+    expect(() => circuitBreaker({ failureThreshold: 0, openMs: -1 })).toThrow(/circuitBreaker.*failureThreshold.*openMs/);
   });
 });

@@ -81,6 +81,7 @@ describe('deadLetter', () => {
     })(
       recordContext('orders.order', {
         'junction.dlq.error-code': 'old',
+        'junction.dlq.note': 'from an older version',
         'junction.retry.attempts': '3',
         traceparent: 't',
         'x-junction.dlq': 'kept',
@@ -89,6 +90,7 @@ describe('deadLetter', () => {
     const headers = written[0]?.headers ?? {};
     expect(headers).toMatchObject({ ce_id: 'e1', traceparent: 't', 'x-junction.dlq': 'kept', [DLQ_HEADERS.errorCode]: 'event.invalid' });
     expect(headers['junction.retry.attempts']).toBeUndefined();
+    expect(headers['junction.dlq.note']).toBeUndefined();
   });
 
   it('fingerprints a kind of failure: the same for other ids and numbers, different for another code, message or topic', async () => {

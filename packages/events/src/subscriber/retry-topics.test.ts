@@ -32,4 +32,24 @@ describe('retryTopics', () => {
     expect(retryStage('billing.orders.order.retry.3', 'billing')).toBe(3);
     expect(retryStage('orders.order', 'billing')).toBe(0);
   });
+
+  it('keeps where a record first came from and when it first failed as it goes on to a later stage', async () => {
+    const { sink, written } = keepingSink();
+    const ctx = recordContext('billing.orders.order.retry.1', {
+      [RETRY_HEADERS.originalTopic]: 'orders.order',
+      [RETRY_HEADERS.originalPartition]: '4',
+      [RETRY_HEADERS.originalOffset]: '1234',
+      [RETRY_HEADERS.firstFailure]: '2026-12-01T10:00:00.000Z',
+    });
+    await retryTopics({ delaysMs: [1000, 5000], sink })(async () => {
+      throw new JunctionError('timeout', 'slow again');
+    })(ctx);
+    expect(written[0]?.topic).toBe('billing.orders.order.retry.2');
+    expect(written[0]?.headers).toMatchObject({
+      [RETRY_HEADERS.originalTopic]: 'orders.order',
+      [RETRY_HEADERS.originalPartition]: '4',
+      [RETRY_HEADERS.originalOffset]: '1234',
+      [RETRY_HEADERS.firstFailure]: '2026-12-01T10:00:00.000Z',
+    });
+  });
 });
