@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { JunctionError } from '@junction/observability';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type RetrySleep, retryInPlace } from './retry.ts';
 import type { EventContext, Handler } from './types.ts';
 
@@ -78,6 +79,32 @@ describe('retryInPlace', () => {
     await expect(call).rejects.toMatchObject({ code: 'broker.unavailable', context: { attempts: 1 } });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(handler.attempts).toEqual([1]);
+  });
+
+  it("leaves no listener on the signal after its waits: the subscriber's one signal outlives every record", async () => {
+    const controller = new AbortController();
+    const handler = flaky(2, unavailable);
+    await retryInPlace({ retries: 3, backoff })(handler)(context(controller.signal));
+    expect(handler.attempts).toEqual([1, 2, 3]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('leaves no timer behind when the signal ends a wait', async () => {
+    vi.useFakeTimers();
+    try {
+      const controller = new AbortController();
+      const call = retryInPlace({ retries: 1, backoff: { initialMs: 60_000, multiplier: 1, maxMs: 60_000, jitter: 0 } })(
+        flaky(5, unavailable),
+      )(context(controller.signal));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(vi.getTimerCount()).toBe(1);
+      controller.abort();
+      await expect(call).rejects.toMatchObject({ code: 'broker.unavailable' });
+      expect(vi.getTimerCount()).toBe(0);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not retry once the signal has aborted', async () => {
